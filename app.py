@@ -1,0 +1,32 @@
+"""DFKD Studio: the Gradio app (also the Hugging Face Spaces entry point)."""
+
+import os
+
+import gradio as gr
+
+from components import teacher_tab
+
+TITLE = "DFKD Studio"
+INTRO = ("Data-free knowledge distillation with generative models: start from a trained classifier "
+         "(the teacher), synthesise data it recognises, and distil a smaller student, with no training data.")
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(f"# {TITLE}\n{INTRO}")
+        with gr.Tabs():
+            with gr.Tab("Teacher", id="teacher"):
+                teacher_tab.build()
+    return app
+
+
+def main():
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    app = build_app()
+    app.queue(default_concurrency_limit=2)
+    app.launch(theme=gr.themes.Soft(), server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+               server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+
+
+if __name__ == "__main__":
+    main()

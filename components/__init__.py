@@ -1,0 +1,1 @@
+"""The app's tabs: UI only. Every computation is a call into dfkd_core."""

@@ -1,0 +1,6 @@
+from .datasets import load_dataset, load_image_folder
+from .fashion_mnist import CLASSES as FASHION_MNIST_CLASSES, load_fashion_mnist
+from .image_dataset import ImageDataset, random_crop_flip
+
+__all__ = ["load_dataset", "load_image_folder", "load_fashion_mnist", "FASHION_MNIST_CLASSES",
+           "ImageDataset", "random_crop_flip"]

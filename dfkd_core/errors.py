@@ -1,0 +1,8 @@
+"""One exception type for problems the user can fix (bad file, wrong flag, missing data).
+
+The CLI and the app print its message as-is; anything else is a bug and keeps its traceback.
+"""
+
+
+class DfkdError(Exception):
+    """A user-facing error: the message says what was wrong and what is expected."""

@@ -1,0 +1,51 @@
+"""The app through gradio_client (its public API endpoints)."""
+
+import json
+import re
+
+import pytest
+import torch
+from gradio_client import Client, handle_file
+
+from conftest import needs_fmnist
+from dfkd_core.demo import TEACHER
+from dfkd_core.models.zoo import build_model
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def _card(table) -> dict:
+    return {row[0]: row[1] for row in table["data"]}
+
+
+@needs_fmnist
+def test_demo_teacher_loads_and_evaluates(client):
+    table, status = client.predict("Demo teacher (Fashion-MNIST)", [], None, None, api_name="/load_teacher")
+    card = _card(table)
+    assert card["architecture"] == "wrn_16_2" and card["classes"] == "10" and card["bn layers"] == "13"
+    assert "Loaded **wrn_16_2**" in status
+    text = client.predict("fashion-mnist", api_name="/evaluate_teacher")
+    accuracy = float(re.search(r"\*\*([\d.]+)%\*\*", text).group(1))
+    assert abs(accuracy / 100 - json.loads(TEACHER.read_text())["test_accuracy"]) <= 0.002
+
+
+def test_uploaded_fast_datafree_checkpoint(client, tmp_path):
+    path = tmp_path / "cifar10_resnet8.pth"
+    torch.save({"state_dict": build_model("resnet8", 10, 3).state_dict()}, path)
+    table, status = client.predict("Upload a checkpoint", [handle_file(str(path))], "resnet8", None,
+                                   api_name="/load_teacher")
+    assert _card(table)["architecture"] == "resnet8" and _card(table)["input"] == "3x32x32"
+
+
+def test_bad_upload_gives_a_clear_error(client, tmp_path):
+    path = tmp_path / "weights.pth"
+    torch.save({"state_dict": build_model("resnet8", 10, 3).state_dict()}, path)
+    with pytest.raises(Exception, match="do not fit architecture 'wrn_16_1'"):
+        client.predict("Upload a checkpoint", [handle_file(str(path))], "wrn_16_1", None, api_name="/load_teacher")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(Exception, match="is not a checkpoint"):
+        client.predict("Upload a checkpoint", [handle_file(str(tmp_path / "notes.txt"))], "resnet8", None,
+                       api_name="/load_teacher")
