@@ -4,7 +4,7 @@ import os
 
 import gradio as gr
 
-from components import teacher_tab
+from components import samples_tab, teacher_tab
 
 TITLE = "DFKD Studio"
 INTRO = ("Data-free knowledge distillation with generative models: start from a trained classifier "
@@ -16,7 +16,9 @@ def build_app() -> gr.Blocks:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
         with gr.Tabs():
             with gr.Tab("Teacher", id="teacher"):
-                teacher_tab.build()
+                teacher_spec = teacher_tab.build()
+            with gr.Tab("Samples", id="samples"):
+                samples_tab.build(teacher_spec)
     return app
 
 

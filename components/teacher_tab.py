@@ -51,8 +51,9 @@ def evaluate_ui(spec, dataset, progress=gr.Progress()):
     return f"Test accuracy: **{100 * result['accuracy']:.2f}%** on {result['dataset']} ({result['images']:,} images)"
 
 
-def build() -> None:
-    """Adds the tab's components to the enclosing gr.Blocks."""
+def build() -> gr.State:
+    """Adds the tab's components to the enclosing gr.Blocks; returns the loaded teacher's
+    spec (per session), which other tabs read."""
     spec = gr.State(None)
     with gr.Row():
         with gr.Column(scale=1):
@@ -81,3 +82,4 @@ def build() -> None:
     ev = eval_btn.click(evaluate_ui, [spec, dataset], result, api_name="evaluate_teacher",
                         concurrency_id="compute", concurrency_limit=1)
     cancel_btn.click(None, None, None, cancels=[ev])
+    return spec

@@ -90,6 +90,43 @@ def cmd_teacher_train(args) -> None:
           f"({time.time() - t0:.0f} s this session)")
 
 
+def cmd_generate(args) -> None:
+    import yaml
+    from tqdm import tqdm
+    from .generate import GenerateConfig, run_generation
+
+    if args.config:
+        try:
+            raw = yaml.safe_load(open(args.config)) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise DfkdError(f"Could not read config {args.config}: {e}")
+        if args.out:
+            raw["out"] = args.out
+        if "out" not in raw:
+            raise DfkdError(f"{args.config} names no output folder: add `out:` or pass --out.")
+        cfg = GenerateConfig.from_dict(raw)
+    else:
+        if not args.out:
+            raise DfkdError("Pass --out FOLDER (or --config FILE.yaml).")
+        g = {"steps": args.steps, "strength": args.strength, "oh": args.oh, "bn": args.bn, "adv": args.adv,
+             "window": (args.window_start, args.window_end), "mode": args.mode, "eta": args.eta}
+        if args.cutmix_steps:
+            g["cutmix"] = {"at_steps": args.cutmix_steps, "alpha": args.cutmix_alpha}
+        cfg = GenerateConfig.from_dict({"out": args.out, "teacher": args.teacher, "backbone": args.backbone,
+                                        "classes": args.classes, "per_class": args.per_class,
+                                        "batch_size": args.batch_size, "seed": args.seed,
+                                        "device": _device(args.device), "guidance": g})
+    bar = tqdm(unit="img", dynamic_ncols=True)
+
+    def progress(done, total):
+        bar.total = total
+        bar.update(done - bar.n)
+
+    store = run_generation(cfg, progress=progress)
+    bar.close()
+    print(f"{len(store.manifest())} samples in {store.root} (manifest: {store.manifest_path})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dfkd", description="Data-free knowledge distillation with generative models.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -122,6 +159,30 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, help="output path stem: writes OUT.safetensors and OUT.json")
     tr.add_argument("--work-dir", help="checkpoints and metrics (default runs/train-NAME); rerun to resume")
     tr.set_defaults(func=cmd_teacher_train)
+
+    gen = sub.add_parser("generate", help="teacher-guided diffusion samples into a sample store")
+    gen.add_argument("--config", help="YAML file with the settings below (flags are ignored then, but --out)")
+    gen.add_argument("--out", help="run folder: config.yaml, images/, manifest.csv; rerun to resume")
+    gen.add_argument("--teacher", default="demo", help="'demo' or a teacher source (see teacher inspect)")
+    gen.add_argument("--backbone", default="demo", help="'demo', a diffusers folder, or a hub id")
+    gen.add_argument("--classes", type=int, nargs="+", help="class indices (default: all)")
+    gen.add_argument("--per-class", type=int, default=10)
+    gen.add_argument("--batch-size", type=int, default=16)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--steps", type=int, default=25)
+    gen.add_argument("--strength", type=float, default=0.3, help="guidance strength (0 = unguided)")
+    gen.add_argument("--oh", type=float, default=1.0, help="weight of the teacher's cross-entropy")
+    gen.add_argument("--bn", type=float, default=0.0, help="weight of the BN-statistics loss")
+    gen.add_argument("--adv", type=float, default=0.0, help="weight of the adversarial loss (needs a student)")
+    gen.add_argument("--window-start", type=float, default=0.0)
+    gen.add_argument("--window-end", type=float, default=1.0)
+    gen.add_argument("--mode", choices=["full", "x0"], default="x0",
+                     help="full: gradient through the denoiser; x0: MPGD-style, without its Jacobian")
+    gen.add_argument("--eta", type=float, default=0.0, help="0: DDIM, 1: DDPM-like ancestral sampling")
+    gen.add_argument("--cutmix-steps", type=int, nargs="*", help="Latent CutMix at these step indices")
+    gen.add_argument("--cutmix-alpha", type=float, default=1.0)
+    gen.add_argument("--device", default="auto")
+    gen.set_defaults(func=cmd_generate)
     return p
 
 

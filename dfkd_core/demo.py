@@ -7,6 +7,7 @@ from pathlib import Path
 ASSETS = Path(os.environ.get("DFKD_DEMO_ASSETS") or Path(__file__).resolve().parent.parent / "assets" / "fmnist-demo")
 TEACHER = ASSETS / "teacher.json"
 STUDENT_REFERENCE = ASSETS / "student-reference.json"
+PRIOR = ASSETS / "prior"
 TEACHER_ARCH, STUDENT_ARCH = "wrn_16_2", "wrn_16_1"
 DATASET = "fashion-mnist"
 

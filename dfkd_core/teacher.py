@@ -46,6 +46,10 @@ class Teacher(nn.Module):
         self.info = dict(info or {})
 
     @property
+    def device(self) -> torch.device:
+        return self.preprocess.mean.device
+
+    @property
     def in_channels(self) -> int:
         return self.preprocess.in_channels
 

@@ -11,6 +11,17 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session")
+def runs_dir():
+    """Where the app writes runs and sample sets during the tests (DFKD_RUNS_DIR)."""
+    return Path(os.environ["DFKD_RUNS_DIR"])
+
+
+def pytest_configure(config):
+    import tempfile
+    os.environ.setdefault("DFKD_RUNS_DIR", tempfile.mkdtemp(prefix="dfkd-test-runs-"))
+
+
 def fashion_mnist_available() -> bool:
     from dfkd_core.data.fashion_mnist import locate
     from dfkd_core import DfkdError

@@ -1,0 +1,161 @@
+"""Samples tab: teacher-guided diffusion samples, streamed as they form, beside unguided
+samples on the same seeds; the Latent CutMix panel; adding samples to a sample set."""
+
+import random
+
+import gradio as gr
+from PIL import ImageDraw
+
+from dfkd_core import DfkdError
+from dfkd_core.augment.cutmix import CutMixConfig
+from dfkd_core.data.store import to_uint8
+from dfkd_core.demo import PRIOR, TEACHER
+from dfkd_core.diffusion import load_backbone_cached
+from dfkd_core.guidance import Cancelled, GuidanceConfig
+from dfkd_core.sampling import add_to_sample_set, compare_job, cutmix_box_in_pixels
+from dfkd_core.streaming import stream
+from dfkd_core.teacher_report import load_teacher_cached
+
+DEMO_PRIOR, LOCAL, HUB = "Demo prior (Fashion-MNIST + shapes)", "Local folder", "Hub id"
+PREVIEW_SCALE = 4  # 32 px samples are shown 4x larger
+
+
+def _teacher(spec):
+    spec = spec or {"source": str(TEACHER)}
+    return load_teacher_cached(spec["source"], spec.get("arch"), spec.get("num_classes"))
+
+
+def _pil(images):
+    from PIL import Image
+    out = []
+    for a in to_uint8(images):
+        img = Image.fromarray(a).convert("RGB")
+        out.append(img.resize((img.width * PREVIEW_SCALE, img.height * PREVIEW_SCALE), Image.NEAREST))
+    return out
+
+
+def _captioned(batch, names):
+    return [(img, f"{names[y]}: p={p:.2f}") for img, y, p in
+            zip(_pil(batch.images), batch.targets.tolist(), batch.target_prob.tolist())]
+
+
+def _cutmix_panel(batch, names, latent_size):
+    """(partner, result with the pasted box outlined) for each sample that was mixed."""
+    images, panel = _pil(batch.images), []
+    seed_index = {(y, s): i for i, (y, s) in enumerate(zip(batch.targets.tolist(), batch.seeds))}
+    for i, recs in enumerate(batch.records):
+        for rec in recs[:1]:
+            j = seed_index.get((int(batch.targets[i]), rec["partner"]))
+            if j is None:
+                continue
+            top, left, bottom, right = cutmix_box_in_pixels(rec, latent_size, batch.images.shape[-1] * PREVIEW_SCALE)
+            boxed = images[i].copy()
+            ImageDraw.Draw(boxed).rectangle([left, top, right - 1, bottom - 1], outline=(255, 64, 64), width=2)
+            panel += [(images[j], f"partner (seed {rec['partner']})"),
+                      (boxed, f"seed {batch.seeds[i]} after step {rec['step']}, λ={rec['lambda']:.2f}")]
+    return panel
+
+
+def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps,
+                window_start, window_end, mode, seed, use_cutmix, cutmix_step, cutmix_alpha):
+    try:
+        teacher = _teacher(teacher_spec)
+        if not classes:
+            raise DfkdError("Pick at least one class.")
+        source = str(PRIOR) if backbone_kind == DEMO_PRIOR else (backbone_path or "").strip()
+        if not source:
+            raise DfkdError("Enter the backbone's local folder or hub id.")
+        backbone = load_backbone_cached(source)
+        cfg = GuidanceConfig(steps=int(steps), strength=strength, bn=bn, window=(window_start, window_end),
+                             mode=mode, cutmix=CutMixConfig([int(cutmix_step)], cutmix_alpha) if use_cutmix else None)
+        cfg.validate()
+        names = teacher.class_names
+        targets = [names.index(c) for c in classes for _ in range(int(per_class))]
+        seeds = [int(seed) + k for _ in classes for k in range(int(per_class))]
+        for item in stream(compare_job, backbone, teacher, targets, seeds, cfg):
+            if item[0] == "preview":
+                _, step, total, images = item
+                yield (gr.update(value=_pil(images), label=f"x̂0 forming: step {step}/{total}"),
+                       gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+            else:
+                guided, unguided = item[1]
+                latent = backbone.latent_shape()[-1]
+                summary = (f"Teacher's mean probability of the target: **{guided.target_prob.mean():.2f}** guided vs "
+                           f"**{unguided.target_prob.mean():.2f}** unguided (strength 0, same seeds).")
+                yield (gr.skip(), _captioned(guided, names), _captioned(unguided, names),
+                       _cutmix_panel(guided, names, latent), summary,
+                       {"batch": guided, "names": names, "settings": {**cfg.__dict__, "cutmix": str(cfg.cutmix),
+                                                                      "backbone": source, "class_names": names}})
+    except (DfkdError, Cancelled) as e:
+        raise gr.Error(str(e) or "Cancelled.", duration=None)
+
+
+def add_ui(last, name):
+    if not last:
+        raise gr.Error("Generate samples first.")
+    try:
+        store = add_to_sample_set(name, last["batch"], last["names"], last["settings"])
+    except DfkdError as e:
+        raise gr.Error(str(e), duration=None)
+    return f"Added {len(last['batch'].seeds)} samples to `{store.root}` ({len(store.manifest())} in the set)."
+
+
+def build(teacher_spec: gr.State) -> None:
+    last = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=1):
+            backbone_kind = gr.Radio([DEMO_PRIOR, LOCAL, HUB], value=DEMO_PRIOR, label="Diffusion backbone")
+            backbone_path = gr.Textbox(label="Folder or hub id (e.g. google/ddpm-cifar10-32)", visible=False)
+            classes = gr.CheckboxGroup(_class_names(), value=_class_names()[:4], label="Classes")
+            per_class = gr.Slider(1, 8, value=2, step=1, label="Samples per class")
+            strength = gr.Slider(0, 2, value=0.3, step=0.05, label="Guidance strength")
+            bn = gr.Slider(0, 1, value=0.0, step=0.01, label="BN-statistics weight (bn)")
+            steps = gr.Slider(5, 100, value=25, step=1, label="Denoising steps")
+            with gr.Row():
+                window_start = gr.Slider(0, 1, value=0.0, step=0.05, label="Guide from (fraction)")
+                window_end = gr.Slider(0, 1, value=1.0, step=0.05, label="Guide until (fraction)")
+            mode = gr.Radio(["x0", "full"], value="x0", label="Gradient",
+                            info="x0: cheap, without the denoiser's Jacobian; full: through the denoiser")
+            with gr.Row():
+                seed = gr.Number(value=0, precision=0, label="Seed")
+                randomize = gr.Button("Randomize", size="sm")
+            with gr.Accordion("Latent CutMix", open=False):
+                use_cutmix = gr.Checkbox(label="Mix same-class latents during sampling")
+                cutmix_step = gr.Slider(0, 99, value=5, step=1, label="At step")
+                cutmix_alpha = gr.Slider(0.1, 5, value=1.0, step=0.1, label="Beta(α, α)")
+            with gr.Row():
+                run = gr.Button("Generate", variant="primary", elem_id="generate-samples")
+                cancel = gr.Button("Cancel", variant="stop")
+        with gr.Column(scale=2):
+            preview = gr.Gallery(label="x̂0 forming", columns=8, height=160, elem_id="preview")
+            summary = gr.Markdown(elem_id="samples-summary")
+            guided = gr.Gallery(label="Guided", columns=8, height="auto", elem_id="guided")
+            unguided = gr.Gallery(label="Same seeds, strength 0", columns=8, height="auto", elem_id="unguided")
+            cutmix = gr.Gallery(label="Latent CutMix: partner, and the result with the pasted box", columns=4)
+            with gr.Row():
+                set_name = gr.Textbox(value="my-samples", label="Sample set")
+                add = gr.Button("Add to sample set")
+            added = gr.Markdown()
+
+    backbone_kind.change(lambda k: gr.update(visible=k != DEMO_PRIOR), backbone_kind, backbone_path,
+                         api_visibility="private")
+    randomize.click(lambda: random.randint(0, 2 ** 31 - 1), None, seed, api_visibility="private")
+    ev = run.click(generate_ui, [teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps,
+                                 window_start, window_end, mode, seed, use_cutmix, cutmix_step, cutmix_alpha],
+                   [preview, guided, unguided, cutmix, summary, last], api_name="generate_samples",
+                   concurrency_id="compute", concurrency_limit=1)
+    cancel.click(None, None, None, cancels=[ev])
+    add.click(add_ui, [last, set_name], added, api_name="add_to_sample_set")
+    teacher_spec.change(_refresh_classes, teacher_spec, classes, api_visibility="private")
+
+
+def _refresh_classes(spec):
+    names = _teacher(spec).class_names
+    return gr.update(choices=names, value=names[:4])
+
+
+def _class_names():
+    try:
+        return _teacher(None).class_names
+    except DfkdError:
+        return [str(i) for i in range(10)]

@@ -1,0 +1,3 @@
+from .cutmix import CutMixConfig, latent_cutmix
+
+__all__ = ["CutMixConfig", "latent_cutmix"]

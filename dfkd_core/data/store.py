@@ -1,0 +1,86 @@
+"""The synthetic-sample store: a folder of PNG images plus a manifest (manifest.csv, one
+row per image). Images are written before their manifest rows, both atomically, so an
+interrupted run leaves no half-written file and no row without its image; a sample is
+identified by (target class, seed), so a resumed run skips what is already there.
+
+Manifest columns: id, file, target, class_name, seed, method, teacher_prob (the teacher's
+probability of the target), teacher_pred, teacher_probs (all K, ';'-separated),
+cutmix (JSON records), settings (JSON), created."""
+
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+
+from ..errors import DfkdError
+from ..io import atomic_write
+from .image_dataset import ImageDataset
+
+COLUMNS = ["id", "file", "target", "class_name", "seed", "method", "teacher_prob", "teacher_pred",
+           "teacher_probs", "cutmix", "settings", "created"]
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(B, C, H, W) floats in [0, 1] -> (B, H, W[, C]) uint8."""
+    arr = (images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return arr[..., 0] if arr.shape[-1] == 1 else arr
+
+
+class SampleStore:
+    def __init__(self, root):
+        self.root = Path(root)
+        self.images_dir = self.root / "images"
+        self.manifest_path = self.root / "manifest.csv"
+
+    def manifest(self) -> pd.DataFrame:
+        if not self.manifest_path.exists():
+            return pd.DataFrame(columns=COLUMNS)
+        try:
+            return pd.read_csv(self.manifest_path, dtype={"id": str, "file": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+            raise DfkdError(f"{self.manifest_path} is not a readable manifest ({e}).")
+
+    def existing_keys(self) -> set[tuple[int, int]]:
+        df = self.manifest()
+        return set(zip(df["target"].astype(int), df["seed"].astype(int)))
+
+    def add(self, batch, class_names, method: str, settings: dict) -> pd.DataFrame:
+        """Write a SampleBatch; returns the new manifest rows."""
+        self.images_dir.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for img, y, seed, probs, recs in zip(to_uint8(batch.images), batch.targets.tolist(), batch.seeds,
+                                             batch.probs, batch.records or [[]] * len(batch.seeds)):
+            sid = f"c{y:03d}-s{seed}"
+            file = f"images/{sid}.png"
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, format="PNG")
+            atomic_write(self.root / file, lambda tmp, data=buf.getvalue(): Path(tmp).write_bytes(data))
+            rows.append({"id": sid, "file": file, "target": y, "class_name": class_names[y], "seed": seed,
+                         "method": method, "teacher_prob": round(float(probs[y]), 6),
+                         "teacher_pred": int(probs.argmax()), "teacher_probs": ";".join(f"{p:.5f}" for p in probs.tolist()),
+                         "cutmix": json.dumps(recs), "settings": json.dumps(settings, sort_keys=True),
+                         "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        new = pd.DataFrame(rows, columns=COLUMNS)
+        old = self.manifest()
+        merged = pd.concat([old[~old["id"].isin(new["id"])], new], ignore_index=True) if len(old) else new
+        atomic_write(self.manifest_path, lambda tmp: merged.to_csv(tmp, index=False))
+        return new
+
+    def load(self, ids=None) -> ImageDataset:
+        """The stored images (labels = target class) as an ImageDataset."""
+        df = self.manifest()
+        if ids is not None:
+            df = df[df["id"].isin(list(ids))]
+        if df.empty:
+            raise DfkdError(f"No samples in {self.root}.")
+        arrays = [np.asarray(Image.open(self.root / f)) for f in df["file"]]
+        images = np.stack([a[..., None] if a.ndim == 2 else a for a in arrays]).transpose(0, 3, 1, 2)
+        settings = json.loads(df["settings"].iloc[0]) if "settings" in df else {}
+        names = settings.get("class_names") or sorted(set(df["class_name"]))
+        return ImageDataset(torch.from_numpy(np.ascontiguousarray(images)), torch.as_tensor(df["target"].values),
+                            names, str(self.root))

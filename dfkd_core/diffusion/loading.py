@@ -1,0 +1,81 @@
+"""load_backbone: a diffusers folder or hub id -> PixelBackbone or LatentBackbone.
+
+Folder layouts: a pipeline (model_index.json with unet/, scheduler/ and for Stable
+Diffusion vae/, text_encoder/, tokenizer/), or a bare UNet2DModel folder (config.json)
+with a scheduler/ subfolder or scheduler_config.json beside it."""
+
+import json
+from functools import lru_cache
+import os
+from pathlib import Path
+
+import torch
+
+from ..errors import DfkdError
+from .latent import LatentBackbone
+from .pixel import PixelBackbone
+
+DEFAULT_SCHEDULER = {"num_train_timesteps": 1000, "beta_schedule": "linear", "beta_start": 0.0001,
+                     "beta_end": 0.02, "prediction_type": "epsilon"}
+
+
+def _offline_default() -> bool:
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "DIFFUSERS_OFFLINE"))
+
+
+def _read_json(source: str, name: str, local_files_only: bool) -> dict | None:
+    path = Path(source) / name
+    if path.is_file():
+        return json.loads(path.read_text())
+    if Path(source).exists():
+        return None
+    from huggingface_hub import hf_hub_download
+    try:
+        return json.loads(Path(hf_hub_download(source, name, local_files_only=local_files_only)).read_text())
+    except Exception:  # not on the hub / not cached: decided by the caller
+        return None
+
+
+def default_dtype(device) -> torch.dtype:
+    """fp16 on CUDA (bf16 where supported), fp32 on CPU."""
+    if str(device).startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def load_backbone(source, device="cpu", dtype: torch.dtype | None = None, local_files_only: bool | None = None,
+                  guidance_scale: float = 7.5):
+    from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
+
+    source = str(source)
+    offline = _offline_default() if local_files_only is None else local_files_only
+    dtype = dtype or default_dtype(device)
+    kw = dict(local_files_only=offline, torch_dtype=dtype)
+    index = _read_json(source, "model_index.json", offline)
+    try:
+        if index is None:
+            config = _read_json(source, "config.json", offline)
+            if config is None or config.get("_class_name") != "UNet2DModel":
+                where = "on this machine (offline)" if offline else "locally or on the hub"
+                raise DfkdError(f"No diffusion model found at '{source}' {where}. Expected a diffusers pipeline "
+                                "folder (model_index.json) or a UNet2DModel folder (config.json), or a hub id.")
+            sched = (_read_json(source, "scheduler/scheduler_config.json", offline)
+                     or _read_json(source, "scheduler_config.json", offline) or DEFAULT_SCHEDULER)
+            return PixelBackbone(UNet2DModel.from_pretrained(source, **kw), sched, source).to(device)
+        sched = _read_json(source, "scheduler/scheduler_config.json", offline) or DEFAULT_SCHEDULER
+        if "vae" in index:
+            from transformers import CLIPTextModel, CLIPTokenizer
+            unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", **kw)
+            vae = AutoencoderKL.from_pretrained(source, subfolder="vae", **kw)
+            text = CLIPTextModel.from_pretrained(source, subfolder="text_encoder", **kw)
+            tok = CLIPTokenizer.from_pretrained(source, subfolder="tokenizer", local_files_only=offline)
+            return LatentBackbone(unet, vae, text, tok, sched, source, guidance_scale).to(device)
+        return PixelBackbone(UNet2DModel.from_pretrained(source, subfolder="unet", **kw), sched, source).to(device)
+    except (OSError, ValueError) as e:
+        raise DfkdError(f"Could not load the diffusion model '{source}': {str(e).splitlines()[0]}")
+
+
+@lru_cache(maxsize=2)
+def load_backbone_cached(source: str, device: str = "cpu"):
+    """load_backbone, reused across calls (the app asks for the same backbone often)."""
+    return load_backbone(source, device=device)

@@ -1,0 +1,46 @@
+"""Pixel-space backbone: a diffusers UNet2DModel (e.g. google/ddpm-cifar10-32, our demo prior)."""
+
+import torch
+
+from .schedule import NoiseSchedule
+
+
+class PixelBackbone:
+    is_latent = False
+
+    def __init__(self, unet, scheduler_config: dict, source: str = ""):
+        self.unet = unet.eval().requires_grad_(False)
+        self.schedule = NoiseSchedule(scheduler_config)
+        self.source = source
+        cfg = unet.config
+        size = cfg.sample_size if isinstance(cfg.sample_size, int) else cfg.sample_size[0]
+        self.image_channels, self.image_size = cfg.in_channels, size
+
+    @property
+    def device(self):
+        return self.unet.device
+
+    @property
+    def dtype(self):
+        return self.unet.dtype
+
+    def latent_shape(self) -> tuple:
+        return (self.image_channels, self.image_size, self.image_size)
+
+    def conditioning(self, targets, class_names, prompt=None):
+        return None  # unconditional: only the teacher steers it
+
+    def model_output(self, z, t: int, cond=None):
+        return self.unet(z, t).sample
+
+    def decode(self, x0, clamp: bool = True):
+        """Model space [-1, 1] -> images in [0, 1] (unclamped for guidance: a clamp has no gradient)."""
+        images = (x0.float() + 1) / 2
+        return images.clamp(0, 1) if clamp else images
+
+    def encode(self, images):
+        return (images.to(self.device, self.dtype) * 2 - 1)
+
+    def to(self, device=None, dtype=None):
+        self.unet.to(device=device, dtype=dtype)
+        return self

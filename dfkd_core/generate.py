@@ -1,0 +1,102 @@
+"""`dfkd generate`: teacher-guided samples for chosen classes into a sample store.
+
+One run = one folder with config.yaml (which reproduces it), images/ and manifest.csv.
+Rerunning the same config resumes: samples already in the manifest are skipped."""
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .augment.cutmix import CutMixConfig
+from .data.store import SampleStore
+from .errors import DfkdError
+from .guidance import GuidanceConfig, guided_sample
+from .io import write_text
+
+
+@dataclass
+class GenerateConfig:
+    out: str
+    teacher: str = "demo"
+    backbone: str = "demo"
+    classes: list | None = None  # None: every class of the teacher
+    per_class: int = 10
+    batch_size: int = 16
+    seed: int = 0
+    device: str = "cpu"
+    guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GenerateConfig":
+        d = dict(d)
+        g = dict(d.pop("guidance", {}) or {})
+        if g.get("cutmix"):
+            g["cutmix"] = CutMixConfig(**g["cutmix"])
+        if "window" in g:
+            g["window"] = tuple(g["window"])
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise DfkdError(f"Unknown settings {sorted(unknown)}; expected {sorted(cls.__dataclass_fields__)}.")
+        try:
+            return cls(**d, guidance=GuidanceConfig(**g))
+        except TypeError as e:
+            raise DfkdError(f"Bad generate config: {e}.")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["guidance"]["window"] = list(self.guidance.window)
+        return d
+
+
+def resolve_teacher(name: str):
+    from .demo import TEACHER
+    from .teacher_loading import load_teacher
+    return load_teacher(TEACHER if name == "demo" else name)
+
+
+def resolve_backbone(name: str, device: str):
+    from .demo import PRIOR
+    from .diffusion import load_backbone
+    return load_backbone(PRIOR if name == "demo" else name, device=device)
+
+
+def plan(cfg: GenerateConfig, num_classes: int) -> list[tuple[int, int]]:
+    """(target, seed) for every sample of the run, class by class (so a batch holds
+    same-class partners for Latent CutMix); the k-th sample of every class uses seed+k."""
+    classes = list(range(num_classes)) if cfg.classes is None else [int(c) for c in cfg.classes]
+    bad = [c for c in classes if not 0 <= c < num_classes]
+    if bad:
+        raise DfkdError(f"classes {bad} out of range: the teacher has classes 0..{num_classes - 1}.")
+    return [(c, cfg.seed + k) for c in classes for k in range(cfg.per_class)]
+
+
+def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher=None, backbone=None) -> SampleStore:
+    """progress(done, total) after each batch; should_stop() polled every step."""
+    out = Path(cfg.out)
+    config_path = out / "config.yaml"
+    if config_path.exists():
+        previous = GenerateConfig.from_dict(yaml.safe_load(config_path.read_text()))
+        if previous.to_dict() != cfg.to_dict():
+            raise DfkdError(f"{out} holds a run with other settings (see {config_path}). "
+                            "Use a new output folder, or the same settings to resume.")
+    cfg.guidance.validate()
+    teacher = teacher or resolve_teacher(cfg.teacher)
+    backbone = backbone or resolve_backbone(cfg.backbone, cfg.device)
+    teacher.to(cfg.device)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(config_path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    store = SampleStore(out)
+    done = store.existing_keys()
+    todo = [key for key in plan(cfg, teacher.num_classes) if key not in done]
+    total = len(done) + len(todo)
+    settings = {**asdict(cfg.guidance), "backbone": cfg.backbone, "teacher": cfg.teacher,
+                "class_names": teacher.class_names}
+    for start in range(0, len(todo), cfg.batch_size):
+        chunk = todo[start:start + cfg.batch_size]
+        batch = guided_sample(backbone, teacher, [t for t, _ in chunk], [s for _, s in chunk], cfg.guidance,
+                              should_stop=should_stop)
+        store.add(batch, teacher.class_names, "diffdfkd" if cfg.guidance.strength > 0 else "unguided", settings)
+        if progress:
+            progress(len(done) + start + len(chunk), total)
+    return store

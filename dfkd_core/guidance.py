@@ -1,0 +1,159 @@
+"""Teacher-guided diffusion sampling (DiffDFKD).
+
+At each step t of a DDIM trajectory: predict x0 from z_t, decode it (VAE for latent
+models), compute the teacher loss
+
+    L = oh * CE(T(x0), y) + bn * sum_l (||mu_l - mu_l_run|| + ||var_l - var_l_run||) + adv * L_adv(T, S)
+
+and move z_t down its gradient before the scheduler step. Two ways to get the gradient:
+
+- "full": d L / d z_t through the denoiser (and decoder), as in the paper;
+- "x0": d L / d x0 applied without the denoiser's Jacobian (MPGD-style): one denoiser
+  pass without autograd, so it costs little more than unguided sampling.
+
+Guidance moves z_t by strength * sqrt(1 - alpha_t) along the descent direction, normalised
+per sample to unit RMS, so strength reads the same for every model and both modes and
+fades out as the sample becomes clean. A window (start, end), as fractions of the
+trajectory, limits guidance to part of it."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .augment.cutmix import CutMixConfig, latent_cutmix
+from .diffusion.latent import CLASS_PROMPT
+from .diffusion.schedule import generators_for, per_sample_noise
+from .errors import DfkdError
+from .teacher import bn_statistics_loss
+
+MODES = ("full", "x0")
+
+
+class Cancelled(Exception):
+    """Raised inside the sampler when should_stop() turns true."""
+
+
+@dataclass
+class GuidanceConfig:
+    steps: int = 25
+    strength: float = 0.3
+    oh: float = 1.0
+    bn: float = 0.0
+    adv: float = 0.0
+    window: tuple = (0.0, 1.0)
+    mode: str = "x0"
+    eta: float = 0.0
+    prompt: str | None = CLASS_PROMPT
+    cutmix: CutMixConfig | None = None
+
+    def validate(self):
+        if self.steps < 1:
+            raise DfkdError(f"steps must be at least 1, got {self.steps}.")
+        if self.mode not in MODES:
+            raise DfkdError(f"guidance mode must be one of {MODES}, got '{self.mode}'.")
+        start, end = self.window
+        if not 0.0 <= start <= end <= 1.0:
+            raise DfkdError(f"guidance window must satisfy 0 <= start <= end <= 1, got {self.window}.")
+        if self.strength < 0 or min(self.oh, self.bn, self.adv) < 0:
+            raise DfkdError("strength and the loss weights oh, bn, adv must be >= 0.")
+
+
+@dataclass
+class SampleBatch:
+    images: torch.Tensor  # (B, C, H, W) in [0, 1], on the CPU
+    targets: torch.Tensor
+    seeds: list
+    probs: torch.Tensor  # teacher probabilities (B, K)
+    records: list = field(default_factory=list)  # per sample: CutMix records (or [])
+
+    @property
+    def target_prob(self) -> torch.Tensor:
+        return self.probs.gather(1, self.targets.view(-1, 1)).squeeze(1)
+
+
+def teacher_loss(teacher, images, targets, cfg: GuidanceConfig, student=None) -> torch.Tensor:
+    """Summed over the batch, so each sample's gradient does not depend on the batch size."""
+    loss = images.new_zeros(())
+    with teacher.bn_statistics() as stats:
+        logits = teacher(images)
+    if cfg.oh:
+        loss = loss + cfg.oh * F.cross_entropy(logits, targets, reduction="sum")
+    if cfg.bn:
+        loss = loss + cfg.bn * bn_statistics_loss(stats)
+    if cfg.adv and student is not None:
+        s_logits = student(images)
+        agree = (logits.argmax(1) == s_logits.argmax(1)).float()
+        kl = F.kl_div(F.log_softmax(s_logits, 1), F.softmax(logits, 1), reduction="none").sum(1)
+        loss = loss - cfg.adv * (agree * kl).sum()
+    return loss
+
+
+def _direction(grad: torch.Tensor) -> torch.Tensor:
+    rms = grad.flatten(1).pow(2).mean(1).sqrt().clamp_min(1e-12)
+    return grad / rms.view(-1, *[1] * (grad.dim() - 1))
+
+
+def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, student=None,
+                  on_preview=None, preview_every: int = 0, should_stop=None) -> SampleBatch:
+    """Sample one image per (target, seed). on_preview(step, total, x0_images) is called
+    every `preview_every` steps; should_stop() is polled each step (raises Cancelled)."""
+    cfg.validate()
+    targets = torch.as_tensor(targets, dtype=torch.long)
+    seeds = [int(s) for s in seeds]
+    if len(seeds) != len(targets):
+        raise DfkdError(f"need one seed per target: {len(targets)} targets, {len(seeds)} seeds.")
+    if int(targets.max()) >= teacher.num_classes or int(targets.min()) < 0:
+        raise DfkdError(f"target classes must be in 0..{teacher.num_classes - 1}.")
+    device, dtype, sched = backbone.device, backbone.dtype, backbone.schedule
+    gens = generators_for(seeds)
+    cut_rngs = [np.random.default_rng([s, 1]) for s in seeds]
+    z = per_sample_noise((len(seeds), *backbone.latent_shape()), gens, device, dtype)
+    cond = backbone.conditioning(targets, teacher.class_names, cfg.prompt)
+    timesteps = sched.timesteps(cfg.steps)
+    n = len(timesteps)
+    start, end = int(round(cfg.window[0] * n)), int(round(cfg.window[1] * n))
+    cut_steps = set(cfg.cutmix.at_steps) if cfg.cutmix else set()
+    records = [[] for _ in seeds]
+    y = targets.to(device)
+
+    for i, t in enumerate(timesteps):
+        if should_stop and should_stop():
+            raise Cancelled()
+        t_prev = timesteps[i + 1] if i + 1 < n else -1
+        if i in cut_steps:
+            z, recs = latent_cutmix(z, targets, cfg.cutmix.alpha, cut_rngs, i)
+            for r, rec in zip(records, recs):
+                if rec:  # name the partner by its seed: batch positions mean nothing once stored
+                    r.append({**rec, "partner": seeds[rec["partner"]]})
+        guide = cfg.strength > 0 and start <= i < end
+        if guide and cfg.mode == "full":
+            with torch.enable_grad():
+                z_in = z.detach().requires_grad_(True)
+                eps, x0 = sched.split(backbone.model_output(z_in, t, cond), z_in, t)
+                x0_images = backbone.decode(x0, clamp=False)
+                grad = torch.autograd.grad(teacher_loss(teacher, x0_images, y, cfg, student), z_in)[0]
+            eps, x0 = eps.detach(), x0.detach()
+        else:
+            with torch.no_grad():
+                eps, x0 = sched.split(backbone.model_output(z, t, cond), z, t)
+            if guide:
+                with torch.enable_grad():
+                    x0_in = x0.detach().requires_grad_(True)
+                    x0_images = backbone.decode(x0_in, clamp=False)
+                    grad = torch.autograd.grad(teacher_loss(teacher, x0_images, y, cfg, student), x0_in)[0]
+        if guide:
+            a = sched.alpha(t, z)
+            shift = cfg.strength * (1 - a).sqrt() * _direction(grad)
+            z = z - shift  # move z_t; with eps fixed, x0 moves by shift / sqrt(alpha_t)
+            x0 = x0 - shift / a.sqrt()
+        if on_preview and preview_every and (i % preview_every == 0 or i == n - 1):
+            with torch.no_grad():
+                on_preview(i + 1, n, backbone.decode(x0).cpu())
+        z = sched.step(x0, eps, t, t_prev, cfg.eta, gens).detach()
+
+    with torch.no_grad():  # after the last step z is the clean sample
+        images = backbone.decode(z)
+        probs = teacher.probs(images.to(teacher.device)).cpu()
+    return SampleBatch(images.cpu(), targets, seeds, probs, records)

@@ -1,0 +1,47 @@
+"""What the Samples tab asks of the engine: guided samples beside unguided ones on the
+same seeds, streamed previews, and adding a batch to a named sample set."""
+
+import os
+import re
+from pathlib import Path
+
+from .data.store import SampleStore
+from .errors import DfkdError
+from .guidance import GuidanceConfig, guided_sample
+
+def runs_dir() -> Path:
+    """Where the app keeps runs and sample sets: $DFKD_RUNS_DIR, default ./runs."""
+    return Path(os.environ.get("DFKD_RUNS_DIR") or "runs")
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def compare_job(backbone, teacher, targets, seeds, cfg: GuidanceConfig, report, should_stop, preview_every=2):
+    """For streaming: reports ("preview", step, total, x0 images) while the guided batch
+    forms, then returns (guided, unguided) SampleBatches on the same seeds."""
+    guided = guided_sample(backbone, teacher, targets, seeds, cfg, should_stop=should_stop,
+                           preview_every=preview_every,
+                           on_preview=lambda step, total, images: report(("preview", step, total, images)))
+    unguided_cfg = GuidanceConfig(**{**cfg.__dict__, "strength": 0.0})
+    unguided = guided_sample(backbone, teacher, targets, seeds, unguided_cfg, should_stop=should_stop)
+    return guided, unguided
+
+
+def sample_set_path(name: str, root=None) -> Path:
+    """A sample set's folder; names are plain (letters, digits, . _ -), never paths."""
+    if not _NAME.match(name or "") or ".." in name:
+        raise DfkdError(f"Sample-set name '{name}' is not allowed. Use 1-64 letters, digits, '.', '_' or '-', "
+                        "starting with a letter or digit.")
+    return Path(root or runs_dir() / "sample-sets") / name
+
+
+def add_to_sample_set(name: str, batch, class_names, settings: dict, root=None) -> SampleStore:
+    store = SampleStore(sample_set_path(name, root))
+    store.add(batch, class_names, "diffdfkd" if settings.get("strength", 0) > 0 else "unguided", settings)
+    return store
+
+
+def cutmix_box_in_pixels(record: dict, latent_size: int, image_size: int) -> list[int]:
+    """A CutMix box recorded in latent coordinates, in image pixels."""
+    scale = image_size / latent_size
+    return [round(v * scale) for v in record["box"]]

@@ -1,0 +1,127 @@
+"""Backbones loaded through the real loader, the guided sampler and Latent CutMix."""
+
+import numpy as np
+import pytest
+import torch
+
+from dfkd_core import DfkdError
+from dfkd_core.augment.cutmix import CutMixConfig, latent_cutmix
+from dfkd_core.diffusion import LatentBackbone, PixelBackbone, load_backbone
+from dfkd_core.guidance import Cancelled, GuidanceConfig, guided_sample
+from dfkd_core.models.zoo import build_model
+from dfkd_core.teacher import Teacher
+from tiny_models import tiny_pixel_prior, tiny_stable_diffusion
+
+TARGETS, SEEDS = [0, 1, 2, 3, 4, 5, 6, 7], list(range(8))
+
+
+def sharp_teacher(num_classes=10, channels=1, names=None):
+    """A random classifier with a scaled-up head, so its probabilities respond to its input."""
+    torch.manual_seed(0)
+    model = build_model("small_cnn", num_classes, channels)
+    with torch.no_grad():
+        model.fc.weight.mul_(30)
+    return Teacher(model, num_classes, channels, 32, [0.5] * channels, [0.25] * channels, names)
+
+
+@pytest.fixture(scope="module")
+def pixel(tmp_path_factory):
+    return load_backbone(tiny_pixel_prior(tmp_path_factory.mktemp("prior")), local_files_only=True)
+
+
+@pytest.fixture(scope="module")
+def latent(tmp_path_factory):
+    return load_backbone(tiny_stable_diffusion(tmp_path_factory.mktemp("sd")), local_files_only=True,
+                         guidance_scale=2.0)
+
+
+def test_loader_builds_the_right_backbones(pixel, latent, tmp_path):
+    assert isinstance(pixel, PixelBackbone) and pixel.latent_shape() == (1, 16, 16)
+    assert isinstance(latent, LatentBackbone) and latent.latent_shape() == (4, 8, 8) and latent.image_size == 16
+    with pytest.raises(DfkdError, match="No diffusion model found"):
+        load_backbone(tmp_path, local_files_only=True)
+
+
+@pytest.mark.parametrize("mode", ["x0", "full"])
+def test_guidance_raises_the_target_probability_on_the_same_seeds(pixel, mode):
+    teacher = sharp_teacher()
+    base = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=25, strength=0.0))
+    guided = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=25, strength=0.5, mode=mode))
+    assert guided.target_prob.mean() > base.target_prob.mean() + 0.03
+    assert (guided.target_prob > base.target_prob).float().mean() >= 0.75
+
+
+@pytest.mark.parametrize("mode", ["x0", "full"])
+def test_latent_guidance_through_the_vae_decoder(latent, mode):
+    teacher = sharp_teacher(3, 3, ["cat", "dog", "fox"])
+    base = guided_sample(latent, teacher, [0, 1, 2, 0], [0, 1, 2, 3], GuidanceConfig(steps=6, strength=0.0))
+    guided = guided_sample(latent, teacher, [0, 1, 2, 0], [0, 1, 2, 3], GuidanceConfig(steps=6, strength=1.0, mode=mode))
+    assert guided.images.shape == (4, 3, 16, 16)
+    assert guided.target_prob.mean() > base.target_prob.mean() + 0.05
+
+
+def test_prompts_with_and_without_the_class_name(latent):
+    with_name = latent.conditioning(torch.tensor([0, 1]), ["cat", "dog"], "a photo of a {class}")[0]
+    plain = latent.conditioning(torch.tensor([0, 1]), ["cat", "dog"], "a realistic photo.")[0]
+    assert not torch.allclose(with_name[0], with_name[1]) and torch.allclose(plain[0], plain[1])
+
+
+def test_seeds_give_identical_samples_whatever_the_batch(pixel):
+    teacher, cfg = sharp_teacher(), GuidanceConfig(steps=5, strength=0.3)
+    full = guided_sample(pixel, teacher, TARGETS, SEEDS, cfg)
+    part = guided_sample(pixel, teacher, TARGETS[2:5], SEEDS[2:5], cfg)
+    again = guided_sample(pixel, teacher, TARGETS, SEEDS, cfg)
+    assert torch.equal(full.images, again.images)
+    assert torch.allclose(full.images[2:5], part.images, atol=1e-5)
+
+
+def test_empty_window_equals_unguided(pixel):
+    teacher = sharp_teacher()
+    base = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=5, strength=0.0))
+    closed = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=5, strength=1.0, window=(0.4, 0.4)))
+    late = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=5, strength=1.0, window=(0.6, 1.0)))
+    assert torch.equal(base.images, closed.images) and not torch.equal(base.images, late.images)
+
+
+def test_previews_and_cancellation(pixel):
+    seen = []
+    guided_sample(pixel, sharp_teacher(), [0, 1], [0, 1], GuidanceConfig(steps=6, strength=0.3),
+                  on_preview=lambda step, total, img: seen.append((step, total, tuple(img.shape))), preview_every=2)
+    assert [s for s, _, _ in seen] == [1, 3, 5, 6] and seen[0][1:] == (6, (2, 1, 16, 16))
+    calls = iter(range(100))
+    with pytest.raises(Cancelled):
+        guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(steps=6), should_stop=lambda: next(calls) >= 2)
+
+
+def test_bad_settings_are_refused(pixel):
+    with pytest.raises(DfkdError, match="window"):
+        guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(window=(0.8, 0.2)))
+    with pytest.raises(DfkdError, match="0..9"):
+        guided_sample(pixel, sharp_teacher(), [12], [0], GuidanceConfig())
+    with pytest.raises(DfkdError, match="one seed per target"):
+        guided_sample(pixel, sharp_teacher(), [0, 1], [0], GuidanceConfig())
+
+
+def test_latent_cutmix_boxes_and_records():
+    z = torch.arange(6.0).view(6, 1, 1, 1).expand(6, 2, 10, 10).clone()
+    targets = [0, 1, 0, 2, 1, 0]
+    rngs = [np.random.default_rng([i, 1]) for i in range(6)]
+    mixed, recs = latent_cutmix(z, targets, alpha=1.0, rngs=rngs, step=3)
+    assert recs[3] is None and torch.equal(mixed[3], z[3])  # class 2 has no partner
+    for i, rec in enumerate(recs):
+        if rec is None:
+            continue
+        j, (top, left, bottom, right) = rec["partner"], rec["box"]
+        assert targets[j] == targets[i] and j != i and rec["step"] == 3
+        assert 0 <= top < bottom <= 10 and 0 <= left < right <= 10
+        inside = mixed[i, :, top:bottom, left:right]
+        assert torch.all(inside == j)
+        assert (mixed[i] == i).sum() == 2 * (100 - (bottom - top) * (right - left))
+        assert abs(rec["area"] - (1 - rec["lambda"])) < 0.2  # side ∝ sqrt(1 - lambda), rounded to the grid
+
+
+def test_cutmix_inside_the_sampler_keeps_labels_and_records_partners(pixel):
+    out = guided_sample(pixel, sharp_teacher(), [3, 3, 5, 5], [10, 11, 12, 13],
+                        GuidanceConfig(steps=6, strength=0.3, cutmix=CutMixConfig(at_steps=[2, 4], alpha=1.0)))
+    assert out.targets.tolist() == [3, 3, 5, 5]
+    assert [r["partner"] for r in out.records[0]] == [11, 11] and [r["step"] for r in out.records[2]] == [2, 4]

@@ -1,0 +1,56 @@
+"""Tiny random diffusion models of the real classes, saved with save_pretrained so the
+tests load them through the project's real loader (no hub access)."""
+
+import json
+from pathlib import Path
+
+import torch
+
+
+def tiny_pixel_prior(folder, channels=1, size=16, seed=0):
+    from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
+    torch.manual_seed(seed)
+    unet = UNet2DModel(sample_size=size, in_channels=channels, out_channels=channels, layers_per_block=1,
+                       block_out_channels=(8, 16), down_block_types=("DownBlock2D", "DownBlock2D"),
+                       up_block_types=("UpBlock2D", "UpBlock2D"), norm_num_groups=4)
+    DDPMPipeline(unet=unet, scheduler=DDPMScheduler()).save_pretrained(str(folder))
+    return Path(folder)
+
+
+def _tiny_clip_tokenizer(folder: Path):
+    """A character-level CLIP BPE vocabulary (no merges): enough to tokenize any prompt."""
+    from transformers import CLIPTokenizer
+    # GPT-2/CLIP byte-level alphabet: printable bytes map to themselves, the rest to 256+.
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    chars = [chr(b) for b in printable] + [chr(256 + i) for i in range(256 - len(printable))]
+    vocab = {c: i for i, c in enumerate(chars)}
+    vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
+    vocab["<|startoftext|>"], vocab["<|endoftext|>"] = len(vocab), len(vocab) + 1
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=16), len(vocab)
+
+
+def tiny_stable_diffusion(folder, seed=0):
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+    folder = Path(folder)
+    torch.manual_seed(seed)
+    tokenizer, vocab_size = _tiny_clip_tokenizer(folder / "_tok")
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=vocab_size, hidden_size=16, intermediate_size=32,
+                                        num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=16,
+                                        bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1,
+                                        pad_token_id=vocab_size - 1))
+    unet = UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
+                                block_out_channels=(8, 16), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16,
+                                attention_head_dim=2, norm_num_groups=4)
+    vae = AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2,
+                        up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(8, 16), latent_channels=4,
+                        norm_num_groups=4, sample_size=16)
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet,
+                                   scheduler=DDIMScheduler(), safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    pipe.save_pretrained(str(folder))
+    return folder
