@@ -5,7 +5,7 @@ DeepInversion/DiffDFKD).
 All inputs are images in [0, 1], (B, C, H, W), any size and 1 or 3 channels."""
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -115,15 +115,3 @@ def bn_statistics_loss(stats: list[BNStatistic]) -> torch.Tensor:
         raise ValueError("no BatchNorm statistics collected: does the teacher have BatchNorm layers?")
     return sum(torch.linalg.vector_norm(s.mean - s.running_mean) + torch.linalg.vector_norm(s.var - s.running_var)
                for s in stats)
-
-
-@dataclass
-class TeacherSpec:
-    """What a checkpoint needs beside its weights; stored in our JSON cards."""
-    arch: str
-    num_classes: int
-    in_channels: int = 3
-    input_size: int = 32
-    mean: list = field(default_factory=lambda: [0.5])
-    std: list = field(default_factory=lambda: [0.5])
-    class_names: list = field(default_factory=list)

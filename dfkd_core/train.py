@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from .data.image_dataset import ImageDataset, random_crop_flip
 from .errors import DfkdError
 from .evaluate import accuracy
-from .io import torch_save
+from .io import atomic_write, torch_save
 from .preprocess import Preprocess
 
 
@@ -96,8 +96,6 @@ def train_classifier(model, preprocess: Preprocess, train_set: ImageDataset, tes
 
 
 def write_metrics_csv(path, rows: list[dict]):
-    from .io import atomic_write
-
     def write(tmp):
         with open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))

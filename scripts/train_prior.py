@@ -9,7 +9,6 @@ Images are 1x28x28 zero-padded to 32x32. Rerun the same command to resume.
 """
 
 import argparse
-import json
 import shlex
 import sys
 import time

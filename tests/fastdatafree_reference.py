@@ -3,7 +3,6 @@ passes (wresnet.py, resnet.py, resnet_tiny.py, vgg.py), computed straight from a
 dict. Tests compare our zoo against it: if our layout or forward drifted from theirs, a
 strict load or the logits would disagree."""
 
-import torch
 import torch.nn.functional as F
 
 
@@ -38,7 +37,8 @@ def wrn(sd, x, depth):
     return F.linear(out, sd["fc.weight"], sd["fc.bias"])
 
 
-def resnet_cifar(sd, x, blocks):
+def _residual_stages(sd, x, blocks, shortcut):
+    """Post-activation basic blocks; the first block of every stage but the first has stride 2."""
     out = F.relu(_bn(sd, "bn1", _conv(sd, "conv1", x)))
     for s, n in enumerate(blocks, start=1):
         for i in range(n):
@@ -46,27 +46,19 @@ def resnet_cifar(sd, x, blocks):
             stride = 2 if (s > 1 and i == 0) else 1
             y = F.relu(_bn(sd, f"{p}.bn1", _conv(sd, f"{p}.conv1", out, stride)))
             y = _bn(sd, f"{p}.bn2", _conv(sd, f"{p}.conv2", y))
-            short = (_bn(sd, f"{p}.shortcut.1", _conv(sd, f"{p}.shortcut.0", out, stride, 0))
-                     if f"{p}.shortcut.0.weight" in sd else out)
+            short = (_bn(sd, f"{p}.{shortcut}.1", _conv(sd, f"{p}.{shortcut}.0", out, stride, 0))
+                     if f"{p}.{shortcut}.0.weight" in sd else out)
             out = F.relu(y + short)
-    out = F.adaptive_avg_pool2d(out, 1).flatten(1)
-    return F.linear(out, sd["linear.weight"], sd["linear.bias"])
+    return F.adaptive_avg_pool2d(out, 1).flatten(1)
 
 
-def resnet_tiny(sd, x, depth):
+def resnet_cifar(sd, x, blocks):  # resnet.py: shortcut `shortcut`, head `linear`
+    return F.linear(_residual_stages(sd, x, blocks, "shortcut"), sd["linear.weight"], sd["linear.bias"])
+
+
+def resnet_tiny(sd, x, depth):  # resnet_tiny.py: shortcut `downsample`, head `fc`, AvgPool2d(8)
     n = (depth - 2) // 6
-    out = F.relu(_bn(sd, "bn1", _conv(sd, "conv1", x)))
-    for s in (1, 2, 3):
-        for i in range(n):
-            p = f"layer{s}.{i}"
-            stride = 2 if (s > 1 and i == 0) else 1
-            y = F.relu(_bn(sd, f"{p}.bn1", _conv(sd, f"{p}.conv1", out, stride)))
-            y = _bn(sd, f"{p}.bn2", _conv(sd, f"{p}.conv2", y))
-            short = (_bn(sd, f"{p}.downsample.1", _conv(sd, f"{p}.downsample.0", out, stride, 0))
-                     if f"{p}.downsample.0.weight" in sd else out)
-            out = F.relu(y + short)
-    out = F.avg_pool2d(out, 8).flatten(1)
-    return F.linear(out, sd["fc.weight"], sd["fc.bias"])
+    return F.linear(_residual_stages(sd, x, (n, n, n), "downsample"), sd["fc.weight"], sd["fc.bias"])
 
 
 def vgg(sd, x, stages):

@@ -4,13 +4,14 @@ few-step models such as sd-turbo (guidance_scale <= 1 disables CFG)."""
 
 import torch
 
+from .base import Backbone
 from .schedule import NoiseSchedule
 
 CLASS_PROMPT = "a photo of a {class}"
 PLAIN_PROMPT = "a realistic photo."
 
 
-class LatentBackbone:
+class LatentBackbone(Backbone):
     is_latent = True
 
     def __init__(self, unet, vae, text_encoder, tokenizer, scheduler_config: dict, source: str = "",
@@ -25,14 +26,6 @@ class LatentBackbone:
         self.image_size = image_size or unet.config.sample_size * self.scale_factor
         self.image_channels = 3
         self.gradient_checkpointing = False
-
-    @property
-    def device(self):
-        return self.unet.device
-
-    @property
-    def dtype(self):
-        return self.unet.dtype
 
     def latent_shape(self) -> tuple:
         s = self.image_size // self.scale_factor

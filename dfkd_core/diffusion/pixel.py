@@ -1,13 +1,11 @@
 """Pixel-space backbone: a diffusers UNet2DModel (e.g. google/ddpm-cifar10-32, our demo prior)."""
 
-import torch
 
+from .base import Backbone
 from .schedule import NoiseSchedule
 
 
-class PixelBackbone:
-    is_latent = False
-
+class PixelBackbone(Backbone):
     def __init__(self, unet, scheduler_config: dict, source: str = ""):
         self.unet = unet.eval().requires_grad_(False)
         self.schedule = NoiseSchedule(scheduler_config)
@@ -15,14 +13,6 @@ class PixelBackbone:
         cfg = unet.config
         size = cfg.sample_size if isinstance(cfg.sample_size, int) else cfg.sample_size[0]
         self.image_channels, self.image_size = cfg.in_channels, size
-
-    @property
-    def device(self):
-        return self.unet.device
-
-    @property
-    def dtype(self):
-        return self.unet.dtype
 
     def latent_shape(self) -> tuple:
         return (self.image_channels, self.image_size, self.image_size)
