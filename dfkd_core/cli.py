@@ -36,7 +36,7 @@ def cmd_teacher_inspect(args) -> None:
         print(f"card accuracy: {100 * d['card_test_accuracy']:.2f}% on {d.get('card_test_set', 'its test set')}")
     if args.eval:
         try:
-            r = evaluate_teacher(teacher, args.eval, args.split, args.data_dir)
+            r = evaluate_teacher(teacher, args.eval, args.split, args.data_dir, download=args.download)
         except DfkdError as e:
             if "not found" not in str(e):
                 raise
@@ -56,8 +56,8 @@ def cmd_teacher_train(args) -> None:
     from tqdm import tqdm
 
     device = _device(args.device)
-    train_set = load_dataset(args.dataset, args.split, root=args.data_dir)
-    test_set = load_dataset(args.dataset, "test", root=args.data_dir)
+    train_set = load_dataset(args.dataset, args.split, root=args.data_dir, download=args.download)
+    test_set = load_dataset(args.dataset, "test", root=args.data_dir, download=args.download)
     pixels = train_set.images.float().div(255)
     mean = pixels.mean((0, 2, 3)).tolist()
     std = pixels.std((0, 2, 3)).tolist()
@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--eval", metavar="DATASET", help="fashion-mnist, cifar10, cifar100 or an image folder")
     ins.add_argument("--split", default="test")
     ins.add_argument("--data-dir", help="folder holding the dataset (default: $DFKD_DATA, system locations)")
+    ins.add_argument("--download", action="store_true", help="download the --eval dataset (needs network)")
     ins.add_argument("--allow-download", action="store_true", help="let transformers fetch a hub id")
     ins.add_argument("--trust-remote-code", action="store_true", help="run a hub model's own code (only if you trust it)")
     ins.set_defaults(func=cmd_teacher_inspect)
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--dataset", default="fashion-mnist")
     tr.add_argument("--split", default="teacher-train")
     tr.add_argument("--data-dir")
+    tr.add_argument("--download", action="store_true", help="download the dataset (needs network)")
     tr.add_argument("--epochs", type=int, default=15)
     tr.add_argument("--batch-size", type=int, default=128)
     tr.add_argument("--lr", type=float, default=0.1)

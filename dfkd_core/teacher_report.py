@@ -29,9 +29,10 @@ def describe_teacher(teacher: Teacher) -> dict:
     return summary
 
 
-def evaluate_teacher(teacher: Teacher, dataset: str, split: str = "test", data_dir=None, progress=None) -> dict:
+def evaluate_teacher(teacher: Teacher, dataset: str, split: str = "test", data_dir=None, progress=None,
+                     download: bool = False) -> dict:
     """Accuracy on a real dataset; progress(done, total) after each batch."""
-    test = load_dataset(dataset, split, root=data_dir)
+    test = load_dataset(dataset, split, root=data_dir, download=download)
     if len(test.class_names) != teacher.num_classes:
         raise DfkdError(f"{test.name} has {len(test.class_names)} classes but the teacher has {teacher.num_classes}.")
     acc = accuracy(teacher, test, progress=progress)

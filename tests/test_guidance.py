@@ -60,6 +60,18 @@ def test_latent_guidance_through_the_vae_decoder(latent, mode):
     assert guided.target_prob.mean() > base.target_prob.mean() + 0.05
 
 
+def test_gradient_checkpointing_gives_the_same_samples(latent):
+    teacher, cfg = sharp_teacher(3, 3, ["cat", "dog", "fox"]), GuidanceConfig(steps=3, strength=1.0, mode="full")
+    plain = guided_sample(latent, teacher, [0, 1], [5, 6], cfg)
+    latent.enable_gradient_checkpointing()
+    try:
+        checkpointed = guided_sample(latent, teacher, [0, 1], [5, 6], cfg)
+    finally:
+        for m in (latent.unet, latent.vae):
+            m.disable_gradient_checkpointing()
+    assert torch.allclose(plain.images, checkpointed.images, atol=1e-5)
+
+
 def test_prompts_with_and_without_the_class_name(latent):
     with_name = latent.conditioning(torch.tensor([0, 1]), ["cat", "dog"], "a photo of a {class}")[0]
     plain = latent.conditioning(torch.tensor([0, 1]), ["cat", "dog"], "a realistic photo.")[0]

@@ -69,7 +69,10 @@ def load_backbone(source, device="cpu", dtype: torch.dtype | None = None, local_
             vae = AutoencoderKL.from_pretrained(source, subfolder="vae", **kw)
             text = CLIPTextModel.from_pretrained(source, subfolder="text_encoder", **kw)
             tok = CLIPTokenizer.from_pretrained(source, subfolder="tokenizer", local_files_only=offline)
-            return LatentBackbone(unet, vae, text, tok, sched, source, guidance_scale).to(device)
+            backbone = LatentBackbone(unet, vae, text, tok, sched, source, guidance_scale).to(device)
+            if str(device).startswith("cuda"):  # the guidance gradient through UNet + VAE is memory-bound there
+                backbone.enable_gradient_checkpointing()
+            return backbone
         return PixelBackbone(UNet2DModel.from_pretrained(source, subfolder="unet", **kw), sched, source).to(device)
     except (OSError, ValueError) as e:
         raise DfkdError(f"Could not load the diffusion model '{source}': {str(e).splitlines()[0]}")
