@@ -82,5 +82,5 @@ class SampleStore:
         images = np.stack([a[..., None] if a.ndim == 2 else a for a in arrays]).transpose(0, 3, 1, 2)
         settings = json.loads(df["settings"].iloc[0]) if "settings" in df else {}
         names = settings.get("class_names") or sorted(set(df["class_name"]))
-        return ImageDataset(torch.from_numpy(np.ascontiguousarray(images)), torch.tensor(df["target"].to_numpy(dtype="int64", copy=True)),
-                            names, str(self.root))
+        labels = torch.tensor(df["target"].to_numpy(dtype="int64", copy=True))
+        return ImageDataset(torch.from_numpy(np.ascontiguousarray(images)), labels, names, str(self.root))
