@@ -9,12 +9,17 @@ import torch
 from safetensors.torch import save_file
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def atomic_write(path, write_fn, suffix=""):
     """Call write_fn(tmp_path) then rename onto path (same folder, so the rename is atomic)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix or ".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs get the usual permissions
     try:
         write_fn(tmp)
         os.replace(tmp, path)
