@@ -46,6 +46,20 @@ def test_bad_upload_gives_a_clear_error(client, tmp_path):
     with pytest.raises(Exception, match="do not fit architecture 'wrn_16_1'"):
         client.predict("Upload a checkpoint", [handle_file(str(path))], "wrn_16_1", None, api_name="/load_teacher")
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(Exception, match="is not a checkpoint"):
+    with pytest.raises(Exception, match="Invalid file type"):  # refused by the File component's file_types
         client.predict("Upload a checkpoint", [handle_file(str(tmp_path / "notes.txt"))], "resnet8", None,
                        api_name="/load_teacher")
+
+
+def test_upload_staging_validates_names_and_types(tmp_path):
+    from components.uploads import stage_checkpoint_upload
+    from dfkd_core import DfkdError
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(DfkdError, match="'notes.txt' is not a checkpoint"):
+        stage_checkpoint_upload([str(tmp_path / "notes.txt")])
+    weird = tmp_path / "..my weights (1).pth"
+    weird.write_bytes(b"x")
+    staged = stage_checkpoint_upload([str(weird)])
+    assert staged.name == "my_weights_1_.pth" and staged.parent != tmp_path
+    with pytest.raises(DfkdError, match="Upload one weights file"):
+        stage_checkpoint_upload([str(weird), str(weird)])
