@@ -16,6 +16,10 @@ class NoiseSchedule:
         if self.prediction_type not in ("epsilon", "v_prediction", "sample"):
             raise ValueError(f"unsupported prediction type {self.prediction_type}")
         self.num_train_timesteps = self._scheduler.config.num_train_timesteps
+        # As diffusers' DDIM: pixel models (clip_sample=True) keep x0 in range, which keeps
+        # early, badly determined x0 estimates from blowing up.
+        config = self._scheduler.config
+        self.clip_range = config.clip_sample_range if config.clip_sample else None
 
     def timesteps(self, num_steps: int) -> list[int]:
         self._scheduler.set_timesteps(num_steps)
@@ -38,6 +42,9 @@ class NoiseSchedule:
         else:
             x0 = model_output
             eps = (z - a.sqrt() * x0) / (1 - a).sqrt()
+        if self.clip_range is not None:
+            x0 = x0.clamp(-self.clip_range, self.clip_range)
+            eps = self.eps_from_x0(z, x0, t)
         return eps, x0
 
     def eps_from_x0(self, z: torch.Tensor, x0: torch.Tensor, t: int) -> torch.Tensor:

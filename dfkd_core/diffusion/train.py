@@ -61,7 +61,8 @@ def train_prior(pool: ImageDataset, cfg: PriorConfig, work_dir, device="cpu", pr
     ckpt = work / "checkpoint.pt"
     if ckpt.exists():
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        if state["config"] != _plain(cfg):
+        # The length of the run (and so its LR schedule) may change on resume; nothing else may.
+        if _without_length(state["config"]) != _without_length(_plain(cfg)):
             raise DfkdError(f"{ckpt} was made with other settings {state['config']}; use a new work folder.")
         unet.load_state_dict(state["unet"])
         ema.load_state_dict(state["ema"])
@@ -104,6 +105,10 @@ def train_prior(pool: ImageDataset, cfg: PriorConfig, work_dir, device="cpu", pr
 def save_prior(unet: UNet2DModel, out_dir):
     """diffusers pipeline layout (model_index.json, unet/, scheduler/), safetensors weights."""
     DDPMPipeline(unet=unet, scheduler=scheduler()).save_pretrained(str(out_dir), safe_serialization=True)
+
+
+def _without_length(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k not in ("steps", "save_every")}
 
 
 def _plain(cfg: PriorConfig) -> dict:
