@@ -35,7 +35,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--per-class", type=int, default=20)
     p.add_argument("--steps", type=int, default=25)
-    p.add_argument("--strength", type=float, default=0.3)
+    p.add_argument("--strength", type=float, default=0.08)
     p.add_argument("--window", type=float, nargs=2, default=(0.0, 1.0))
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--device", default="cpu")

@@ -108,7 +108,7 @@ def build(teacher_spec: gr.State) -> None:
             backbone_path = gr.Textbox(label="Folder or hub id (e.g. google/ddpm-cifar10-32)", visible=False)
             classes = gr.CheckboxGroup(_class_names(), value=_class_names()[:4], label="Classes")
             per_class = gr.Slider(1, 8, value=2, step=1, label="Samples per class")
-            strength = gr.Slider(0, 2, value=0.3, step=0.05, label="Guidance strength")
+            strength = gr.Slider(0, 0.5, value=0.08, step=0.01, label="Guidance strength")
             bn = gr.Slider(0, 1, value=0.0, step=0.01, label="BN-statistics weight (bn)")
             steps = gr.Slider(5, 100, value=25, step=1, label="Denoising steps")
             with gr.Row():

@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--batch-size", type=int, default=16)
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--steps", type=int, default=25)
-    gen.add_argument("--strength", type=float, default=0.3, help="guidance strength (0 = unguided)")
+    gen.add_argument("--strength", type=float, default=0.08, help="guidance strength (0 = unguided)")
     gen.add_argument("--oh", type=float, default=1.0, help="weight of the teacher's cross-entropy")
     gen.add_argument("--bn", type=float, default=0.0, help="weight of the BN-statistics loss")
     gen.add_argument("--adv", type=float, default=0.0, help="weight of the adversarial loss (needs a student)")

@@ -38,7 +38,7 @@ class Cancelled(Exception):
 @dataclass
 class GuidanceConfig:
     steps: int = 25
-    strength: float = 0.3
+    strength: float = 0.08
     oh: float = 1.0
     bn: float = 0.0
     adv: float = 0.0
