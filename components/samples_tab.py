@@ -127,11 +127,13 @@ def build(teacher_spec: gr.State) -> None:
                 run = gr.Button("Generate", variant="primary", elem_id="generate-samples")
                 cancel = gr.Button("Cancel", variant="stop")
         with gr.Column(scale=2):
-            preview = gr.Gallery(label="x̂0 forming", columns=8, height=160, elem_id="preview")
+            preview = gr.Gallery(label="x̂0 forming", columns=8, height=170, object_fit="contain", elem_id="preview")
             summary = gr.Markdown(elem_id="samples-summary")
-            guided = gr.Gallery(label="Guided", columns=8, height="auto", elem_id="guided")
-            unguided = gr.Gallery(label="Same seeds, strength 0", columns=8, height="auto", elem_id="unguided")
-            cutmix = gr.Gallery(label="Latent CutMix: partner, and the result with the pasted box", columns=4)
+            guided = gr.Gallery(label="Guided", columns=8, height=260, object_fit="contain", elem_id="guided")
+            unguided = gr.Gallery(label="Same seeds, strength 0", columns=8, height=260, object_fit="contain",
+                                  elem_id="unguided")
+            cutmix = gr.Gallery(label="Latent CutMix: partner, and the result with the pasted box", columns=4,
+                                height=220, object_fit="contain")
             with gr.Row():
                 set_name = gr.Textbox(value="my-samples", label="Sample set")
                 add = gr.Button("Add to sample set")
