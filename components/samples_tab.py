@@ -2,6 +2,7 @@
 samples on the same seeds; the Latent CutMix panel; adding samples to a sample set."""
 
 import random
+from dataclasses import asdict
 
 import gradio as gr
 from PIL import ImageDraw
@@ -84,8 +85,8 @@ def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, 
                            f"**{unguided.target_prob.mean():.2f}** unguided (strength 0, same seeds).")
                 yield (gr.skip(), _captioned(guided, names), _captioned(unguided, names),
                        _cutmix_panel(guided, names, latent), summary,
-                       {"batch": guided, "names": names, "settings": {**cfg.__dict__, "cutmix": str(cfg.cutmix),
-                                                                      "backbone": source, "class_names": names}})
+                       {"batch": guided, "names": names,
+                        "settings": {**asdict(cfg), "backbone": source, "class_names": names}})
     except (DfkdError, Cancelled) as e:
         raise gr.Error(str(e) or "Cancelled.", duration=None)
 

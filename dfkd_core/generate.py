@@ -96,7 +96,7 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
         chunk = todo[start:start + cfg.batch_size]
         batch = guided_sample(backbone, teacher, [t for t, _ in chunk], [s for _, s in chunk], cfg.guidance,
                               should_stop=should_stop)
-        store.add(batch, teacher.class_names, "diffdfkd" if cfg.guidance.strength > 0 else "unguided", settings)
+        store.add(batch, teacher.class_names, settings)
         if progress:
             progress(len(done) + start + len(chunk), total)
     return store

@@ -62,11 +62,17 @@ class GuidanceConfig:
 
 @dataclass
 class SampleBatch:
+    strength: float  # the guidance strength it was sampled with
     images: torch.Tensor  # (B, C, H, W) in [0, 1], on the CPU
     targets: torch.Tensor
     seeds: list
     probs: torch.Tensor  # teacher probabilities (B, K)
     records: list = field(default_factory=list)  # per sample: CutMix records (or [])
+
+    @property
+    def method(self) -> str:
+        """How the batch was made, as the sample store records it."""
+        return "diffdfkd" if self.strength > 0 else "unguided"
 
     @property
     def target_prob(self) -> torch.Tensor:
@@ -156,4 +162,4 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
     with torch.no_grad():  # after the last step z is the clean sample
         images = backbone.decode(z)
         probs = teacher.probs(images.to(teacher.device)).cpu()
-    return SampleBatch(images.cpu(), targets, seeds, probs, records)
+    return SampleBatch(cfg.strength, images.cpu(), targets, seeds, probs, records)

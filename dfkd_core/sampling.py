@@ -3,17 +3,19 @@ same seeds, streamed previews, and adding a batch to a named sample set."""
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from .data.store import SampleStore
 from .errors import DfkdError
 from .guidance import GuidanceConfig, guided_sample
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
 def runs_dir() -> Path:
     """Where the app keeps runs and sample sets: $DFKD_RUNS_DIR, default ./runs."""
     return Path(os.environ.get("DFKD_RUNS_DIR") or "runs")
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def compare_job(backbone, teacher, targets, seeds, cfg: GuidanceConfig, report, should_stop, preview_every=2):
@@ -22,8 +24,7 @@ def compare_job(backbone, teacher, targets, seeds, cfg: GuidanceConfig, report, 
     guided = guided_sample(backbone, teacher, targets, seeds, cfg, should_stop=should_stop,
                            preview_every=preview_every,
                            on_preview=lambda step, total, images: report(("preview", step, total, images)))
-    unguided_cfg = GuidanceConfig(**{**cfg.__dict__, "strength": 0.0})
-    unguided = guided_sample(backbone, teacher, targets, seeds, unguided_cfg, should_stop=should_stop)
+    unguided = guided_sample(backbone, teacher, targets, seeds, replace(cfg, strength=0.0), should_stop=should_stop)
     return guided, unguided
 
 
@@ -37,7 +38,7 @@ def sample_set_path(name: str, root=None) -> Path:
 
 def add_to_sample_set(name: str, batch, class_names, settings: dict, root=None) -> SampleStore:
     store = SampleStore(sample_set_path(name, root))
-    store.add(batch, class_names, "diffdfkd" if settings.get("strength", 0) > 0 else "unguided", settings)
+    store.add(batch, class_names, settings)
     return store
 
 

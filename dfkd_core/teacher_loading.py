@@ -6,12 +6,12 @@
 - `transformers` image classifiers: a local folder or a hub id (local files only unless
   the caller allows downloads; no remote code unless asked)."""
 
-import os
 from pathlib import Path
 
 from torch import nn
 
 from .errors import DfkdError
+from .hub import offline_by_default
 from .models.checkpoints import load_zoo_model, read_card, read_state_dict, describe_mismatch
 from .teacher import Teacher
 
@@ -48,14 +48,10 @@ def load_teacher(source, arch: str | None = None, num_classes: int | None = None
         return Teacher(model, n, c, 32, mean, std, names,
                        info={"arch": arch, "source": str(src), "format": "fast-datafree/cmi state dict"})
     if "/" in str(source) and not str(source).startswith((".", "/")):
-        offline = local_files_only if local_files_only is not None else _hub_offline()
+        offline = local_files_only if local_files_only is not None else offline_by_default()
         return _from_transformers(str(source), offline, trust_remote_code)
     raise DfkdError(f"Teacher source {source} not found. Expected a card (.json), a checkpoint file, "
                     "a transformers model folder, or a hub id (org/name).")
-
-
-def _hub_offline() -> bool:
-    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
 def _from_card(card_path: Path) -> Teacher:

@@ -49,7 +49,7 @@ class SampleStore:
         df = self.manifest()
         return set(zip(df["target"].astype(int), df["seed"].astype(int)))
 
-    def add(self, batch, class_names, method: str, settings: dict) -> pd.DataFrame:
+    def add(self, batch, class_names, settings: dict) -> pd.DataFrame:
         """Write a SampleBatch; returns the new manifest rows."""
         self.images_dir.mkdir(parents=True, exist_ok=True)
         rows = []
@@ -61,7 +61,7 @@ class SampleStore:
             Image.fromarray(img).save(buf, format="PNG")
             atomic_write(self.root / file, lambda tmp, data=buf.getvalue(): Path(tmp).write_bytes(data))
             rows.append({"id": sid, "file": file, "target": y, "class_name": class_names[y], "seed": seed,
-                         "method": method, "teacher_prob": round(float(probs[y]), 6),
+                         "method": batch.method, "teacher_prob": round(float(probs[y]), 6),
                          "teacher_pred": int(probs.argmax()), "teacher_probs": ";".join(f"{p:.5f}" for p in probs.tolist()),
                          "cutmix": json.dumps(recs), "settings": json.dumps(settings, sort_keys=True),
                          "created": time.strftime("%Y-%m-%dT%H:%M:%S")})

@@ -6,21 +6,17 @@ with a scheduler/ subfolder or scheduler_config.json beside it."""
 
 import json
 from functools import lru_cache
-import os
 from pathlib import Path
 
 import torch
 
 from ..errors import DfkdError
+from ..hub import offline_by_default
 from .latent import LatentBackbone
 from .pixel import PixelBackbone
 
 DEFAULT_SCHEDULER = {"num_train_timesteps": 1000, "beta_schedule": "linear", "beta_start": 0.0001,
                      "beta_end": 0.02, "prediction_type": "epsilon"}
-
-
-def _offline_default() -> bool:
-    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "DIFFUSERS_OFFLINE"))
 
 
 def _read_json(source: str, name: str, local_files_only: bool) -> dict | None:
@@ -48,7 +44,7 @@ def load_backbone(source, device="cpu", dtype: torch.dtype | None = None, local_
     from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
 
     source = str(source)
-    offline = _offline_default() if local_files_only is None else local_files_only
+    offline = offline_by_default() if local_files_only is None else local_files_only
     dtype = dtype or default_dtype(device)
     kw = dict(local_files_only=offline, torch_dtype=dtype)
     index = _read_json(source, "model_index.json", offline)
