@@ -4,7 +4,8 @@ import os
 
 import gradio as gr
 
-from components import samples_tab, teacher_tab
+from components import (distill_tab, filter_tab, hidfd_tab, samples_tab, teacher_tab,
+                        variations_tab)
 
 TITLE = "DFKD Studio"
 INTRO = ("Data-free knowledge distillation with generative models: start from a trained classifier "
@@ -19,6 +20,14 @@ def build_app() -> gr.Blocks:
                 teacher_spec = teacher_tab.build()
             with gr.Tab("Samples", id="samples"):
                 samples_tab.build(teacher_spec)
+            with gr.Tab("Variations", id="variations"):
+                variations_tab.build(teacher_spec)
+            with gr.Tab("Filter", id="filter"):
+                filter_tab.build(teacher_spec)
+            with gr.Tab("Distill", id="distill"):
+                distill_tab.build(teacher_spec)
+            with gr.Tab("HiDFD", id="hidfd"):
+                hidfd_tab.build(teacher_spec)
     return app
 
 

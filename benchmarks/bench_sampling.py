@@ -37,6 +37,8 @@ def main():
     p.add_argument("--steps", type=int, default=25)
     p.add_argument("--strength", type=float, default=0.08)
     p.add_argument("--window", type=float, nargs=2, default=(0.0, 1.0))
+    p.add_argument("--every", type=int, nargs="+", default=[1, 2],
+                   help="x0 rows: a fresh teacher gradient every k-th step (the others reuse its direction)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
@@ -47,19 +49,20 @@ def main():
 
     targets, seeds = [k % 10 for k in range(args.batch)], list(range(args.batch))
     configs = {"unguided": GuidanceConfig(steps=args.steps, strength=0.0)}
-    for mode in ("x0", "full"):
-        configs[f"guided ({mode})"] = GuidanceConfig(steps=args.steps, strength=args.strength, mode=mode,
-                                                     window=tuple(args.window))
+    for mode, every in [("x0", k) for k in args.every] + [("full", 1)]:
+        name = f"guided ({mode}{f', every {every}' if every > 1 else ''})"
+        configs[name] = GuidanceConfig(steps=args.steps, strength=args.strength, mode=mode,
+                                       window=tuple(args.window), every=every)
     seconds = {name: timed(lambda c=c: guided_sample(backbone, teacher, targets, seeds, c)) for name, c in configs.items()}
     print(f"\n{args.batch} images x {args.steps} steps")
-    print(f"{'sampler':<16}{'latency s':>10}{'images/s':>10}{'vs unguided':>13}")
+    print(f"{'sampler':<24}{'latency s':>10}{'images/s':>10}{'vs unguided':>13}")
     for name, s in seconds.items():
-        print(f"{name:<16}{s:>10.2f}{args.batch / s:>10.2f}{s / seconds['unguided']:>12.2f}x")
+        print(f"{name:<24}{s:>10.2f}{args.batch / s:>10.2f}{s / seconds['unguided']:>12.2f}x")
 
     all_targets = [c for c in range(teacher.num_classes) for _ in range(args.per_class)]
     all_seeds = [1000 + k for _ in range(teacher.num_classes) for k in range(args.per_class)]
     print(f"\nquality on {len(all_targets)} samples ({args.per_class} per class, same seeds for every row)")
-    print(f"{'sampler':<16}{'teacher target rate':>21}{'independent agreement':>23}{'mean p(target)':>16}")
+    print(f"{'sampler':<24}{'teacher target rate':>21}{'independent agreement':>23}{'mean p(target)':>16}")
     for name, cfg in configs.items():
         rates = []
         for i in range(0, len(all_targets), 50):
@@ -68,7 +71,7 @@ def main():
                 agree = student(batch.images.to(args.device)).argmax(1).cpu() == batch.targets
             rates.append((batch.probs.argmax(1) == batch.targets, agree, batch.target_prob))
         hit, agree, prob = (torch.cat(r).float().mean().item() for r in zip(*rates))
-        print(f"{name:<16}{100 * hit:>20.1f}%{100 * agree:>22.1f}%{prob:>16.3f}")
+        print(f"{name:<24}{100 * hit:>20.1f}%{100 * agree:>22.1f}%{prob:>16.3f}")
 
 
 if __name__ == "__main__":

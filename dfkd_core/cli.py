@@ -3,6 +3,7 @@
 User mistakes (DfkdError) print one paragraph and exit with code 2; bugs keep their traceback."""
 
 import argparse
+import importlib
 import shlex
 import sys
 import time
@@ -185,7 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--cutmix-alpha", type=float, default=1.0)
     gen.add_argument("--device", default="auto")
     gen.set_defaults(func=cmd_generate)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(sub)
     return p
+
+
+# Further subcommands, one module each; each defines add_commands(subparsers).
+COMMAND_MODULES = ["dfkd_core.commands.run", "dfkd_core.commands.hidfd", "dfkd_core.commands.augment_filter"]
 
 
 def main(argv=None) -> int:

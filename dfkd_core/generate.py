@@ -49,10 +49,17 @@ class GenerateConfig:
         return d
 
 
-def resolve_teacher(name: str):
+def resolve_teacher(spec):
+    """'demo', a teacher source, or a mapping {source, arch, num_classes} (for bare weights
+    such as Fast-Datafree/CMI checkpoints)."""
     from .demo import TEACHER
     from .teacher_loading import load_teacher
-    return load_teacher(TEACHER if name == "demo" else name)
+    if isinstance(spec, dict):
+        unknown = set(spec) - {"source", "arch", "num_classes"}
+        if unknown or "source" not in spec:
+            raise DfkdError(f"teacher: expected a source or {{source, arch, num_classes}}, got {spec}.")
+        return load_teacher(spec["source"], arch=spec.get("arch"), num_classes=spec.get("num_classes"))
+    return load_teacher(TEACHER if spec == "demo" else spec)
 
 
 def resolve_backbone(name: str, device: str):

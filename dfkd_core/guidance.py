@@ -43,6 +43,7 @@ class GuidanceConfig:
     bn: float = 0.0
     adv: float = 0.0
     window: tuple = (0.0, 1.0)
+    every: int = 1  # a fresh teacher gradient every k-th guided step; the steps between reuse its direction
     mode: str = "x0"
     eta: float = 0.0
     prompt: str | None = CLASS_PROMPT
@@ -56,6 +57,8 @@ class GuidanceConfig:
         start, end = self.window
         if not 0.0 <= start <= end <= 1.0:
             raise DfkdError(f"guidance window must satisfy 0 <= start <= end <= 1, got {self.window}.")
+        if self.every < 1:
+            raise DfkdError(f"every must be at least 1 (a fresh gradient every k-th step), got {self.every}.")
         if self.strength < 0 or min(self.oh, self.bn, self.adv) < 0:
             raise DfkdError("strength and the loss weights oh, bn, adv must be >= 0.")
 
@@ -102,9 +105,14 @@ def _direction(grad: torch.Tensor) -> torch.Tensor:
 
 
 def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, student=None,
-                  on_preview=None, preview_every: int = 0, should_stop=None) -> SampleBatch:
+                  on_preview=None, preview_every: int = 0, should_stop=None,
+                  init=None, start_step: int = 0, cond=None) -> SampleBatch:
     """Sample one image per (target, seed). on_preview(step, total, x0_images) is called
-    every `preview_every` steps; should_stop() is polled each step (raises Cancelled)."""
+    every `preview_every` steps; should_stop() is polled each step (raises Cancelled).
+
+    SDEdit (DDA variations): `init` holds clean latents (backbone.encode of source images),
+    noised with each seed's noise to the timestep of step `start_step`, where the loop
+    starts. `cond` replaces backbone.conditioning (e.g. image embeddings of the sources)."""
     cfg.validate()
     targets = torch.as_tensor(targets, dtype=torch.long)
     seeds = [int(s) for s in seeds]
@@ -116,15 +124,20 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
     gens = generators_for(seeds)
     cut_rngs = [np.random.default_rng([s, 1]) for s in seeds]
     z = per_sample_noise((len(seeds), *backbone.latent_shape()), gens, device, dtype)
-    cond = backbone.conditioning(targets, teacher.class_names, cfg.prompt)
+    cond = backbone.conditioning(targets, teacher.class_names, cfg.prompt) if cond is None else cond
     timesteps = sched.timesteps(cfg.steps)
     n = len(timesteps)
+    if not 0 <= start_step < n or (start_step and init is None):
+        raise ValueError(f"start_step must lie in 0..{n - 1} and, above 0, come with init latents; got {start_step}")
+    if init is not None:
+        z = sched.add_noise(init.to(device, dtype), z, timesteps[start_step])
     start, end = int(round(cfg.window[0] * n)), int(round(cfg.window[1] * n))
     cut_steps = set(cfg.cutmix.at_steps) if cfg.cutmix else set()
     records = [[] for _ in seeds]
     y = targets.to(device)
+    direction = None
 
-    for i, t in enumerate(timesteps):
+    for i, t in enumerate(timesteps[start_step:], start_step):
         if should_stop and should_stop():
             raise Cancelled()
         t_prev = timesteps[i + 1] if i + 1 < n else -1
@@ -134,7 +147,8 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
                 if rec:  # name the partner by its seed: batch positions mean nothing once stored
                     r.append({**rec, "partner": seeds[rec["partner"]]})
         guide = cfg.strength > 0 and start <= i < end
-        if guide and cfg.mode == "full":
+        fresh = guide and ((i - max(start, start_step)) % cfg.every == 0 or direction is None)
+        if fresh and cfg.mode == "full":
             with torch.enable_grad():
                 z_in = z.detach().requires_grad_(True)
                 eps, x0 = sched.split(backbone.model_output(z_in, t, cond), z_in, t)
@@ -144,14 +158,16 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
         else:
             with torch.no_grad():
                 eps, x0 = sched.split(backbone.model_output(z, t, cond), z, t)
-            if guide:
+            if fresh:
                 with torch.enable_grad():
                     x0_in = x0.detach().requires_grad_(True)
                     x0_images = backbone.decode(x0_in, clamp=False)
                     grad = torch.autograd.grad(teacher_loss(teacher, x0_images, y, cfg, student), x0_in)[0]
+        if fresh:
+            direction = _direction(grad)
         if guide:
             a = sched.alpha(t, z)
-            shift = cfg.strength * (1 - a).sqrt() * _direction(grad)
+            shift = cfg.strength * (1 - a).sqrt() * direction
             z = z - shift  # move z_t; with eps fixed, x0 moves by shift / sqrt(alpha_t)
             x0 = x0 - shift / a.sqrt()
         if on_preview and preview_every and (i % preview_every == 0 or i == n - 1):

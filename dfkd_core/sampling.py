@@ -28,12 +28,16 @@ def compare_job(backbone, teacher, targets, seeds, cfg: GuidanceConfig, report, 
     return guided, unguided
 
 
-def sample_set_path(name: str, root=None) -> Path:
-    """A sample set's folder; names are plain (letters, digits, . _ -), never paths."""
+def checked_name(name: str, what: str = "Sample-set") -> str:
+    """Names of sample sets and runs are plain (letters, digits, . _ -), never paths."""
     if not _NAME.match(name or "") or ".." in name:
-        raise DfkdError(f"Sample-set name '{name}' is not allowed. Use 1-64 letters, digits, '.', '_' or '-', "
+        raise DfkdError(f"{what} name '{name}' is not allowed. Use 1-64 letters, digits, '.', '_' or '-', "
                         "starting with a letter or digit.")
-    return Path(root or runs_dir() / "sample-sets") / name
+    return name
+
+
+def sample_set_path(name: str, root=None) -> Path:
+    return Path(root or runs_dir() / "sample-sets") / checked_name(name)
 
 
 def add_to_sample_set(name: str, batch, class_names, settings: dict, root=None) -> SampleStore:

@@ -57,7 +57,11 @@ def load_teacher(source, arch: str | None = None, num_classes: int | None = None
 def _from_card(card_path: Path) -> Teacher:
     card = read_card(card_path)
     weights = card_path.parent / card.get("weights", card_path.with_suffix(".safetensors").name)
-    model = load_zoo_model(weights, card["arch"], card["num_classes"], card["in_channels"])
+    if "simkd_teacher_dim" in card:  # a SimKD student: backbone + projector + the teacher's classifier
+        from .export import load_simkd_student
+        model = load_simkd_student(card["arch"], card, read_state_dict(weights))
+    else:
+        model = load_zoo_model(weights, card["arch"], card["num_classes"], card["in_channels"])
     return Teacher(model, card["num_classes"], card["in_channels"], card["input_size"], card["mean"], card["std"],
                    card.get("class_names"), info={**card, "source": str(card_path)})
 

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .data import load_dataset
-from .errors import DfkdError
+from .data.datasets import align_classes
 from .evaluate import accuracy
 from .models.zoo import count_batchnorm_layers, count_parameters
 from .teacher import Teacher
@@ -32,9 +32,7 @@ def describe_teacher(teacher: Teacher) -> dict:
 def evaluate_teacher(teacher: Teacher, dataset: str, split: str = "test", data_dir=None, progress=None,
                      download: bool = False) -> dict:
     """Accuracy on a real dataset; progress(done, total) after each batch."""
-    test = load_dataset(dataset, split, root=data_dir, download=download)
-    if len(test.class_names) != teacher.num_classes:
-        raise DfkdError(f"{test.name} has {len(test.class_names)} classes but the teacher has {teacher.num_classes}.")
+    test = align_classes(load_dataset(dataset, split, root=data_dir, download=download), teacher.class_names)
     acc = accuracy(teacher, test, progress=progress)
     return {"dataset": test.name, "images": len(test), "accuracy": acc}
 

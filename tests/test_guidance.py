@@ -51,6 +51,19 @@ def test_guidance_raises_the_target_probability_on_the_same_seeds(pixel, mode):
     assert (guided.target_prob > base.target_prob).float().mean() >= 0.75
 
 
+def test_reusing_the_gradient_direction_between_teacher_passes(pixel):
+    teacher = sharp_teacher()
+    base = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=24, strength=0.0))
+    calls = []
+    teacher.model.register_forward_hook(lambda *_: calls.append(1))
+    every_step = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=24, strength=0.5))
+    n_every_step, calls[:] = len(calls), []
+    every_third = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=24, strength=0.5, every=3))
+    assert (n_every_step, len(calls)) == (24 + 1, 8 + 1)  # gradient passes, then the final probabilities
+    assert every_third.target_prob.mean() > base.target_prob.mean() + 0.03
+    assert not torch.equal(every_third.images, every_step.images)
+
+
 @pytest.mark.parametrize("mode", ["x0", "full"])
 def test_latent_guidance_through_the_vae_decoder(latent, mode):
     teacher = sharp_teacher(3, 3, ["cat", "dog", "fox"])
@@ -110,6 +123,8 @@ def test_bad_settings_are_refused(pixel):
         guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(window=(0.8, 0.2)))
     with pytest.raises(DfkdError, match="0..9"):
         guided_sample(pixel, sharp_teacher(), [12], [0], GuidanceConfig())
+    with pytest.raises(DfkdError, match="every must be at least 1"):
+        guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(every=0))
     with pytest.raises(DfkdError, match="one seed per target"):
         guided_sample(pixel, sharp_teacher(), [0, 1], [0], GuidanceConfig())
 

@@ -54,3 +54,47 @@ def tiny_stable_diffusion(folder, seed=0):
                                    requires_safety_checker=False)
     pipe.save_pretrained(str(folder))
     return folder
+
+
+def tiny_clip_vision(folder=None, seed=0):
+    """A tiny CLIPVisionModelWithProjection (32 px input, 16-d embeddings) and its image
+    processor, saved to `folder` if given."""
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+    )
+    torch.manual_seed(seed)
+    model = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=16, intermediate_size=32, projection_dim=16,
+                                                           num_hidden_layers=1, num_attention_heads=2,
+                                                           image_size=32, patch_size=8))
+    processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    if folder is not None:
+        model.save_pretrained(str(folder))
+        processor.save_pretrained(str(folder))
+    return model, processor
+
+
+def tiny_image_variation(folder, seed=0):
+    """The lambdalabs/sd-image-variations-diffusers layout: a UNet conditioned on CLIP image embeddings."""
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        StableDiffusionImageVariationPipeline,
+        UNet2DConditionModel,
+    )
+    folder = Path(folder)
+    encoder, processor = tiny_clip_vision(seed=seed)
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
+                                block_out_channels=(8, 16), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16,
+                                attention_head_dim=2, norm_num_groups=4)
+    vae = AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2,
+                        up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(8, 16), latent_channels=4,
+                        norm_num_groups=4, sample_size=16)
+    StableDiffusionImageVariationPipeline(vae=vae, image_encoder=encoder, unet=unet,
+                                          scheduler=DDIMScheduler(steps_offset=1, clip_sample=False),
+                                          safety_checker=None, feature_extractor=processor,
+                                          requires_safety_checker=False).save_pretrained(str(folder))
+    return folder

@@ -77,3 +77,17 @@ def load_image_folder(folder: Path, split: str | None = None, image_size: int | 
     channels = max(a.shape[-1] for a in images)
     array = np.stack([np.repeat(a, channels // a.shape[-1], -1) for a in images]).transpose(0, 3, 1, 2)
     return ImageDataset(torch.from_numpy(np.ascontiguousarray(array)), torch.tensor(labels), classes, str(folder))
+
+
+def align_classes(data: ImageDataset, class_names: list) -> ImageDataset:
+    """The dataset with its labels renumbered to follow `class_names` (an image folder lists
+    classes alphabetically; a teacher has its own order). Same names in another order are
+    renumbered; a different class count is an error; other names are taken as index-aligned."""
+    if list(data.class_names) == list(class_names):
+        return data
+    if len(data.class_names) != len(class_names):
+        raise DfkdError(f"{data.name} has {len(data.class_names)} classes but the teacher has {len(class_names)}.")
+    if set(data.class_names) != set(class_names):
+        return data
+    order = torch.tensor([list(class_names).index(n) for n in data.class_names])
+    return ImageDataset(data.images, order[data.labels], list(class_names), data.name)

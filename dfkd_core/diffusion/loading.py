@@ -14,6 +14,7 @@ from ..errors import DfkdError
 from ..hub import offline_by_default
 from .latent import LatentBackbone
 from .pixel import PixelBackbone
+from .variation import load_image_variation
 
 DEFAULT_SCHEDULER = {"num_train_timesteps": 1000, "beta_schedule": "linear", "beta_start": 0.0001,
                      "beta_end": 0.02, "prediction_type": "epsilon"}
@@ -59,6 +60,8 @@ def load_backbone(source, device="cpu", dtype: torch.dtype | None = None, local_
                      or _read_json(source, "scheduler_config.json", offline) or DEFAULT_SCHEDULER)
             return PixelBackbone(UNet2DModel.from_pretrained(source, **kw), sched, source).to(device)
         sched = _read_json(source, "scheduler/scheduler_config.json", offline) or DEFAULT_SCHEDULER
+        if (index.get("image_encoder") or [None])[0]:  # image-variation layout (lambdalabs/sd-image-variations-diffusers)
+            return load_image_variation(source, sched, device, dtype, offline)
         if "vae" in index:
             from transformers import CLIPTextModel, CLIPTokenizer
             unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", **kw)

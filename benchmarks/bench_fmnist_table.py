@@ -1,0 +1,102 @@
+"""The Fashion-MNIST results table: one student per method and baseline, under an equal
+synthetic-image budget and equal epochs, each run from its config in configs/.
+
+    python benchmarks/bench_fmnist_table.py [--budget 2000] [--epochs 20] [--only diffdfkd noise ...]
+
+Runs go to runs/table-b<budget>-e<epochs>/<method>/ and resume when rerun (an interrupted
+table picks up where it stopped). Prints: method, student test accuracy, ratio to the
+teacher's, images used, wall time (the run's stages), device."""
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from dfkd_core.pipeline import read_config, run_pipeline, stages_of
+from dfkd_core.sampling import runs_dir
+
+NUM_CLASSES = 10
+# (row label, config, how the budget applies): "synthetic" gives the run's source stage the
+# budget; "fixed" keeps the config's own size (the few-real-images rows).
+METHODS = {
+    "noise": ("KD on Gaussian noise", "fmnist-noise.yaml", "synthetic"),
+    "unguided": ("KD on unguided prior samples", "fmnist-unguided.yaml", "synthetic"),
+    "deepinversion": ("DeepInversion", "fmnist-deepinversion.yaml", "synthetic"),
+    "diffdfkd": ("DiffDFKD (guided + Latent CutMix)", "fmnist-diffdfkd.yaml", "synthetic"),
+    "dda": ("DiffDFKD + DDA + filtering", "fmnist-dda.yaml", "synthetic"),
+    "hidfd-1pct": ("HiDFD, 1% real (600)", "fmnist-hidfd-1pct.yaml", "synthetic"),
+    "hidfd-0.1pct": ("HiDFD, 0.1% real (60)", "fmnist-hidfd-0.1pct.yaml", "synthetic"),
+    "kd-real-600": ("KD on the 600 real images alone", "fmnist-kd-real-600.yaml", "fixed"),
+    "kd-real": ("KD on real training images (upper reference)", "fmnist-kd-real.yaml", "synthetic"),
+}
+
+
+def apply_budget(cfg: dict, budget: int, epochs: int, rule: str) -> dict:
+    """The config with its source stage sized to `budget` images and its distill stage to `epochs`."""
+    cfg = copy.deepcopy(cfg)
+    stages = stages_of(cfg)
+    names = [n for n, _ in stages]
+    for st in cfg["stages"]:
+        name, settings = next(iter(st.items()))
+        if name == "distill":
+            settings["epochs"] = epochs
+        elif rule == "synthetic" and name in ("generate", "unguided", "deepinversion"):
+            variations = next((s.get("variations", 0) for n, s in stages if n == "augment"), 0)
+            # with DDA, the budget counts sources and their variations
+            settings["per_class"] = budget // (NUM_CLASSES * (1 + variations if "augment" in names else 1))
+        elif rule == "synthetic" and name in ("noise", "real", "hidfd"):
+            settings["count"] = budget
+    return cfg
+
+
+def row(label: str, r: dict, device: str) -> tuple:
+    wall = sum(v for k, v in r.items() if k.endswith("_seconds"))  # each stage's time in its last session
+    return label, r.get("student_test_acc"), r.get("ratio_to_teacher"), r.get("train_images"), wall, device
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--budget", type=int, default=1000, help="synthetic images per method")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--only", nargs="*", choices=list(METHODS), help="a subset of the rows")
+    p.add_argument("--budget-for", nargs="*", default=[], metavar="METHOD=N",
+                   help="a smaller budget for a slow row on a CPU (shown in the images column)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--report-only", action="store_true",
+                   help="print the table from the finished runs' results.json (each run folder keeps its config)")
+    args = p.parse_args()
+    budgets = {k: int(v) for k, v in (item.split("=") for item in args.budget_for)}
+    table_dir = runs_dir() / f"table-b{args.budget}-e{args.epochs}"
+    rows, teacher_acc = [], None
+    for key in args.only or list(METHODS):
+        label, config_file, rule = METHODS[key]
+        if args.report_only:
+            results = table_dir / key / "results.json"
+            if results.exists():
+                r = json.loads(results.read_text())
+                rows.append(row(label, r, r.get("device", "not recorded")))
+                teacher_acc = r.get("teacher_test_acc")
+            continue
+        cfg = apply_budget(read_config(ROOT / "configs" / config_file), budgets.get(key, args.budget), args.epochs,
+                           rule)
+        cfg["device"] = args.device
+        t0 = time.time()
+        ctx = run_pipeline(cfg, table_dir / key, log=lambda msg, k=key: print(f"{k}: {msg}", flush=True),
+                           command="python benchmarks/bench_fmnist_table.py " + " ".join(sys.argv[1:]))
+        rows.append(row(label, ctx.results, ctx.results.get("device", "")))
+        teacher_acc = ctx.results.get("teacher_test_acc")
+        print(f"{key}: {json.dumps(ctx.results)} ({time.time() - t0:.0f} s this session)", flush=True)
+    print(f"\nTeacher test accuracy: {100 * teacher_acc:.2f}%. Budget {args.budget} synthetic images, "
+          f"{args.epochs} epochs, student WRN-16-1.\n")
+    print("| method | student test acc | ratio to teacher | images used | wall time | device |")
+    print("|---|---|---|---|---|---|")
+    for label, acc, ratio, images, wall, dev in rows:
+        print(f"| {label} | {100 * acc:.2f}% | {100 * ratio:.1f}% | {images} | {wall / 60:.1f} min | {dev} |")
+
+
+if __name__ == "__main__":
+    main()

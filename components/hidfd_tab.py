@@ -1,0 +1,178 @@
+"""HiDFD tab: a few real images (uploaded, or the demo pool), labelled by the teacher; a
+teacher-guided GAN trained on them with live loss curves and a per-class sample grid; its
+samples sent to a named sample set for the Filter and Distill tabs."""
+
+import time
+import uuid
+
+import gradio as gr
+import plotly.graph_objects as go
+from PIL import Image
+
+from dfkd_core import DfkdError
+from dfkd_core.data.store import to_uint8
+from dfkd_core.demo import TEACHER
+from dfkd_core.gan.job import balanced_samples, hidfd_job
+from dfkd_core.gan.sample import grid
+from dfkd_core.gan.train import GANConfig
+from dfkd_core.sampling import add_to_sample_set, checked_name, runs_dir
+from dfkd_core.streaming import stream
+from dfkd_core.teacher_report import load_teacher_cached
+
+DEMO_POOL, UPLOAD = "Demo pool (Fashion-MNIST, never seen by the teacher)", "Upload images or a .zip"
+IN_TOTAL, PER_CLASS = "in total", "per teacher-predicted class"
+IMAGE_TYPES = [".zip", ".png", ".jpg", ".jpeg", ".bmp", ".webp"]
+CURVES = [("loss_d", "D loss"), ("loss_g", "G loss"), ("teacher_ce", "teacher CE on G(z, y)")]
+SCALE = 3
+
+
+def _teacher(spec):
+    spec = spec or {"source": str(TEACHER)}
+    return load_teacher_cached(spec["source"], spec.get("arch"), spec.get("num_classes"))
+
+
+def _paths(files):
+    return [f if isinstance(f, str) else f.name for f in (files or [])]
+
+
+def loss_figure(rows: list) -> go.Figure:
+    fig = go.Figure()
+    steps = [r["step"] for r in rows]
+    for key, name in CURVES:
+        fig.add_trace(go.Scatter(x=steps, y=[r[key] for r in rows], mode="lines", name=name))
+    fig.add_trace(go.Scatter(x=steps, y=[r["teacher_acc"] for r in rows], mode="lines", name="teacher target rate",
+                             yaxis="y2", line={"dash": "dot"}))
+    fig.update_layout(height=300, margin={"l": 40, "r": 40, "t": 20, "b": 40}, xaxis_title="step",
+                      yaxis={"title": "loss"}, legend={"orientation": "h", "y": -0.3},
+                      yaxis2={"title": "target rate", "overlaying": "y", "side": "right", "range": [0, 1]})
+    return fig
+
+
+def class_rows(images, names):
+    """One gallery item per class: its row of the grid, captioned with the class name."""
+    per = len(images) // len(names)
+    items = []
+    for c, name in enumerate(names):
+        row = to_uint8(grid(images[c * per:(c + 1) * per], 1).unsqueeze(0))[0]
+        img = Image.fromarray(row).convert("RGB")
+        items.append((img.resize((img.width * SCALE, img.height * SCALE), Image.NEAREST), name))
+    return items
+
+
+def train_ui(teacher_spec, source_kind, files, how_many, mode, steps, batch_size, oh, adc, bn, ms,
+             feature_integration, cfs, g_ch, seed):
+    try:
+        teacher = _teacher(teacher_spec)
+        source = "demo" if source_kind == DEMO_POOL else _paths(files)
+        if source_kind == UPLOAD and not source:
+            raise DfkdError("Upload some images (or a .zip of images) first, or choose the demo pool.")
+        n = int(how_many)
+        steps = int(steps)
+        cfg = GANConfig.from_dict({"steps": steps, "batch_size": int(batch_size), "oh": oh, "adc": adc, "bn": bn,
+                                   "ms": ms, "feature_integration": bool(feature_integration), "cfs": bool(cfs),
+                                   "g_ch": int(g_ch), "seed": int(seed), "log_every": max(1, steps // 100),
+                                   "samples_every": max(1, steps // 20)})
+        out = runs_dir() / "hidfd-app" / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        names, rows, t0 = teacher.class_names, [], time.time()
+        freq = samples = None
+        job = stream(hidfd_job, teacher, source, n if mode == IN_TOTAL else None, n if mode == PER_CLASS else None,
+                     int(seed), cfg, out)
+        for item in job:
+            if item[0] == "collected":
+                freq = item[1]
+                msg = f"Collected **{int(freq['teacher_count'].sum())}** real images; training the GAN ..."
+                yield msg, freq, gr.skip(), gr.skip(), gr.skip()
+            elif item[0] == "log":
+                rows.append(item[1])
+                r = item[1]
+                msg = (f"Step **{r['step']}/{steps}**: teacher target rate {r['teacher_acc']:.2f}, "
+                       f"{r['step'] / max(time.time() - t0, 1e-9):.2f} steps/s")
+                yield msg, gr.skip(), loss_figure(rows), gr.skip(), gr.skip()
+            elif item[0] == "samples":
+                samples = class_rows(item[2], names)
+                yield gr.skip(), gr.skip(), gr.skip(), samples, gr.skip()
+            else:
+                run, collected = item[1]
+                msg = (f"{'Done' if run.finished else 'Stopped'} after **{run.step}** steps "
+                       f"({time.time() - t0:.0f} s). Send samples to a sample set below.")
+                state = {"generator": run.ema, "spec": teacher_spec, "real": collected, "run_dir": str(out),
+                         "steps": run.step}
+                yield msg, freq, loss_figure(rows), samples, state
+    except DfkdError as e:
+        raise gr.Error(str(e), duration=None)
+
+
+def send_ui(trained, name, count, with_real):
+    if not trained:
+        raise gr.Error("Train the GAN first.")
+    try:
+        checked_name(name)
+        teacher = _teacher(trained["spec"])
+        names = teacher.class_names
+        batch = balanced_samples(trained["generator"], teacher, int(count))
+        settings = {"method": "hidfd", "class_names": names, "gan_run": trained["run_dir"], "steps": trained["steps"]}
+        store = add_to_sample_set(name, batch, names, settings)
+        msg = (f"Added {len(batch.seeds)} samples to `{store.root}` ({len(store.manifest())} in the set); teacher "
+               f"target rate {(batch.probs.argmax(1) == batch.targets).float().mean():.2f}.")
+        if with_real:
+            real = trained["real"]
+            real_batch = balanced_real(real)
+            real_store = add_to_sample_set(f"{name}-real"[:64], real_batch, names,
+                                           {"method": "real", "class_names": names, "source": real.source})
+            msg += f" The {len(real.indices)} real images are in `{real_store.root}` (for data inflation)."
+    except DfkdError as e:
+        raise gr.Error(str(e), duration=None)
+    return msg
+
+
+def balanced_real(collected):
+    from dfkd_core.gan.sample import GeneratedBatch
+    return GeneratedBatch(collected.images.images.float().div(255), collected.images.labels, collected.indices,
+                          collected.probs, method="real")
+
+
+def build(teacher_spec: gr.State) -> None:
+    trained = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=1):
+            source_kind = gr.Radio([DEMO_POOL, UPLOAD], value=DEMO_POOL, label="A few real images")
+            files = gr.File(file_count="multiple", file_types=IMAGE_TYPES, label="Images, or a .zip of images",
+                            visible=False)
+            with gr.Row():
+                how_many = gr.Number(value=60, precision=0, minimum=1, label="How many")
+                mode = gr.Radio([IN_TOTAL, PER_CLASS], value=IN_TOTAL, label="Counted")
+            steps = gr.Slider(2, 3000, value=300, step=1, label="GAN steps")
+            batch_size = gr.Slider(4, 128, value=32, step=4, label="Batch size")
+            with gr.Accordion("Losses and model", open=False):
+                oh = gr.Slider(0, 10, value=GANConfig.oh, step=0.1, label="Teacher CE weight (oh)")
+                adc = gr.Slider(0, 2, value=GANConfig.adc, step=0.1, label="ADC classifier weight")
+                bn = gr.Slider(0, 1, value=GANConfig.bn, step=0.01, label="BN-statistics weight (bn)")
+                ms = gr.Slider(0, 5, value=GANConfig.ms, step=0.1, label="Mode-seeking weight (diversity)")
+                feature_integration = gr.Checkbox(value=True, label="Feature integration (teacher features in D)")
+                cfs = gr.Checkbox(value=True, label="Category frequency smoothing")
+                g_ch = gr.Slider(4, 64, value=GANConfig.g_ch, step=4, label="Generator width")
+                seed = gr.Number(value=0, precision=0, label="Seed")
+            with gr.Row():
+                train = gr.Button("Train GAN", variant="primary", elem_id="hidfd-train")
+                cancel = gr.Button("Cancel", variant="stop")
+        with gr.Column(scale=2):
+            status = gr.Markdown(elem_id="hidfd-status")
+            freq = gr.Dataframe(label="Teacher-predicted classes of the real images", interactive=False)
+            curves = gr.Plot(label="Losses")
+            samples = gr.Gallery(label="EMA generator, one row per class", columns=2, height=420,
+                                 object_fit="contain", elem_id="hidfd-grid")
+            with gr.Row():
+                set_name = gr.Textbox(value="hidfd-samples", label="Sample set")
+                count = gr.Number(value=500, precision=0, minimum=1, label="Samples")
+                with_real = gr.Checkbox(value=True, label="Also save the real images (as <set>-real)")
+            send = gr.Button("Send to sample set")
+            sent = gr.Markdown()
+
+    source_kind.change(lambda k: gr.update(visible=k == UPLOAD), source_kind, files, api_visibility="private")
+    ev = train.click(train_ui, [teacher_spec, source_kind, files, how_many, mode, steps, batch_size, oh, adc, bn,
+                                ms, feature_integration, cfs, g_ch, seed],
+                     [status, freq, curves, samples, trained], api_name="hidfd_train",
+                     concurrency_id="compute", concurrency_limit=1)
+    cancel.click(None, None, None, cancels=[ev])
+    send.click(send_ui, [trained, set_name, count, with_real], sent, api_name="hidfd_send")
+

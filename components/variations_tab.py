@@ -1,0 +1,137 @@
+"""Variations tab (DDA): pick samples of a sample set, make SDEdit variations of them at a
+chosen strength, see each row of variations beside its source with the cosine of their
+teacher features and the teacher's probability, and add them to the set."""
+
+import gradio as gr
+from PIL import Image
+
+from dfkd_core import DfkdError
+from dfkd_core.augment.dda import DDAConfig, save_variations, source_rows, vary
+from dfkd_core.data.store import SampleStore, to_uint8
+from dfkd_core.demo import PRIOR
+from dfkd_core.diffusion import load_backbone_cached
+from dfkd_core.filtering import paired_cosines
+from dfkd_core.guidance import Cancelled
+from dfkd_core.runs import sample_sets
+from dfkd_core.streaming import stream
+
+from .filter_tab import _store
+from .samples_tab import DEMO_PRIOR, HUB, LOCAL, PREVIEW_SCALE, _teacher
+
+SOURCES_MAX = 48
+
+
+def _pil(array) -> Image.Image:
+    img = Image.fromarray(array).convert("RGB")
+    return img.resize((img.width * PREVIEW_SCALE, img.height * PREVIEW_SCALE), Image.NEAREST)
+
+
+def sources_ui(label):
+    """The set's first sources (click one to pick it) and every source id as choices."""
+    try:
+        store = _store(label)
+        rows = source_rows(store)
+    except DfkdError as e:
+        raise gr.Error(str(e), duration=None)
+    shown = rows.head(SOURCES_MAX)
+    images = store.images(list(shown["id"])) if len(shown) else None
+    items = [(_pil(a), f"{i} · {c}") for a, i, c in zip(to_uint8(images), shown["id"], shown["class_name"])] \
+        if images is not None else []
+    return items, list(shown["id"]), gr.update(choices=list(rows["id"]), value=[])
+
+
+def pick_ui(shown, picked, evt: gr.SelectData):
+    sample_id = shown[evt.index]
+    picked = list(picked or [])
+    return [p for p in picked if p != sample_id] if sample_id in picked else [*picked, sample_id]
+
+
+def _job(store, chunk, backbone, teacher, cfg, report, should_stop):
+    return vary(store, chunk, backbone, teacher, cfg, should_stop=should_stop,
+                on_preview=lambda step, total, _images: report(("step", step, total)))
+
+
+def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength, variations, steps, guidance, seed):
+    try:
+        store = _store(label)
+        if not picked:
+            raise DfkdError("Pick at least one sample (click it in the gallery or choose its id).")
+        source_rows(store, picked)  # checks they are sources of this set
+        source = str(PRIOR) if backbone_kind == DEMO_PRIOR else (backbone_path or "").strip()
+        if not source:
+            raise DfkdError("Enter the backbone's local folder or hub id.")
+        teacher, backbone = _teacher(teacher_spec), load_backbone_cached(source)
+        n = int(variations)
+        cfg = DDAConfig(variations=n, strength=float(strength), steps=int(steps), guidance=float(guidance),
+                        seed=int(seed))
+        cfg.validate()
+        chunk = [(s, k) for s in picked for k in range(1, n + 1)]
+        for kind, *payload in stream(_job, store, chunk, backbone, teacher, cfg):
+            if kind == "step":  # yielding often also lets Cancel stop the job at its next step
+                yield gr.skip(), f"Denoising: step {payload[0]} of {payload[1]}", gr.skip()
+            else:
+                batch = payload[0]
+    except (DfkdError, Cancelled) as e:
+        raise gr.Error(str(e) or "Cancelled.", duration=None)
+    sources = store.images(list(picked))
+    cosines = paired_cosines(teacher, batch.images, sources.repeat_interleave(n, 0))
+    items = []
+    for i, (sid, src) in enumerate(zip(picked, to_uint8(sources))):
+        items.append((_pil(src), f"{sid} (source)"))
+        for j in range(i * n, (i + 1) * n):
+            items.append((_pil(to_uint8(batch.images[j:j + 1])[0]),
+                          f"v{chunk[j][1]} · cos {cosines[j]:.2f} · p {batch.target_prob[j]:.2f}"))
+    summary = (f"{len(chunk)} variations at s = {cfg.strength:.2f}: mean cosine with their source "
+               f"**{cosines.mean():.3f}**, mean p(target) **{batch.target_prob.mean():.2f}**.")
+    last = {"root": str(store.root), "batch": batch, "chunk": chunk, "cfg": cfg, "backbone": source,
+            "names": teacher.class_names}
+    yield gr.update(value=items, columns=n + 1), summary, last
+
+
+def save_ui(last):
+    if not last:
+        raise gr.Error("Make variations first.")
+    store = SampleStore(last["root"])
+    save_variations(store, last["batch"], last["chunk"], last["cfg"], last["names"], last["backbone"])
+    return f"Added {len(last['chunk'])} variations to `{store.root}` ({len(store.manifest())} samples in the set)."
+
+
+def build(teacher_spec: gr.State) -> None:
+    shown, last = gr.State([]), gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=1):
+            with gr.Row():
+                sample_set = gr.Dropdown(list(sample_sets()), value=None, label="Sample set", allow_custom_value=True,
+                                         scale=4)  # no preselection: picking one fills the gallery
+                refresh = gr.Button("↻", size="sm", scale=1)
+            sources = gr.Gallery(label="Sources (click to pick)", columns=6, height=220, object_fit="contain",
+                                 allow_preview=False)
+            picked = gr.Dropdown([], multiselect=True, allow_custom_value=True, label="Picked samples")
+            backbone_kind = gr.Radio([DEMO_PRIOR, LOCAL, HUB], value=DEMO_PRIOR, label="Diffusion backbone")
+            backbone_path = gr.Textbox(label="Folder or hub id (pixel, Stable Diffusion or image-variation pipeline)",
+                                       visible=False)
+            strength = gr.Slider(0.02, 1, value=0.5, step=0.01, label="Strength s (0: the source, 1: from noise)")
+            variations = gr.Slider(1, 6, value=2, step=1, label="Variations per sample")
+            steps = gr.Slider(5, 100, value=25, step=1, label="Denoising steps (of a whole trajectory)")
+            guidance = gr.Slider(0, 0.5, value=0.08, step=0.01, label="Teacher guidance while denoising")
+            seed = gr.Number(value=0, precision=0, label="Seed")
+            with gr.Row():
+                run = gr.Button("Make variations", variant="primary")
+                cancel = gr.Button("Cancel", variant="stop")
+        with gr.Column(scale=2):
+            summary = gr.Markdown(elem_id="variations-summary")
+            gallery = gr.Gallery(label="Each row: the source, then its variations", columns=3, height=420,
+                                 object_fit="contain")
+            save = gr.Button("Add these variations to the set")
+            saved = gr.Markdown()
+
+    refresh.click(lambda: gr.update(choices=list(sample_sets())), None, sample_set, api_visibility="private")
+    sample_set.change(sources_ui, sample_set, [sources, shown, picked], api_name="show_sources")
+    sources.select(pick_ui, [shown, picked], picked, api_visibility="private")
+    backbone_kind.change(lambda k: gr.update(visible=k != DEMO_PRIOR), backbone_kind, backbone_path,
+                         api_visibility="private")
+    ev = run.click(vary_ui, [teacher_spec, sample_set, picked, backbone_kind, backbone_path, strength, variations,
+                             steps, guidance, seed], [gallery, summary, last], api_name="make_variations",
+                   concurrency_id="compute", concurrency_limit=1)
+    cancel.click(None, None, None, cancels=[ev])
+    save.click(save_ui, last, saved, api_name="save_variations")

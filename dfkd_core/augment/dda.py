@@ -1,0 +1,153 @@
+"""DDA (diverse diffusion augmentation): SDEdit-style variations of stored samples.
+
+A source image is encoded (the VAE for Stable Diffusion; [-1, 1] for pixel models),
+noised to strength s in (0, 1] (the DDIM loop of `steps` steps starts at step
+(1 - s) * steps, at least one step before the end), and denoised, optionally with
+teacher guidance (the sampler of guidance.py). Image-variation backbones are also
+conditioned on each source's CLIP image embedding. Variation k of a source has the id
+`<source id>-v<k>` and a seed derived from (source id, k, seed), so it is the same
+whatever the batch and however often the run is resumed."""
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..data.store import SampleStore
+from ..errors import DfkdError
+from ..guidance import MODES, GuidanceConfig, SampleBatch, guided_sample
+
+METHOD = "dda"
+
+
+@dataclass
+class DDAConfig:
+    variations: int = 2  # per source
+    strength: float = 0.5  # SDEdit strength s: 0 keeps the source, 1 starts from (almost) pure noise
+    steps: int = 25  # DDIM steps of a whole (s = 1) trajectory
+    guidance: float = 0.0  # teacher-guidance strength while denoising (0: plain SDEdit)
+    mode: str = "x0"
+    eta: float = 0.0
+    seed: int = 0
+    batch_size: int = 16
+
+    def validate(self):
+        if not 0 < self.strength <= 1:
+            raise DfkdError(f"DDA strength s must be in (0, 1], got {self.strength}.")
+        if self.variations < 1 or self.steps < 1 or self.batch_size < 1:
+            raise DfkdError("DDA variations, steps and batch_size must be at least 1.")
+        if self.guidance < 0 or self.mode not in MODES:
+            raise DfkdError(f"DDA guidance must be >= 0 and mode one of {MODES}.")
+
+    def guidance_config(self) -> GuidanceConfig:
+        return GuidanceConfig(steps=self.steps, strength=self.guidance, mode=self.mode, eta=self.eta)
+
+    def identity(self) -> dict:
+        """What makes a variation what it is (not how many, nor the batching)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("variations", "batch_size")}
+
+
+def variation_seed(source_id: str, k: int, seed: int) -> int:
+    digest = hashlib.sha256(f"{source_id}/{k}/{seed}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def variation_id(source_id: str, k: int) -> str:
+    return f"{source_id}-v{k}"
+
+
+def start_step(strength: float, steps: int) -> int:
+    return steps - max(1, round(strength * steps))
+
+
+def fit_to_backbone(images: torch.Tensor, backbone) -> torch.Tensor:
+    """Sources from another model: resize to the backbone's size, match its channels."""
+    size, channels = backbone.image_size, backbone.image_channels
+    if images.shape[-1] != size or images.shape[-2] != size:
+        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    if images.shape[1] != channels:
+        images = images.mean(1, keepdim=True).expand(-1, channels, -1, -1)
+    return images.clamp(0, 1)
+
+
+def make_variations(backbone, teacher, sources: torch.Tensor, targets, source_ids, ks, cfg: DDAConfig,
+                    should_stop=None, on_preview=None) -> SampleBatch:
+    """One variation per (source image, target, source id, k); on_preview(step, total, x0) each step."""
+    cfg.validate()
+    images = fit_to_backbone(sources.float(), backbone)
+    seeds = [variation_seed(s, k, cfg.seed) for s, k in zip(source_ids, ks)]
+    with torch.no_grad():
+        init = backbone.encode(images)
+        cond = backbone.image_conditioning(images) if hasattr(backbone, "image_conditioning") else None
+    gcfg = cfg.guidance_config()
+    return guided_sample(backbone, teacher, targets, seeds, gcfg, should_stop=should_stop, init=init,
+                         start_step=start_step(cfg.strength, len(backbone.schedule.timesteps(cfg.steps))), cond=cond,
+                         on_preview=on_preview, preview_every=1 if on_preview else 0)
+
+
+def source_rows(store: SampleStore, source_ids=None):
+    """The store's sources (samples that are not variations), or those of `source_ids`."""
+    df = store.manifest()
+    sources = df[df["variation"] == 0]
+    if source_ids is None:
+        return sources
+    unknown = sorted(set(source_ids) - set(sources["id"]))
+    if unknown:
+        raise DfkdError(f"{store.root} has no source samples {unknown[:5]} (variations are not varied again).")
+    return sources.set_index("id", drop=False).loc[list(source_ids)]
+
+
+def plan(store: SampleStore, cfg: DDAConfig, source_ids=None, overwrite: bool = False) -> list[tuple[str, int]]:
+    """(source id, k) still to make. Existing variations made with other settings are an
+    error unless `overwrite` (then they are made again)."""
+    df = store.manifest()
+    existing = {row.id: json.loads(row.settings).get("dda") for row in df[df["variation"] > 0].itertuples()}
+    todo, clashes = [], []
+    for sid in source_rows(store, source_ids)["id"]:
+        for k in range(1, cfg.variations + 1):
+            vid = variation_id(sid, k)
+            if vid in existing and not overwrite:
+                if existing[vid] != cfg.identity():
+                    clashes.append(vid)
+                continue
+            todo.append((sid, k))
+    if clashes:
+        raise DfkdError(f"{store.root} already holds variations made with other DDA settings (e.g. {clashes[0]}). "
+                        "Use the same settings to resume, overwrite them, or write to another store.")
+    return todo
+
+
+def vary(store: SampleStore, chunk, backbone, teacher, cfg: DDAConfig, should_stop=None,
+         on_preview=None) -> SampleBatch:
+    """The variations [(source id, k)] of a store's samples (not stored)."""
+    ids = [s for s, _ in chunk]
+    targets = store.manifest().set_index("id")["target"]
+    return make_variations(backbone, teacher, store.images(ids), [int(targets[s]) for s in ids], ids,
+                           [k for _, k in chunk], cfg, should_stop=should_stop, on_preview=on_preview)
+
+
+def save_variations(store: SampleStore, batch: SampleBatch, chunk, cfg: DDAConfig, class_names,
+                    backbone_name: str = ""):
+    """Store variations, marked with their source, k and strength (replacing older ones with their ids)."""
+    settings = {"dda": cfg.identity(), "backbone": backbone_name, "class_names": list(class_names)}
+    rows = [{"id": variation_id(s, k), "source_id": s, "variation": k, "strength": cfg.strength, "method": METHOD}
+            for s, k in chunk]
+    store.add(batch, class_names, settings, rows)
+
+
+def augment_store(store: SampleStore, backbone, teacher, cfg: DDAConfig, source_ids=None, overwrite: bool = False,
+                  backbone_name: str = "", progress=None, should_stop=None) -> int:
+    """Add cfg.variations variations of every source (or of `source_ids`) to the store;
+    resumable: what is already there is skipped. Returns how many were made."""
+    cfg.validate()
+    todo = plan(store, cfg, source_ids, overwrite)
+    name = backbone_name or str(getattr(backbone, "source", ""))
+    for start in range(0, len(todo), cfg.batch_size):
+        chunk = todo[start:start + cfg.batch_size]
+        batch = vary(store, chunk, backbone, teacher, cfg, should_stop)
+        save_variations(store, batch, chunk, cfg, teacher.class_names, name)
+        if progress:
+            progress(start + len(chunk), len(todo))
+    return len(todo)

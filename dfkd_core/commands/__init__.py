@@ -1,0 +1,1 @@
+"""Subcommands of `dfkd` beyond teacher/generate; each module defines add_commands(subparsers)."""

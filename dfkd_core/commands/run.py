@@ -1,0 +1,93 @@
+"""`dfkd run CONFIG.yaml` (a whole run: sources -> ... -> distill) and `dfkd distill`
+(a student from an existing sample set), both resumable by rerunning."""
+
+import shlex
+from pathlib import Path
+
+from ..errors import DfkdError
+
+
+class _Progress:
+    """One tqdm bar per stage."""
+
+    def __init__(self):
+        self.bar, self.stage = None, None
+
+    def __call__(self, stage, done, total):
+        from tqdm import tqdm
+        if stage != self.stage:
+            self.close()
+            self.stage, self.bar = stage, tqdm(desc=stage, total=total, dynamic_ncols=True)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def execute(cfg: dict, out, argv) -> None:
+    from ..pipeline import run_pipeline
+    progress = _Progress()
+    try:
+        ctx = run_pipeline(cfg, out, progress=progress, command="dfkd " + shlex.join(argv),
+                           on_metrics=lambda stage, row: progress.bar and progress.bar.set_postfix(
+                               {k: row[k] for k in ("train_loss", "test_acc") if k in row}))
+    finally:
+        progress.close()
+    for key, value in ctx.results.items():
+        print(f"{key:>22}: {value}")
+    print(f"run folder: {out} (report.md, results.json)")
+
+
+def run_folder(cfg: dict, out) -> Path:
+    from ..sampling import checked_name, runs_dir
+    if out:
+        return Path(out)
+    if not cfg.get("name"):
+        raise DfkdError("The config names no run (`name:`); add one or pass --out FOLDER.")
+    return runs_dir() / checked_name(str(cfg["name"]), "Run")
+
+
+def cmd_run(args) -> None:
+    from ..pipeline import read_config
+    cfg = read_config(args.config)
+    if args.device:
+        cfg["device"] = args.device
+    execute(cfg, run_folder(cfg, args.out), args.argv)
+
+
+def cmd_distill(args) -> None:
+    settings = {"student": args.student, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+                "temperature": args.temperature, "ce_weight": args.ce_weight, "simkd": args.simkd,
+                "seed": args.seed, "onnx": not args.no_onnx}
+    if args.eval:
+        settings["eval"] = args.eval
+    cfg = {"name": Path(args.out).name, "teacher": args.teacher, "device": args.device,
+           "stages": [{"samples": {"path": args.samples}}, {"distill": settings}]}
+    execute(cfg, args.out, args.argv)
+
+
+def add_commands(sub) -> None:
+    run = sub.add_parser("run", help="run a YAML config: sample sources -> (augment -> filter) -> distill")
+    run.add_argument("config", help="YAML file (see configs/)")
+    run.add_argument("--out", help="run folder (default: runs/<name>); rerun to resume")
+    run.add_argument("--device", help="override the config's device (auto, cpu, cuda)")
+    run.set_defaults(func=cmd_run)
+
+    d = sub.add_parser("distill", help="distil a student from an existing sample set")
+    d.add_argument("--samples", required=True, help="a sample-set folder (with manifest.csv) or a sample-set name")
+    d.add_argument("--out", required=True, help="run folder; rerun to resume")
+    d.add_argument("--teacher", default="demo")
+    d.add_argument("--student", default="wrn_16_1", help="zoo architecture of the student")
+    d.add_argument("--epochs", type=int, default=20)
+    d.add_argument("--batch-size", type=int, default=128)
+    d.add_argument("--lr", type=float, default=0.05)
+    d.add_argument("--temperature", type=float, default=4.0)
+    d.add_argument("--ce-weight", type=float, default=0.0, help="weight of CE on the teacher's argmax")
+    d.add_argument("--simkd", action="store_true", help="SimKD classifier sharing")
+    d.add_argument("--eval", metavar="DATASET", help="real test set evaluated every epoch (e.g. fashion-mnist)")
+    d.add_argument("--no-onnx", action="store_true", help="skip the ONNX export")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--device", default="auto")
+    d.set_defaults(func=cmd_distill)

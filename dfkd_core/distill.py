@@ -1,0 +1,68 @@
+"""Student training from a teacher: KD with temperature T against the teacher's soft
+labels, computed online on every augmented batch; optional CE on the teacher's argmax;
+optional SimKD classifier sharing. The loop (checkpoints, resume, evaluation on a real
+test set every epoch, metrics.csv) is fit.py's."""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .data.image_dataset import ImageDataset
+from .fit import fit
+from .models.simkd import SimKDStudent
+from .teacher import Teacher, find_head
+
+
+@dataclass
+class DistillConfig:
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 0.05
+    weight_decay: float = 5e-4
+    temperature: float = 4.0
+    kd_weight: float = 1.0
+    ce_weight: float = 0.0  # CE on the teacher's argmax
+    simkd: bool = False  # loss = MSE(projected student features, teacher features) + ce_weight * CE
+    crop_pad: int = 2
+    flip: bool = True
+    seed: int = 0
+
+
+def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Hinton's KD: KL(softmax(t/T) || softmax(s/T)) averaged over the batch, times T²."""
+    t = temperature
+    return F.kl_div(F.log_softmax(student_logits / t, 1), F.log_softmax(teacher_logits / t, 1),
+                    log_target=True, reduction="batchmean") * t * t
+
+
+def make_student(backbone, teacher: Teacher, simkd: bool):
+    return SimKDStudent(backbone, find_head(teacher.model)) if simkd else backbone
+
+
+def distill(student, teacher: Teacher, train_set: ImageDataset, test_set: ImageDataset | None,
+            cfg: DistillConfig, out_dir, device="cpu", **hooks) -> list[dict]:
+    """Train `student` (a zoo model, or a SimKDStudent when cfg.simkd) on train_set's images;
+    their labels are not used. The student sees the teacher's preprocessing. hooks:
+    on_epoch(row), should_stop(), progress(done_epochs, epochs). Returns the metrics rows."""
+    if cfg.simkd != isinstance(student, SimKDStudent):
+        raise ValueError("cfg.simkd needs a SimKDStudent (make_student(..., simkd=True)), and only then")
+    teacher.to(device)
+    pre = teacher.preprocess
+
+    def step_loss(x, _labels):
+        with torch.no_grad():
+            t_logits, t_feats = teacher.logits_and_features(x)
+        t_pred = t_logits.argmax(1)
+        if cfg.simkd:
+            logits, projected = student(pre(x), return_features=True)
+            loss = F.mse_loss(projected, t_feats)
+        else:
+            logits = student(pre(x))
+            loss = cfg.kd_weight * kd_loss(logits, t_logits, cfg.temperature)
+        if cfg.ce_weight:
+            loss = loss + cfg.ce_weight * F.cross_entropy(logits, t_pred)
+        return loss, logits, t_pred
+
+    return fit(student, lambda im: student(pre(im)), train_set, test_set, cfg, step_loss, out_dir,
+               device=device, **hooks)

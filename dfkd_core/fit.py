@@ -1,0 +1,95 @@
+"""The training loop shared by supervised training (train.py) and distillation
+(distill.py): SGD + Nesterov with a one-cycle LR, tensor augmentation (random shift and
+flip), evaluation on a real test set every epoch, a checkpoint per epoch from which a
+killed run resumes with the same result as an uninterrupted one, and metrics.csv."""
+
+import csv
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from .data.image_dataset import ImageDataset, random_crop_flip
+from .errors import DfkdError
+from .evaluate import accuracy
+from .io import atomic_write, torch_save
+
+
+def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | None, cfg, step_loss, out_dir,
+        on_epoch=None, should_stop=lambda: False, progress=None, device="cpu") -> list[dict]:
+    """cfg: a dataclass with epochs, batch_size, lr, weight_decay, crop_pad, flip, seed.
+    step_loss(x, y) -> (loss, logits, targets) on an augmented batch in [0, 1] (targets:
+    what train_acc compares the logits with). eval_logits(images) -> logits for the test set.
+    Only parameters with requires_grad are trained. Returns the metrics rows, one per epoch;
+    if should_stop() turns true mid-epoch, returns the rows of the finished epochs."""
+    if len(train_set) == 0:
+        raise DfkdError("The training set is empty: nothing to learn from.")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    steps_per_epoch = -(-len(train_set) // cfg.batch_size)
+    # channels_last runs these small convnets up to 2x faster on a CPU (measured on WRN-16-2).
+    model.to(device, memory_format=torch.channels_last)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, epochs=cfg.epochs,
+                                                steps_per_epoch=steps_per_epoch, pct_start=0.15)
+    rows, start_epoch = [], 0
+    ckpt_path = out / "checkpoint.pt"
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        if ckpt["config"] != asdict(cfg) or ckpt.get("train_size", len(train_set)) != len(train_set):
+            raise DfkdError(f"{ckpt_path} was made with other settings or data ({ckpt['config']}, "
+                            f"{ckpt.get('train_size')} images); use a new output folder, or the same "
+                            "settings and data to resume.")
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        gen.set_state(ckpt["generator"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        rows, start_epoch = ckpt["rows"], ckpt["epoch"]
+
+    for epoch in range(start_epoch, cfg.epochs):
+        t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
+        model.train()
+        for x, y in train_set.batches(cfg.batch_size, shuffle=True, generator=gen):
+            if should_stop():
+                return rows
+            if cfg.crop_pad or cfg.flip:
+                x = random_crop_flip(x, cfg.crop_pad, cfg.flip, gen)
+            loss, logits, targets = step_loss(x.to(device), y.to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            seen += len(y)
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == targets).sum().item()
+            if progress:
+                progress(epoch + seen / len(train_set), cfg.epochs)
+        model.eval()
+        row = {"epoch": epoch + 1, "train_loss": round(loss_sum / seen, 5), "train_acc": round(correct / seen, 5)}
+        if test_set is not None:
+            row["test_acc"] = round(accuracy(eval_logits, test_set, device=device), 5)
+        row.update(lr=round(sched.get_last_lr()[0], 6), epoch_seconds=round(time.time() - t0, 1))
+        rows.append(row)
+        torch_save(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                               "scheduler": sched.state_dict(), "generator": gen.get_state(),
+                               "torch_rng": torch.get_rng_state(), "rows": rows, "epoch": epoch + 1,
+                               "config": asdict(cfg), "train_size": len(train_set)})
+        write_metrics_csv(out / "metrics.csv", rows)
+        if on_epoch:
+            on_epoch(rows[-1])
+    return rows
+
+
+def write_metrics_csv(path, rows: list[dict]):
+    def write(tmp):
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+    atomic_write(path, write)

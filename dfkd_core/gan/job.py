@@ -1,0 +1,35 @@
+"""HiDFD as one job for a UI: collect the real images, train the GAN, and report as it goes
+(run it through dfkd_core.streaming.stream). Reports ("collected", class-frequency table),
+("log", metrics row) and ("samples", step, per-class grid images); returns the run (its EMA
+generator ready to sample) and the collection; a finished run's generator is saved in
+out_dir (generator.safetensors + generator.json) beside the GAN's checkpoint."""
+
+from pathlib import Path
+
+import torch
+
+from .collect import class_frequencies, collect
+from .models import standing_stats
+from .sample import balanced_plan, generate, save_generator
+from .train import GANConfig, train_gan
+
+
+def hidfd_job(teacher, source, count, per_class, seed: int, cfg: GANConfig, out_dir, report, should_stop,
+              split=None):
+    collected = collect(teacher, source, split, count, per_class, seed)
+    report(("collected", class_frequencies(collected, teacher.class_names)))
+    run = train_gan(collected.images, teacher, cfg, out_dir, on_log=lambda row: report(("log", row)),
+                    on_samples=lambda step, images: report(("samples", step, images)),
+                    should_stop=should_stop, device=teacher.device)
+    standing_stats(run.ema, generator_rng=torch.Generator().manual_seed(seed))
+    if run.finished:
+        save_generator(Path(out_dir) / "generator", run.ema, {
+            "class_names": teacher.class_names, "real_images": collected.source, "real_count": len(collected.indices),
+            "gan_config": vars(cfg), "steps": run.step, "train_seconds": run.rows[-1]["seconds"] if run.rows else 0.0})
+    return run, collected
+
+
+def balanced_samples(generator, teacher, count: int, seed: int = 0):
+    """`count` samples of a trained generator spread evenly over the classes, with the teacher's probabilities."""
+    targets, seeds = balanced_plan(teacher.num_classes, count, seed)
+    return generate(generator, teacher, targets, seeds)

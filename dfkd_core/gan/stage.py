@@ -1,0 +1,127 @@
+"""Pipeline stage `hidfd`: collect a few real images, train the teacher-guided GAN on them,
+write class-balanced samples of its EMA generator, and hand on both: the samples as the
+run's current store, the real images (labelled by the teacher) for data inflation.
+
+    - hidfd:
+        real: {source: demo, count: 600}    # or per_class: 60; source: a folder, .zip, dataset name
+        gan: {steps: 600, g_ch: 16}         # GANConfig settings
+        count: 2000                         # synthetic samples written (balanced over classes)
+    - distill: {student: wrn_16_1, simkd: true, real_repeat: 4, eval: fashion-mnist}
+
+In the stage folder: real/ (store of the collected images), real-classes.csv (the teacher's
+class frequencies on them), gan/ (checkpoint, metrics.csv, grid.png), generator.safetensors
++ generator.json, samples/ (the synthetic store). Every part resumes when the run is rerun."""
+
+import time
+
+import torch
+
+from ..data.store import SampleStore, to_uint8
+from ..errors import DfkdError
+from ..io import atomic_write
+from .collect import class_frequencies, collect
+from .models import standing_stats
+from .sample import (
+    GeneratedBatch,
+    balanced_plan,
+    generate,
+    grid,
+    save_generator,
+    teacher_verdict,
+)
+from .train import GANConfig, train_gan
+
+REAL_KEYS = {"source", "split", "count", "per_class", "seed", "data_dir"}
+
+
+def hidfd(settings: dict, ctx):
+    unknown = set(settings) - {"real", "gan", "count", "seed", "batch_size"}
+    if unknown:
+        raise DfkdError(f"Stage 'hidfd': unknown settings {sorted(unknown)}; expected real, gan, count, seed, "
+                        "batch_size.")
+    real_settings = dict(settings.get("real") or {"source": "demo", "count": 600})
+    if set(real_settings) - REAL_KEYS:
+        raise DfkdError(f"Stage 'hidfd': unknown `real` settings {sorted(set(real_settings) - REAL_KEYS)}; "
+                        f"expected some of {sorted(REAL_KEYS)}.")
+    seed = int(settings.get("seed", ctx.config.get("seed", 0)))
+    count = int(settings.get("count", 1000))
+    if count < 1:
+        raise DfkdError(f"Stage 'hidfd': count (synthetic samples) must be at least 1, got {count}.")
+    gan_cfg = GANConfig.from_dict({"seed": seed, **(settings.get("gan") or {})})
+    teacher, names, root = ctx.teacher, ctx.teacher.class_names, ctx.stage_dir
+
+    real_store = collect_real(real_settings, seed, ctx)
+    ctx.real_store, ctx.real = real_store, real_store.load()
+
+    def on_log(row):
+        ctx.progress("hidfd gan", row["step"], gan_cfg.steps)
+        ctx.on_metrics("hidfd", row)
+
+    def on_samples(step, images):
+        write_grid(root / "gan" / "grid.png", images, teacher.num_classes)
+
+    run = train_gan(ctx.real, teacher, gan_cfg, root / "gan", on_log=on_log, on_samples=on_samples,
+                    should_stop=ctx.should_stop, device=ctx.device)
+    if not run.finished:
+        return
+    ema = standing_stats(run.ema, generator_rng=torch.Generator().manual_seed(seed))
+    store = write_samples(ema, ctx, count, seed, int(settings.get("batch_size", 250)))
+    if store is None:
+        return
+    verdict = teacher_verdict(_as_batch(store))
+    save_generator(root / "generator", ema, {
+        "class_names": names, "teacher": str(ctx.config.get("teacher", "demo")), "real_images": real_settings,
+        "real_count": len(ctx.real), "gan_config": vars(gan_cfg), "steps": run.step,
+        "train_seconds": run.rows[-1]["seconds"] if run.rows else 0.0, "samples": count, **verdict,
+        "command": getattr(ctx, "command", ""), "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    ctx.store = store
+    ctx.results.update({"real_images": len(ctx.real), "gan_steps": run.step,
+                        "gan_train_s": run.rows[-1]["seconds"] if run.rows else 0.0, "images": count,
+                        "samples_target_rate": verdict["target_rate"],
+                        "samples_teacher_ce": verdict["teacher_ce"]})
+
+
+def collect_real(real_settings: dict, seed: int, ctx) -> SampleStore:
+    """The collected images in a store (seed = index in the source), and real-classes.csv."""
+    store = SampleStore(ctx.stage_dir / "real")
+    if store.manifest_path.exists():
+        return store
+    s = {"seed": seed, **real_settings}
+    count, per_class = s.get("count"), s.get("per_class")
+    picked = collect(ctx.teacher, s.get("source", "demo"), s.get("split"), count and int(count),
+                     per_class and int(per_class), int(s["seed"]), s.get("data_dir"))
+    names = ctx.teacher.class_names
+    freq = class_frequencies(picked, names)
+    atomic_write(ctx.stage_dir / "real-classes.csv", lambda tmp: freq.to_csv(tmp, index=False))
+    x = picked.images.images.float().div(255)
+    batch = GeneratedBatch(x, picked.images.labels, picked.indices, picked.probs, method="real")
+    store.add(batch, names, {"source": str(s.get("source", "demo")), "class_names": names, **s})
+    return store
+
+
+def write_samples(ema, ctx, count: int, seed: int, batch_size: int) -> SampleStore | None:
+    store = SampleStore(ctx.stage_dir / "samples")
+    targets, seeds = balanced_plan(ctx.teacher.num_classes, count, seed)
+    done = store.existing_keys()
+    todo = [(t, s) for t, s in zip(targets, seeds) if (t, s) not in done]
+    settings = {"class_names": ctx.teacher.class_names, "generator": str(ctx.stage_dir / "generator.json")}
+    for start in range(0, len(todo), batch_size):
+        if ctx.should_stop():
+            return None
+        part = todo[start:start + batch_size]
+        store.add(generate(ema, ctx.teacher, [t for t, _ in part], [s for _, s in part]), ctx.teacher.class_names,
+                  settings)
+        ctx.progress("hidfd samples", count - len(todo) + start + len(part), count)
+    return store
+
+
+def _as_batch(store: SampleStore) -> GeneratedBatch:
+    df = store.manifest()
+    probs = torch.tensor([[float(p) for p in row.split(";")] for row in df["teacher_probs"]])
+    return GeneratedBatch(torch.empty(0), torch.tensor(df["target"].to_numpy()), df["seed"].tolist(), probs)
+
+
+def write_grid(path, images: torch.Tensor, rows: int):
+    from PIL import Image
+    array = to_uint8(grid(images, rows).unsqueeze(0))[0]
+    atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"), suffix=".png")

@@ -1,0 +1,213 @@
+"""Pipeline stages (see pipeline.py): sources of training images for the student
+(teacher-guided samples, unguided prior samples, Gaussian noise, real images) and the
+distillation stage. Each source writes a sample store in its stage folder and makes it
+the run's current store; each resumes where it stopped."""
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import torch
+
+from .data import load_dataset
+from .data.datasets import align_classes
+from .data.image_dataset import ImageDataset
+from .data.store import SampleStore
+from .distill import DistillConfig, make_student
+from .distill import distill as distill_student
+from .errors import DfkdError
+from .evaluate import accuracy
+from .export import export_onnx, export_student, student_card
+from .generate import GenerateConfig, run_generation
+from .models.zoo import build_model, canonical_arch
+
+
+@dataclass
+class LabelledBatch:
+    """Images with the teacher's labels, in the form SampleStore.add takes."""
+    images: torch.Tensor
+    targets: torch.Tensor
+    seeds: list
+    probs: torch.Tensor
+    method: str
+    records: list = field(default_factory=list)
+
+
+def check_keys(stage: str, settings: dict, allowed):
+    unknown = set(settings) - set(allowed)
+    if unknown:
+        raise DfkdError(f"Stage '{stage}': unknown settings {sorted(unknown)}; expected some of {sorted(allowed)}.")
+
+
+@torch.no_grad()
+def label_with_teacher(teacher, images: torch.Tensor, seeds, method: str) -> LabelledBatch:
+    probs = teacher.probs(images.to(teacher.device)).cpu()
+    return LabelledBatch(images, probs.argmax(1), list(seeds), probs, method)
+
+
+def generate(settings: dict, ctx):
+    """Teacher-guided diffusion samples (DiffDFKD); settings as `dfkd generate`'s config."""
+    s = {"seed": ctx.config.get("seed", 0), **settings}
+    check_keys("generate", s, set(GenerateConfig.__dataclass_fields__) - {"out", "teacher", "device"})
+    cfg = GenerateConfig.from_dict({**s, "out": str(ctx.stage_dir), "teacher": ctx.config.get("teacher", "demo"),
+                                    "device": ctx.device})
+    ctx.store = run_generation(cfg, teacher=ctx.teacher, should_stop=ctx.should_stop,
+                               progress=lambda done, total: ctx.progress("generate", done, total))
+    ctx.results["images"] = len(ctx.store.manifest())
+
+
+def unguided(settings: dict, ctx):
+    """Baseline: prior samples with no guidance, labelled by the teacher's soft labels in distillation."""
+    guidance = dict(settings.get("guidance") or {})
+    if guidance.get("strength", 0) != 0:
+        raise DfkdError("Stage 'unguided' samples without guidance: leave guidance.strength out (it is 0).")
+    generate({**settings, "guidance": {**guidance, "strength": 0.0}}, ctx)
+
+
+def write_in_batches(ctx, stage: str, keys, make_batch, settings: dict, batch_size: int = 256):
+    """keys: sample seeds; make_batch(seeds) -> LabelledBatch. Skips seeds already stored."""
+    store = SampleStore(ctx.stage_dir)
+    done = {s for _, s in store.existing_keys()}
+    todo = [k for k in keys if k not in done]
+    for start in range(0, len(todo), batch_size):
+        batch = make_batch(todo[start:start + batch_size])
+        if ctx.should_stop():  # the batch may be unfinished
+            return store
+        store.add(batch, ctx.teacher.class_names, settings)
+        ctx.progress(stage, min(len(keys), len(done) + start + batch_size), len(keys))
+    ctx.store = store
+    ctx.results["images"] = len(store.manifest())
+    return store
+
+
+def noise(settings: dict, ctx):
+    """Baseline: Gaussian noise images N(mean, std²) clipped to [0, 1]; seed k -> image k."""
+    check_keys("noise", settings, {"count", "mean", "std", "seed"})
+    count, mean, std = int(settings.get("count", 1000)), settings.get("mean", 0.5), settings.get("std", 0.25)
+    base = int(settings.get("seed", ctx.config.get("seed", 0)))
+    shape = (ctx.teacher.in_channels, ctx.teacher.input_size, ctx.teacher.input_size)
+
+    def make(seeds):
+        images = torch.stack([(mean + std * torch.randn(shape, generator=torch.Generator().manual_seed(base + s)))
+                              .clamp(0, 1) for s in seeds])
+        return label_with_teacher(ctx.teacher, images, seeds, "noise")
+
+    write_in_batches(ctx, "noise", list(range(count)), make, {"mean": mean, "std": std, "seed": base,
+                                                                 "class_names": ctx.teacher.class_names})
+
+
+def pick_indices(n: int, count: int | None, seed: int) -> list[int]:
+    order = np.random.default_rng(seed).permutation(n)
+    return sorted(order[:count].tolist()) if count else list(range(n))
+
+
+def real(settings: dict, ctx):
+    """Real images (e.g. a held-out pool, or the teacher's own training set as the upper
+    reference), labelled by the teacher; their own labels are not used. A sample's seed is
+    its index in the dataset."""
+    check_keys("real", settings, {"dataset", "split", "count", "seed", "data_dir"})
+    if "dataset" not in settings:
+        raise DfkdError("Stage 'real' needs `dataset:` (e.g. fashion-mnist) and optionally split, count, seed.")
+    data = load_dataset(settings["dataset"], settings.get("split", "train"), root=settings.get("data_dir"))
+    count = settings.get("count")
+    if count is not None and not 0 < int(count) <= len(data):
+        raise DfkdError(f"Stage 'real': count must be 1..{len(data)} (the size of {data.name}), got {count}.")
+    idx = pick_indices(len(data), count and int(count), int(settings.get("seed", ctx.config.get("seed", 0))))
+
+    def make(seeds):
+        images = data.images[torch.tensor(seeds)].float().div(255)
+        return label_with_teacher(ctx.teacher, images, seeds, "real")
+
+    write_in_batches(ctx, "real", idx, make, {"dataset": data.name, "class_names": ctx.teacher.class_names})
+
+
+def samples(settings: dict, ctx):
+    """An existing sample set (a store folder, or the name of one in the app's sample sets)."""
+    from .sampling import sample_set_path
+    check_keys("samples", settings, {"path"})
+    path = str(settings.get("path", ""))
+    store = SampleStore(path if "/" in path else sample_set_path(path))
+    if not store.manifest_path.exists():
+        raise DfkdError(f"Stage 'samples': no sample set at {store.root} (expected a folder with manifest.csv).")
+    ctx.store = store
+    ctx.results["images"] = len(store.manifest())
+
+
+def repeat_dataset(data: ImageDataset, times: int) -> ImageDataset:
+    return ImageDataset(data.images.repeat(times, 1, 1, 1), data.labels.repeat(times), data.class_names, data.name)
+
+
+def concat(a: ImageDataset, b: ImageDataset) -> ImageDataset:
+    if a.images.shape[1:] != b.images.shape[1:]:
+        raise DfkdError(f"Cannot mix images of shape {tuple(a.images.shape[1:])} and {tuple(b.images.shape[1:])}.")
+    return ImageDataset(torch.cat([a.images, b.images]), torch.cat([a.labels, b.labels]), a.class_names,
+                        f"{a.name}+{b.name}")
+
+
+DISTILL_KEYS = {f.name for f in fields(DistillConfig)} | {"student", "eval", "eval_split", "eval_subset",
+                                                          "data_dir", "real_repeat", "onnx"}
+
+
+def training_set(ctx, real_repeat: int) -> ImageDataset:
+    if ctx.store is None and ctx.real is None:
+        raise DfkdError("Stage 'distill' has no images: put a source stage (generate, unguided, noise, real, "
+                        "deepinversion, hidfd) before it.")
+    data = ctx.store.load() if ctx.store is not None else None
+    if real_repeat:
+        if ctx.real is None:
+            raise DfkdError("real_repeat is set but no stage before 'distill' collected real images (e.g. hidfd).")
+        inflated = repeat_dataset(ctx.real, real_repeat)
+        data = concat(inflated, data) if data is not None else inflated
+    return data
+
+
+def device_label(device: str) -> str:
+    return torch.cuda.get_device_name() if str(device).startswith("cuda") else f"cpu ({torch.get_num_threads()} threads)"
+
+
+def teacher_accuracy(teacher, test_set: ImageDataset, device) -> float:
+    """The teacher's card figure when it was measured on this test set, else measured now."""
+    if teacher.info.get("test_set") == test_set.name and "test_accuracy" in teacher.info:
+        return float(teacher.info["test_accuracy"])
+    return accuracy(teacher, test_set, device=device)
+
+
+def distill(settings: dict, ctx):
+    """Train a student on the current store (plus the real images repeated real_repeat
+    times, if any), evaluate it on a real test set, export it (safetensors + card, ONNX)."""
+    check_keys("distill", settings, DISTILL_KEYS)
+    arch = canonical_arch(settings.get("student", "wrn_16_1"))
+    cfg = DistillConfig(**{k: v for k, v in settings.items() if k in DistillConfig.__dataclass_fields__})
+    real_repeat = int(settings.get("real_repeat", 0))
+    train_set = training_set(ctx, real_repeat)
+    test_set = epoch_test_set = None
+    if settings.get("eval"):
+        test_set = align_classes(load_dataset(settings["eval"], settings.get("eval_split", "test"),
+                                              root=settings.get("data_dir")), ctx.teacher.class_names)
+        epoch_test_set = test_set
+        if settings.get("eval_subset"):  # cheaper curves; the final figure uses the whole test set
+            epoch_test_set = test_set.subset(pick_indices(len(test_set), int(settings["eval_subset"]), 0))
+    teacher = ctx.teacher
+    torch.manual_seed(cfg.seed)
+    student = make_student(build_model(arch, teacher.num_classes, teacher.in_channels), teacher, cfg.simkd)
+    rows = distill_student(student, teacher, train_set, epoch_test_set, cfg, ctx.stage_dir, device=ctx.device,
+                           should_stop=ctx.should_stop,
+                           progress=lambda done, total: ctx.progress("distill", done, total),
+                           on_epoch=lambda row: ctx.on_metrics("distill", row))
+    if ctx.should_stop():
+        return
+    results = {"student": arch, "train_images": len(train_set), "epochs": cfg.epochs, "device": device_label(ctx.device),
+               "distill_wall_s": round(sum(r["epoch_seconds"] for r in rows), 1)}
+    if test_set is not None:
+        student_acc = accuracy(lambda im: student(teacher.preprocess(im)), test_set, device=ctx.device)
+        teacher_acc = teacher_accuracy(teacher, test_set, ctx.device)
+        results.update(student_test_acc=round(student_acc, 5), teacher_test_acc=round(teacher_acc, 5),
+                       ratio_to_teacher=round(student_acc / teacher_acc, 4), test_set=test_set.name)
+    card = student_card(student, arch, teacher, method=" -> ".join(ctx.stage_names),
+                        data=f"{train_set.name} ({len(train_set)} images, real_repeat={real_repeat})",
+                        distill_config=vars(cfg), run=str(ctx.run_dir), command=ctx.command,
+                        test_accuracy=results.get("student_test_acc"), test_set=results.get("test_set"),
+                        metrics=rows)
+    export_student(ctx.stage_dir / "student", student, card)
+    if settings.get("onnx", True):
+        results["onnx_max_abs_diff"] = export_onnx(ctx.stage_dir / "student.onnx", student, teacher)
+    ctx.results.update(results)

@@ -1,0 +1,49 @@
+"""The Distill tab through gradio_client: launch on a sample set, stream curves, get the
+student's card and files, and see the run in the runs table."""
+
+import pytest
+import torch
+from gradio_client import Client
+
+from dfkd_core.data.store import SampleStore
+from dfkd_core.demo import demo_teacher
+from dfkd_core.stages import label_with_teacher
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def sample_set(runs_dir):
+    teacher = demo_teacher()
+    images = torch.rand(48, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    store = SampleStore(runs_dir / "sample-sets" / "noise-48")
+    store.add(label_with_teacher(teacher, images, list(range(48)), "noise"), teacher.class_names, {})
+    return "noise-48"
+
+
+def _args(sample_set, **kw):
+    return {**dict(sample_set=sample_set, student="resnet8", epochs=2, temperature=4, batch_size=16, lr=0.05,
+                   ce_weight=0.0, simkd=False, eval_set="none", run_name="app-student"), **kw}
+
+
+def test_distill_streams_curves_and_returns_the_student(client, sample_set, runs_dir):
+    job = client.submit(**_args(sample_set), api_name="/distill")
+    updates = list(job)
+    curves, card, files, table = job.outputs()[-1]
+    assert len(updates) >= 2  # one curve update per epoch, then the result
+    fields = dict(zip([r[0] for r in card["data"]], [r[1] for r in card["data"]]))
+    assert fields["student"] == "resnet8" and fields["train images"] == "48" and fields["epochs"] == "2"
+    names = sorted(f.rsplit("/", 1)[-1] for f in files)
+    assert names == ["student.json", "student.onnx", "student.safetensors"]
+    assert (runs_dir / "distill" / "app-student" / "02-distill" / "metrics.csv").exists()
+    assert table["data"][0][0] == "distill/app-student"
+
+
+def test_bad_sample_set_and_run_name_are_reported(client, sample_set):
+    with pytest.raises(Exception, match="Pick a sample set"):
+        client.predict(**_args("no-such-set"), api_name="/distill")
+    with pytest.raises(Exception, match="not allowed"):
+        client.predict(**_args(sample_set, run_name="../x"), api_name="/distill")
