@@ -8,14 +8,8 @@ import shlex
 import sys
 import time
 
+from .devices import device_label, resolve_device
 from .errors import DfkdError
-
-
-def _device(name: str) -> str:
-    import torch
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
 
 
 def cmd_teacher_inspect(args) -> None:
@@ -56,7 +50,7 @@ def cmd_teacher_train(args) -> None:
     from pathlib import Path
     from tqdm import tqdm
 
-    device = _device(args.device)
+    device = resolve_device(args.device)
     train_set = load_dataset(args.dataset, args.split, root=args.data_dir, download=args.download)
     test_set = load_dataset(args.dataset, "test", root=args.data_dir, download=args.download)
     pixels = train_set.images.float().div(255)
@@ -83,7 +77,7 @@ def cmd_teacher_train(args) -> None:
             "data": f"{train_set.name} ({len(train_set)} images); evaluated on {test_set.name}",
             "seed": args.seed, "epochs": args.epochs, "train_config": vars(cfg),
             "command": "dfkd " + shlex.join(args.argv), "wall_time_s": round(sum(r["epoch_seconds"] for r in rows), 1),
-            "device": torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
+            "device": device_label(device),
             "torch": torch.__version__, "test_accuracy": rows[-1]["test_acc"], "test_set": test_set.name,
             "metrics": [{k: r[k] for k in ("epoch", "train_loss", "test_acc")} for r in rows]}
     weights, card_path = save_classifier(args.out, model, card)
@@ -116,7 +110,7 @@ def cmd_generate(args) -> None:
         cfg = GenerateConfig.from_dict({"out": args.out, "teacher": args.teacher, "backbone": args.backbone,
                                         "classes": args.classes, "per_class": args.per_class,
                                         "batch_size": args.batch_size, "seed": args.seed,
-                                        "device": _device(args.device), "guidance": g})
+                                        "device": resolve_device(args.device), "guidance": g})
     bar = tqdm(unit="img", dynamic_ncols=True)
 
     def progress(done, total):

@@ -23,6 +23,7 @@ import yaml
 
 from .data.image_dataset import ImageDataset
 from .data.store import SampleStore
+from .devices import resolve_device
 from .errors import DfkdError
 from .io import write_json, write_text
 
@@ -112,7 +113,6 @@ def run_pipeline(cfg: dict, run_dir, teacher=None, **hooks) -> RunContext:
     """Run (or resume) every stage of cfg in run_dir. hooks: log, should_stop, progress,
     on_metrics, command.
     Returns the context, whose `results` hold what the stages reported."""
-    from .cli import _device
     from .generate import resolve_teacher
 
     validate_config(cfg)
@@ -125,7 +125,7 @@ def run_pipeline(cfg: dict, run_dir, teacher=None, **hooks) -> RunContext:
                             "Use a new run name, or the same config to resume.")
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text(config_path, yaml.safe_dump(cfg, sort_keys=False))
-    device = _device(cfg.get("device", "auto"))
+    device = resolve_device(cfg.get("device", "auto"))
     teacher = teacher or resolve_teacher(cfg.get("teacher", "demo"))
     teacher.to(device)
     ctx = RunContext(run_dir, cfg, teacher, device, **hooks)

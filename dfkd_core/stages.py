@@ -14,6 +14,7 @@ from .data.image_dataset import ImageDataset
 from .data.store import SampleStore
 from .distill import DistillConfig, make_student
 from .distill import distill as distill_student
+from .devices import device_label
 from .errors import DfkdError
 from .evaluate import accuracy
 from .export import export_onnx, export_student, student_card
@@ -158,10 +159,6 @@ def training_set(ctx, real_repeat: int) -> ImageDataset:
         inflated = repeat_dataset(ctx.real, real_repeat)
         data = concat(inflated, data) if data is not None else inflated
     return data
-
-
-def device_label(device: str) -> str:
-    return torch.cuda.get_device_name() if str(device).startswith("cuda") else f"cpu ({torch.get_num_threads()} threads)"
 
 
 def teacher_accuracy(teacher, test_set: ImageDataset, device) -> float:

@@ -3,6 +3,7 @@
 
 from pathlib import Path
 
+from ..devices import resolve_device
 from ..errors import DfkdError
 
 
@@ -31,7 +32,6 @@ def _bar(unit: str):
 
 def cmd_augment(args) -> None:
     from ..augment.dda import DDAConfig, augment_store, source_rows
-    from ..cli import _device
     from ..generate import resolve_backbone, resolve_teacher
 
     cfg = DDAConfig(variations=args.variations, strength=args.strength, steps=args.steps, guidance=args.guidance,
@@ -40,7 +40,7 @@ def cmd_augment(args) -> None:
     store = open_store(args.store)
     if args.out:  # the sources are copied, so the new store is complete on its own
         store = store.copy_to(source_rows(store, args.ids)["id"], args.out)
-    device = _device(args.device)
+    device = resolve_device(args.device)
     teacher = resolve_teacher(args.teacher).to(device)
     backbone = resolve_backbone(args.backbone, device)
     bar, progress = _bar("img")
@@ -51,12 +51,11 @@ def cmd_augment(args) -> None:
 
 
 def cmd_filter(args) -> None:
-    from ..cli import _device
     from ..filtering import class_counts, export_kept, score_store, write_scores
     from ..generate import resolve_teacher
 
     store = open_store(args.store)
-    teacher = resolve_teacher(args.teacher).to(_device(args.device))
+    teacher = resolve_teacher(args.teacher).to(resolve_device(args.device))
     bar, progress = _bar("img")
     scores = score_store(store, teacher, args.omega, args.tau, embedding=args.embedding, clip_model=args.clip_model,
                          batch_size=args.batch_size, progress=progress)

@@ -16,10 +16,14 @@ class LatentBackbone(Backbone):
 
     def __init__(self, unet, vae, text_encoder, tokenizer, scheduler_config: dict, source: str = "",
                  guidance_scale: float = 7.5, image_size: int | None = None):
-        self.unet = unet.eval().requires_grad_(False)
-        self.vae = vae.eval().requires_grad_(False)
+        self._set_up(unet, vae, scheduler_config, source, guidance_scale, image_size)
         self.text_encoder = text_encoder.eval().requires_grad_(False)
         self.tokenizer = tokenizer
+
+    def _set_up(self, unet, vae, scheduler_config, source, guidance_scale, image_size):
+        """What every VAE + conditioned-UNet backbone holds, whatever its conditioning."""
+        self.unet = unet.eval().requires_grad_(False)
+        self.vae = vae.eval().requires_grad_(False)
         self.schedule = NoiseSchedule(scheduler_config)
         self.source, self.guidance_scale = source, guidance_scale
         self.scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)

@@ -9,21 +9,13 @@ import torch
 
 from ..clip_image import ClipImageEncoder
 from .latent import LatentBackbone
-from .schedule import NoiseSchedule
 
 
 class ImageVariationBackbone(LatentBackbone):
     def __init__(self, unet, vae, encoder: ClipImageEncoder, scheduler_config: dict, source: str = "",
                  guidance_scale: float = 3.0, image_size: int | None = None):
-        self.unet = unet.eval().requires_grad_(False)
-        self.vae = vae.eval().requires_grad_(False)
+        self._set_up(unet, vae, scheduler_config, source, guidance_scale, image_size)
         self.encoder = encoder
-        self.schedule = NoiseSchedule(scheduler_config)
-        self.source, self.guidance_scale = source, guidance_scale
-        self.scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
-        self.image_size = image_size or unet.config.sample_size * self.scale_factor
-        self.image_channels = 3
-        self.gradient_checkpointing = False
 
     def _null(self, n: int) -> torch.Tensor:
         dim = self.encoder.model.config.projection_dim
