@@ -32,8 +32,21 @@ def _tiny_clip_tokenizer(folder: Path):
     return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=16), len(vocab)
 
 
+def _tiny_unet_and_vae():
+    """A conditioned UNet (16-d cross-attention) on 4x8x8 latents and a VAE for 3x16x16 images."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    unet = UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
+                                block_out_channels=(8, 16), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16,
+                                attention_head_dim=2, norm_num_groups=4)
+    vae = AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2,
+                        up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(8, 16), latent_channels=4,
+                        norm_num_groups=4, sample_size=16)
+    return unet, vae
+
+
 def tiny_stable_diffusion(folder, seed=0):
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
     from transformers import CLIPTextConfig, CLIPTextModel
     folder = Path(folder)
     torch.manual_seed(seed)
@@ -42,13 +55,7 @@ def tiny_stable_diffusion(folder, seed=0):
                                         num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=16,
                                         bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1,
                                         pad_token_id=vocab_size - 1))
-    unet = UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
-                                block_out_channels=(8, 16), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16,
-                                attention_head_dim=2, norm_num_groups=4)
-    vae = AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2,
-                        up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(8, 16), latent_channels=4,
-                        norm_num_groups=4, sample_size=16)
+    unet, vae = _tiny_unet_and_vae()
     pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet,
                                    scheduler=DDIMScheduler(steps_offset=1, clip_sample=False), safety_checker=None, feature_extractor=None,
                                    requires_safety_checker=False)
@@ -78,21 +85,13 @@ def tiny_clip_vision(folder=None, seed=0):
 def tiny_image_variation(folder, seed=0):
     """The lambdalabs/sd-image-variations-diffusers layout: a UNet conditioned on CLIP image embeddings."""
     from diffusers import (
-        AutoencoderKL,
         DDIMScheduler,
         StableDiffusionImageVariationPipeline,
-        UNet2DConditionModel,
     )
     folder = Path(folder)
     encoder, processor = tiny_clip_vision(seed=seed)
     torch.manual_seed(seed)
-    unet = UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
-                                block_out_channels=(8, 16), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16,
-                                attention_head_dim=2, norm_num_groups=4)
-    vae = AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2,
-                        up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(8, 16), latent_channels=4,
-                        norm_num_groups=4, sample_size=16)
+    unet, vae = _tiny_unet_and_vae()
     StableDiffusionImageVariationPipeline(vae=vae, image_encoder=encoder, unet=unet,
                                           scheduler=DDIMScheduler(steps_offset=1, clip_sample=False),
                                           safety_checker=None, feature_extractor=processor,
