@@ -33,12 +33,13 @@ def _figure(scores: pd.DataFrame, xy: np.ndarray, colour_by: str, method: str) -
     hover = [f"{i}<br>{c}<br>cos {cos:.3f} · p {p:.2f}<br>{'kept' if k else 'dropped'}" for i, c, cos, p, k in
              zip(scores["id"], scores["class_name"], scores["cosine"], scores["teacher_prob"], scores["kept"])]
     hover = np.array(hover)
-    symbol = np.where(scores["variation"] > 0, "circle", "diamond")
+    # plotly symbol codes 0 = circle, 2 = diamond: a list of ints validates ~10x faster than names
+    symbol = np.where(scores["variation"] > 0, 0, 2)
     fig = go.Figure()
 
     def add(mask, name, **marker):
         fig.add_trace(go.Scattergl(x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=name, text=hover[mask],
-                                   hoverinfo="text", marker={"size": 6, "symbol": symbol[mask], **marker}))
+                                   hoverinfo="text", marker={"size": 6, "symbol": symbol[mask].tolist(), **marker}))
 
     if colour_by == "confidence":
         add(np.ones(len(scores), bool), "p(target)", color=scores["teacher_prob"], colorscale="Viridis", cmin=0,

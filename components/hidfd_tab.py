@@ -111,13 +111,13 @@ def send_ui(trained, name, count, with_real):
         names = teacher.class_names
         batch = balanced_samples(trained["generator"], teacher, int(count))
         settings = {"method": "hidfd", "class_names": names, "gan_run": trained["run_dir"], "steps": trained["steps"]}
-        store = add_to_sample_set(name, batch, names, settings)
+        store = add_to_sample_set(name, batch, teacher, settings)
         msg = (f"Added {len(batch.seeds)} samples to `{store.root}` ({len(store.manifest())} in the set); teacher "
                f"target rate {(batch.probs.argmax(1) == batch.targets).float().mean():.2f}.")
         if with_real:
             real = trained["real"]
             real_batch = balanced_real(real)
-            real_store = add_to_sample_set(f"{name}-real"[:64], real_batch, names,
+            real_store = add_to_sample_set(f"{name}-real"[:64], real_batch, teacher,
                                            {"method": "real", "class_names": names, "source": real.source})
             msg += f" The {len(real.indices)} real images are in `{real_store.root}` (for data inflation)."
     except DfkdError as e:

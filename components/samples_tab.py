@@ -85,7 +85,7 @@ def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, 
                            f"**{unguided.target_prob.mean():.2f}** unguided (strength 0, same seeds).")
                 yield (gr.skip(), _captioned(guided, names), _captioned(unguided, names),
                        _cutmix_panel(guided, names, latent), summary,
-                       {"batch": guided, "names": names,
+                       {"batch": guided, "names": names, "teacher": teacher,
                         "settings": {**asdict(cfg), "backbone": source, "class_names": names}})
     except (DfkdError, Cancelled) as e:
         raise gr.Error(str(e) or "Cancelled.", duration=None)
@@ -95,7 +95,7 @@ def add_ui(last, name):
     if not last:
         raise gr.Error("Generate samples first.")
     try:
-        store = add_to_sample_set(name, last["batch"], last["names"], last["settings"])
+        store = add_to_sample_set(name, last["batch"], last["teacher"], last["settings"])
     except DfkdError as e:
         raise gr.Error(str(e), duration=None)
     return f"Added {len(last['batch'].seeds)} samples to `{store.root}` ({len(store.manifest())} in the set)."

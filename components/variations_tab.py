@@ -84,7 +84,7 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
     summary = (f"{len(chunk)} variations at s = {cfg.strength:.2f}: mean cosine with their source "
                f"**{cosines.mean():.3f}**, mean p(target) **{batch.target_prob.mean():.2f}**.")
     last = {"root": str(store.root), "batch": batch, "chunk": chunk, "cfg": cfg, "backbone": source,
-            "names": teacher.class_names}
+            "teacher": teacher}
     yield gr.update(value=items, columns=n + 1), summary, last
 
 
@@ -92,7 +92,7 @@ def save_ui(last):
     if not last:
         raise gr.Error("Make variations first.")
     store = SampleStore(last["root"])
-    save_variations(store, last["batch"], last["chunk"], last["cfg"], last["names"], last["backbone"])
+    save_variations(store, last["batch"], last["chunk"], last["cfg"], last["teacher"], last["backbone"])
     return f"Added {len(last['chunk'])} variations to `{store.root}` ({len(store.manifest())} samples in the set)."
 
 

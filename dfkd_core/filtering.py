@@ -118,12 +118,7 @@ def compute_features(store: SampleStore, teacher, embedding: str = "teacher", cl
         raise DfkdError(f"No samples in {store.root}: nothing to score.")
     ids, stamps = df["id"].tolist(), _stamps(store, df["file"])
     cache = Path(cache_dir or store.root / "embeddings")
-
-    def run_teacher(chunk):
-        return teacher_outputs(teacher, store.images(chunk))
-
-    out = cached_rows(cache / f"teacher-{teacher_fingerprint(teacher)[:16]}.safetensors", ids, stamps, run_teacher,
-                      batch_size, progress, should_stop)
+    out = _cached_teacher_outputs(store, teacher, ids, stamps, cache, batch_size, progress, should_stop)
     emb = out["features"]
     if embedding == "clip":
         encoder = {}
@@ -137,6 +132,22 @@ def compute_features(store: SampleStore, teacher, embedding: str = "teacher", cl
         emb = cached_rows(cache / f"clip-{key}.safetensors", ids, stamps, run_clip, batch_size, progress,
                           should_stop)["embeddings"]
     return Features(ids, out["probs"], emb, embedding)
+
+
+def _cached_teacher_outputs(store, teacher, ids, stamps, cache: Path, batch_size=256, progress=None,
+                           should_stop=None) -> dict:
+    return cached_rows(cache / f"teacher-{teacher_fingerprint(teacher)[:16]}.safetensors", ids, stamps,
+                       lambda chunk: teacher_outputs(teacher, store.images(chunk)), batch_size, progress, should_stop)
+
+
+def store_batch(store: SampleStore, batch, teacher, settings: dict, overrides=None) -> pd.DataFrame:
+    """store.add, then the teacher's outputs on the stored images go into the store's
+    feature cache, so scoring and the Filter tab's first view need no teacher pass later
+    (a few % on top of sampling, which ran the teacher at every step anyway)."""
+    new = store.add(batch, teacher.class_names, settings, overrides)
+    ids = new["id"].tolist()
+    _cached_teacher_outputs(store, teacher, ids, _stamps(store, new["file"]), store.root / "embeddings")
+    return new
 
 
 def cosine_to_sources(embeddings: np.ndarray, ids, source_ids) -> np.ndarray:

@@ -11,6 +11,7 @@ import yaml
 from .augment.cutmix import CutMixConfig
 from .data.store import SampleStore
 from .errors import DfkdError
+from .filtering import store_batch
 from .guidance import GuidanceConfig, guided_sample
 from .io import write_text
 
@@ -103,7 +104,7 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
         chunk = todo[start:start + cfg.batch_size]
         batch = guided_sample(backbone, teacher, [t for t, _ in chunk], [s for _, s in chunk], cfg.guidance,
                               should_stop=should_stop)
-        store.add(batch, teacher.class_names, settings)
+        store_batch(store, batch, teacher, settings)
         if progress:
             progress(len(done) + start + len(chunk), total)
     return store

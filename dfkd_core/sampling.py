@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .data.store import SampleStore
 from .errors import DfkdError
+from .filtering import store_batch
 from .guidance import GuidanceConfig, guided_sample
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -40,9 +41,9 @@ def sample_set_path(name: str, root=None) -> Path:
     return Path(root or runs_dir() / "sample-sets") / checked_name(name)
 
 
-def add_to_sample_set(name: str, batch, class_names, settings: dict, root=None) -> SampleStore:
+def add_to_sample_set(name: str, batch, teacher, settings: dict, root=None) -> SampleStore:
     store = SampleStore(sample_set_path(name, root))
-    store.add(batch, class_names, settings)
+    store_batch(store, batch, teacher, settings)
     return store
 
 

@@ -16,6 +16,7 @@ from .distill import DistillConfig, make_student
 from .distill import distill as distill_student
 from .devices import device_label
 from .errors import DfkdError
+from .filtering import store_batch
 from .evaluate import accuracy
 from .export import export_onnx, export_student, student_card
 from .generate import GenerateConfig, run_generation
@@ -73,7 +74,7 @@ def write_in_batches(ctx, stage: str, keys, make_batch, settings: dict, batch_si
         batch = make_batch(todo[start:start + batch_size])
         if ctx.should_stop():  # the batch may be unfinished
             return store
-        store.add(batch, ctx.teacher.class_names, settings)
+        store_batch(store, batch, ctx.teacher, settings)
         ctx.progress(stage, min(len(keys), len(done) + start + batch_size), len(keys))
     ctx.store = store
     ctx.results["images"] = len(store.manifest())

@@ -1,13 +1,14 @@
 """`dfkd generate`: the sample store, its manifest, and resuming an interrupted run."""
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from dfkd_core import DfkdError
+from dfkd_core import DfkdError, filtering
 from dfkd_core.cli import main
 from dfkd_core.data.store import SampleStore
-from dfkd_core.generate import GenerateConfig, run_generation
+from dfkd_core.generate import GenerateConfig, resolve_teacher, run_generation
 from dfkd_core.guidance import Cancelled
 from dfkd_core.models.checkpoints import save_classifier
 from dfkd_core.models.zoo import build_model
@@ -43,6 +44,20 @@ def test_interrupted_run_resumes_with_every_sample_once(kit, tmp_path):
     assert not list((tmp_path / "run").rglob("*.tmp"))
     ds = SampleStore(cfg.out).load()
     assert ds.images.shape == (9, 1, 16, 16) and ds.class_names == ["a", "b", "c"]
+
+
+def test_generated_samples_come_with_their_teacher_features(kit, tmp_path):
+    """Scoring a freshly generated store (the Filter tab's first view) needs no teacher pass."""
+    cfg = _config(kit, tmp_path / "run")
+    run_generation(cfg)
+    store, teacher, computed = SampleStore(cfg.out), resolve_teacher(kit["teacher"]), []
+    cached = filtering.compute_features(store, teacher, progress=lambda done, total: computed.append(done))
+    assert computed == [] and len(cached.ids) == 9
+    fresh = filtering.compute_features(store, teacher, cache_dir=tmp_path / "elsewhere",
+                                       progress=lambda done, total: computed.append(done))
+    assert computed == [9]
+    np.testing.assert_allclose(cached.embeddings, fresh.embeddings, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cached.probs, fresh.probs, rtol=1e-5, atol=1e-6)
 
 
 def test_other_settings_in_the_same_folder_are_refused(kit, tmp_path):

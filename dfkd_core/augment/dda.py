@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from ..data.store import SampleStore
 from ..errors import DfkdError
+from ..filtering import store_batch
 from ..guidance import MODES, GuidanceConfig, SampleBatch, guided_sample
 
 METHOD = "dda"
@@ -128,13 +129,13 @@ def vary(store: SampleStore, chunk, backbone, teacher, cfg: DDAConfig, should_st
                            [k for _, k in chunk], cfg, should_stop=should_stop, on_preview=on_preview)
 
 
-def save_variations(store: SampleStore, batch: SampleBatch, chunk, cfg: DDAConfig, class_names,
+def save_variations(store: SampleStore, batch: SampleBatch, chunk, cfg: DDAConfig, teacher,
                     backbone_name: str = ""):
     """Store variations, marked with their source, k and strength (replacing older ones with their ids)."""
-    settings = {"dda": cfg.identity(), "backbone": backbone_name, "class_names": list(class_names)}
+    settings = {"dda": cfg.identity(), "backbone": backbone_name, "class_names": list(teacher.class_names)}
     rows = [{"id": variation_id(s, k), "source_id": s, "variation": k, "strength": cfg.strength, "method": METHOD}
             for s, k in chunk]
-    store.add(batch, class_names, settings, rows)
+    store_batch(store, batch, teacher, settings, rows)
 
 
 def augment_store(store: SampleStore, backbone, teacher, cfg: DDAConfig, source_ids=None, overwrite: bool = False,
@@ -147,7 +148,7 @@ def augment_store(store: SampleStore, backbone, teacher, cfg: DDAConfig, source_
     for start in range(0, len(todo), cfg.batch_size):
         chunk = todo[start:start + cfg.batch_size]
         batch = vary(store, chunk, backbone, teacher, cfg, should_stop)
-        save_variations(store, batch, chunk, cfg, teacher.class_names, name)
+        save_variations(store, batch, chunk, cfg, teacher, name)
         if progress:
             progress(start + len(chunk), len(todo))
     return len(todo)

@@ -18,6 +18,7 @@ import torch
 
 from ..data.store import SampleStore, to_uint8
 from ..errors import DfkdError
+from ..filtering import store_batch
 from ..io import atomic_write
 from .collect import class_frequencies, collect
 from .models import standing_stats
@@ -109,8 +110,8 @@ def write_samples(ema, ctx, count: int, seed: int, batch_size: int) -> SampleSto
         if ctx.should_stop():
             return None
         part = todo[start:start + batch_size]
-        store.add(generate(ema, ctx.teacher, [t for t, _ in part], [s for _, s in part]), ctx.teacher.class_names,
-                  settings)
+        store_batch(store, generate(ema, ctx.teacher, [t for t, _ in part], [s for _, s in part]), ctx.teacher,
+                    settings)
         ctx.progress("hidfd samples", count - len(todo) + start + len(part), count)
     return store
 
