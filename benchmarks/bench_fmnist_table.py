@@ -31,6 +31,7 @@ METHODS = {
     "hidfd-1pct": ("HiDFD, 1% real (600)", "fmnist-hidfd-1pct.yaml", "synthetic"),
     "hidfd-0.1pct": ("HiDFD, 0.1% real (60)", "fmnist-hidfd-0.1pct.yaml", "synthetic"),
     "kd-real-600": ("KD on the 600 real images alone", "fmnist-kd-real-600.yaml", "fixed"),
+    "kd-real-60": ("KD on the 60 real images alone", "fmnist-kd-real-60.yaml", "fixed"),
     "kd-real": ("KD on real training images (upper reference)", "fmnist-kd-real.yaml", "synthetic"),
 }
 

@@ -1,13 +1,16 @@
 """Sampling speed and quality of teacher guidance on the demo kit, in one run.
 
     python benchmarks/bench_sampling.py [--per-class 20] [--steps 25] [--strength 0.3] [--device cpu]
+    python benchmarks/bench_sampling.py --quality-only --variant '{"strength": 0.05, "steps": 50}' ...
 
 Prints: images/s unguided and guided (same steps and batch) and their ratio, for each
 gradient mode; the latency of 8 images x 25 steps; the teacher's target-class rate and an
 independent classifier's agreement with the target (the demo kit's student reference,
-trained on real data), for guided and unguided samples on the same seeds."""
+trained on real data), for guided and unguided samples on the same seeds, and for each
+--variant (GuidanceConfig fields as JSON, e.g. to compare strengths, windows or eta)."""
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -41,11 +44,15 @@ def main():
                    help="x0 rows: a fresh teacher gradient every k-th step (the others reuse its direction)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--prior", default=str(PRIOR), help="a pixel-space prior folder (default: the demo kit's)")
+    p.add_argument("--variant", action="append", default=[], metavar="JSON",
+                   help="an extra quality row: GuidanceConfig fields, e.g. '{\"strength\": 0.05, \"steps\": 50}'")
+    p.add_argument("--quality-only", action="store_true", help="skip the timings")
     args = p.parse_args()
     teacher, student = demo_teacher().to(args.device), demo_student_reference().to(args.device)
-    backbone = load_backbone(PRIOR, device=args.device)
+    backbone = load_backbone(args.prior, device=args.device)
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"cpu, {torch.get_num_threads()} threads"
-    print(f"device: {device}; torch {torch.__version__}; prior {PRIOR}")
+    print(f"device: {device}; torch {torch.__version__}; prior {args.prior}")
 
     targets, seeds = [k % 10 for k in range(args.batch)], list(range(args.batch))
     configs = {"unguided": GuidanceConfig(steps=args.steps, strength=0.0)}
@@ -53,16 +60,22 @@ def main():
         name = f"guided ({mode}{f', every {every}' if every > 1 else ''})"
         configs[name] = GuidanceConfig(steps=args.steps, strength=args.strength, mode=mode,
                                        window=tuple(args.window), every=every)
-    seconds = {name: timed(lambda c=c: guided_sample(backbone, teacher, targets, seeds, c)) for name, c in configs.items()}
-    print(f"\n{args.batch} images x {args.steps} steps")
-    print(f"{'sampler':<24}{'latency s':>10}{'images/s':>10}{'vs unguided':>13}")
-    for name, s in seconds.items():
-        print(f"{name:<24}{s:>10.2f}{args.batch / s:>10.2f}{s / seconds['unguided']:>12.2f}x")
+    if not args.quality_only:
+        seconds = {name: timed(lambda c=c: guided_sample(backbone, teacher, targets, seeds, c))
+                   for name, c in configs.items()}
+        print(f"\n{args.batch} images x {args.steps} steps")
+        print(f"{'sampler':<24}{'latency s':>10}{'images/s':>10}{'vs unguided':>13}")
+        for name, s in seconds.items():
+            print(f"{name:<24}{s:>10.2f}{args.batch / s:>10.2f}{s / seconds['unguided']:>12.2f}x")
+    for spec in args.variant:
+        fields = json.loads(spec)
+        configs[json.dumps(fields, separators=(",", ":"))] = GuidanceConfig(**{"steps": args.steps, **fields})
 
     all_targets = [c for c in range(teacher.num_classes) for _ in range(args.per_class)]
     all_seeds = [1000 + k for _ in range(teacher.num_classes) for k in range(args.per_class)]
     print(f"\nquality on {len(all_targets)} samples ({args.per_class} per class, same seeds for every row)")
-    print(f"{'sampler':<24}{'teacher target rate':>21}{'independent agreement':>23}{'mean p(target)':>16}")
+    width = max(24, *(len(n) + 2 for n in configs))
+    print(f"{'sampler':<{width}}{'teacher target rate':>21}{'independent agreement':>23}{'mean p(target)':>16}")
     for name, cfg in configs.items():
         rates = []
         for i in range(0, len(all_targets), 50):
@@ -71,7 +84,7 @@ def main():
                 agree = student(batch.images.to(args.device)).argmax(1).cpu() == batch.targets
             rates.append((batch.probs.argmax(1) == batch.targets, agree, batch.target_prob))
         hit, agree, prob = (torch.cat(r).float().mean().item() for r in zip(*rates))
-        print(f"{name:<24}{100 * hit:>20.1f}%{100 * agree:>22.1f}%{prob:>16.3f}")
+        print(f"{name:<{width}}{100 * hit:>20.1f}%{100 * agree:>22.1f}%{prob:>16.3f}")
 
 
 if __name__ == "__main__":

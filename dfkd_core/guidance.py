@@ -16,6 +16,7 @@ per sample to unit RMS, so strength reads the same for every model and both mode
 fades out as the sample becomes clean. A window (start, end), as fractions of the
 trajectory, limits guidance to part of it."""
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,7 +86,7 @@ class SampleBatch:
 def teacher_loss(teacher, images, targets, cfg: GuidanceConfig, student=None) -> torch.Tensor:
     """Summed over the batch, so each sample's gradient does not depend on the batch size."""
     loss = images.new_zeros(())
-    with teacher.bn_statistics() as stats:
+    with teacher.bn_statistics() if cfg.bn else nullcontext([]) as stats:  # the hooks cost time; only when used
         logits = teacher(images)
     if cfg.oh:
         loss = loss + cfg.oh * F.cross_entropy(logits, targets, reduction="sum")

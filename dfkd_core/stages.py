@@ -119,7 +119,9 @@ def real(settings: dict, ctx):
         images = data.images[torch.tensor(seeds)].float().div(255)
         return label_with_teacher(ctx.teacher, images, seeds, "real")
 
-    write_in_batches(ctx, "real", idx, make, {"dataset": data.name, "class_names": ctx.teacher.class_names})
+    store = write_in_batches(ctx, "real", idx, make, {"dataset": data.name, "class_names": ctx.teacher.class_names})
+    if ctx.store is store:  # complete: `distill` may inflate them (real_repeat), as after hidfd
+        ctx.real_store, ctx.real = store, store.load()
 
 
 def samples(settings: dict, ctx):
@@ -153,11 +155,14 @@ def training_set(ctx, real_repeat: int) -> ImageDataset:
     if ctx.store is None and ctx.real is None:
         raise DfkdError("Stage 'distill' has no images: put a source stage (generate, unguided, noise, real, "
                         "deepinversion, hidfd) before it.")
-    data = ctx.store.load() if ctx.store is not None else None
-    if real_repeat:
+    # After a `real` stage the store is the real set itself: its images count once, or real_repeat times.
+    only_real = ctx.store is not None and ctx.real_store is not None and ctx.store.root == ctx.real_store.root
+    data = ctx.store.load() if ctx.store is not None and not only_real else None
+    times = max(real_repeat, 1) if only_real else real_repeat
+    if times:
         if ctx.real is None:
-            raise DfkdError("real_repeat is set but no stage before 'distill' collected real images (e.g. hidfd).")
-        inflated = repeat_dataset(ctx.real, real_repeat)
+            raise DfkdError("real_repeat is set but no stage before 'distill' collected real images (real or hidfd).")
+        inflated = repeat_dataset(ctx.real, times)
         data = concat(inflated, data) if data is not None else inflated
     return data
 

@@ -135,6 +135,14 @@ def test_dfkd_distill_from_a_sample_set(teacher_card, data_dir, tmp_path):
     assert (tmp_path / "d" / "02-distill" / "student.safetensors").exists()
 
 
+def test_real_images_alone_are_inflated_like_hidfd_inflates_them(teacher_card, data_dir, tmp_path):
+    """The 'KD on the few real images alone' baselines repeat them as HiDFD does (real_repeat)."""
+    cfg = _run_config(teacher_card, data_dir, epochs=1, real_repeat=3)
+    cfg["stages"][2]["distill"]["onnx"] = False
+    ctx = run_pipeline(cfg, tmp_path / "run")
+    assert ctx.results["train_images"] == 900  # 300 real images x 3, not 4x
+
+
 @pytest.mark.parametrize("bad, message", [
     ({"stages": []}, "non-empty `stages:`"),
     ({"stages": [{"teleport": {}}]}, "Unknown stage 'teleport'"),
