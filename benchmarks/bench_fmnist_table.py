@@ -27,6 +27,8 @@ METHODS = {
     "unguided": ("KD on unguided prior samples", "fmnist-unguided.yaml", "synthetic"),
     "deepinversion": ("DeepInversion", "fmnist-deepinversion.yaml", "synthetic"),
     "diffdfkd": ("DiffDFKD (guided + Latent CutMix)", "fmnist-diffdfkd.yaml", "synthetic"),
+    "diffdfkd-50steps": ("DiffDFKD, strength 0.05 over 50 steps", "fmnist-diffdfkd-50steps.yaml", "synthetic"),
+    "diffdfkd-no-cutmix": ("DiffDFKD without Latent CutMix", "fmnist-diffdfkd-no-cutmix.yaml", "synthetic"),
     "dda": ("DiffDFKD + DDA + filtering", "fmnist-dda.yaml", "synthetic"),
     "hidfd-1pct": ("HiDFD, 1% real (600)", "fmnist-hidfd-1pct.yaml", "synthetic"),
     "hidfd-0.1pct": ("HiDFD, 0.1% real (60)", "fmnist-hidfd-0.1pct.yaml", "synthetic"),

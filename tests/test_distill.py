@@ -2,6 +2,7 @@
 export (safetensors card + ONNX), and one-config runs (`dfkd run`, `dfkd distill`)."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +17,8 @@ from dfkd_core.export import export_onnx, export_student, student_card
 from dfkd_core.models.zoo import build_model
 from dfkd_core.pipeline import read_config, run_pipeline
 from dfkd_core.teacher_loading import load_teacher
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +144,12 @@ def test_real_images_alone_are_inflated_like_hidfd_inflates_them(teacher_card, d
     cfg["stages"][2]["distill"]["onnx"] = False
     ctx = run_pipeline(cfg, tmp_path / "run")
     assert ctx.results["train_images"] == 900  # 300 real images x 3, not 4x
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_configs_are_valid(path):
+    cfg = read_config(path)
+    assert cfg["name"] == path.stem and cfg.get("description")
 
 
 @pytest.mark.parametrize("bad, message", [
