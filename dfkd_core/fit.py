@@ -3,7 +3,6 @@
 flip), evaluation on a real test set every epoch, a checkpoint per epoch from which a
 killed run resumes with the same result as an uninterrupted one, and metrics.csv."""
 
-import csv
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -13,7 +12,7 @@ import torch
 from .data.image_dataset import ImageDataset, random_crop_flip
 from .errors import DfkdError
 from .evaluate import accuracy
-from .io import atomic_write, torch_save
+from .io import torch_save, write_metrics_csv
 
 
 def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | None, cfg, step_loss, out_dir,
@@ -84,12 +83,3 @@ def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | No
             on_epoch(rows[-1])
     return rows
 
-
-def write_metrics_csv(path, rows: list[dict]):
-    def write(tmp):
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-
-    atomic_write(path, write)

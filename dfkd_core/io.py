@@ -1,5 +1,6 @@
 """Atomic file writing and JSON cards: a crash never leaves a half-written output."""
 
+import csv
 import json
 import os
 import tempfile
@@ -43,3 +44,14 @@ def save_state_dict(path, state_dict: dict, metadata: dict | None = None):
 
 def torch_save(path, obj):
     atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def write_metrics_csv(path, rows: list[dict]):
+    """One row per dict (the keys of the first are the columns), written atomically."""
+    def write(tmp):
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+    atomic_write(path, write)

@@ -27,12 +27,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from ..data.image_dataset import ImageDataset
 from ..errors import DfkdError
-from ..io import atomic_write, torch_save
+from ..io import torch_save, write_metrics_csv
 from ..teacher import find_head
 from .augment import diff_augment
 from .bank import RealBank
@@ -122,7 +121,7 @@ def train_gan(real: ImageDataset, teacher, cfg: GANConfig, out_dir, on_log=None,
                                "torch_rng": torch.get_rng_state(), "rows": rows, "step": step,
                                "config": asdict(cfg), "data": fingerprint})
         if rows:
-            atomic_write(out / "metrics.csv", lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
+            write_metrics_csv(out / "metrics.csv", rows)
 
     with channels_last(teacher.model):
         return _loop(g, d, ema, teacher, smoother, opt_g, opt_d, RealBank(real, teacher, cfg, device), cfg, rng, rows,
