@@ -82,4 +82,3 @@ def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | No
         if on_epoch:
             on_epoch(rows[-1])
     return rows
-
