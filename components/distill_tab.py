@@ -8,10 +8,12 @@ from plotly.subplots import make_subplots
 
 from dfkd_core import DfkdError
 from dfkd_core.demo import TEACHER
+from dfkd_core.distill import DistillConfig
 from dfkd_core.models.zoo import ARCHITECTURES
 from dfkd_core.runs import distill_job, runs_table, sample_count, sample_sets
 from dfkd_core.streaming import stream
-from dfkd_core.teacher_report import load_teacher_cached
+
+from .samples_tab import _teacher
 
 EVAL_DATASETS = ["fashion-mnist", "cifar10", "cifar100", "none"]
 
@@ -44,7 +46,7 @@ def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_siz
         settings["eval"] = eval_set
     rows = []
     try:
-        teacher = load_teacher_cached(spec["source"], spec.get("arch"), spec.get("num_classes"))
+        teacher = _teacher(spec)
         progress(0, desc=f"{sample_count(sets[sample_set])} images")
         for kind, *payload in stream(distill_job, sets[sample_set], settings, run_name, teacher, spec):
             if kind == "progress":
@@ -67,11 +69,11 @@ def build(teacher_spec: gr.State) -> None:
                 sample_set = gr.Dropdown(list(sample_sets()), label="Sample set", allow_custom_value=True)
                 refresh = gr.Button("↻", size="sm", scale=0)
             student = gr.Dropdown(list(ARCHITECTURES), value="wrn_16_1", label="Student architecture")
-            epochs = gr.Slider(1, 200, value=20, step=1, label="Epochs")
-            temperature = gr.Slider(1, 10, value=4, step=0.5, label="Temperature T")
+            epochs = gr.Slider(1, 200, value=DistillConfig.epochs, step=1, label="Epochs")
+            temperature = gr.Slider(1, 10, value=DistillConfig.temperature, step=0.5, label="Temperature T")
             with gr.Accordion("Options", open=False):
-                batch_size = gr.Slider(16, 512, value=128, step=16, label="Batch size")
-                lr = gr.Number(value=0.05, label="Learning rate (SGD, one-cycle)")
+                batch_size = gr.Slider(16, 512, value=DistillConfig.batch_size, step=16, label="Batch size")
+                lr = gr.Number(value=DistillConfig.lr, label="Learning rate (SGD, one-cycle)")
                 ce_weight = gr.Slider(0, 1, value=0, step=0.05, label="CE on the teacher's argmax (weight)")
                 simkd = gr.Checkbox(label="SimKD: share the teacher's classifier (projector + frozen head)")
                 eval_set = gr.Dropdown(EVAL_DATASETS, value="fashion-mnist", label="Real test set (every epoch)")

@@ -11,13 +11,13 @@ from PIL import Image
 
 from dfkd_core import DfkdError
 from dfkd_core.data.store import to_uint8
-from dfkd_core.demo import TEACHER
+from dfkd_core.gan.config import GANConfig
 from dfkd_core.gan.job import balanced_samples, hidfd_job
 from dfkd_core.gan.sample import grid
-from dfkd_core.gan.train import GANConfig
 from dfkd_core.sampling import add_to_sample_set, checked_name, runs_dir
 from dfkd_core.streaming import stream
-from dfkd_core.teacher_report import load_teacher_cached
+
+from .samples_tab import _teacher
 
 DEMO_POOL, UPLOAD = "Demo pool (Fashion-MNIST, never seen by the teacher)", "Upload images or a .zip"
 IN_TOTAL, PER_CLASS = "in total", "per teacher-predicted class"
@@ -25,10 +25,6 @@ IMAGE_TYPES = [".zip", ".png", ".jpg", ".jpeg", ".bmp", ".webp"]
 CURVES = [("loss_d", "D loss"), ("loss_g", "G loss"), ("teacher_ce", "teacher CE on G(z, y)")]
 SCALE = 3
 
-
-def _teacher(spec):
-    spec = spec or {"source": str(TEACHER)}
-    return load_teacher_cached(spec["source"], spec.get("arch"), spec.get("num_classes"))
 
 
 def _paths(files):

@@ -9,24 +9,17 @@ import torch
 import torch.nn.functional as F
 
 from .data.image_dataset import ImageDataset
-from .fit import fit
+from .fit import FitConfig, fit
 from .models.simkd import SimKDStudent
 from .teacher import Teacher, find_head
 
 
 @dataclass
-class DistillConfig:
-    epochs: int = 20
-    batch_size: int = 128
-    lr: float = 0.05
-    weight_decay: float = 5e-4
+class DistillConfig(FitConfig):
     temperature: float = 4.0
     kd_weight: float = 1.0
     ce_weight: float = 0.0  # CE on the teacher's argmax
     simkd: bool = False  # loss = MSE(projected student features, teacher features) + ce_weight * CE
-    crop_pad: int = 2
-    flip: bool = True
-    seed: int = 0
 
 
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -24,6 +24,7 @@ recomputes them, and an interrupted computation resumes."""
 
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,12 +53,17 @@ class Features:
     embedding: str  # "teacher" or "clip"
 
 
+_FINGERPRINTS = weakref.WeakKeyDictionary()  # teachers are frozen: hash each one's weights once
+
+
 def teacher_fingerprint(teacher) -> str:
-    h = hashlib.sha1(f"{teacher.in_channels}:{teacher.input_size}".encode())
-    for name, tensor in sorted(teacher.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
+    if teacher not in _FINGERPRINTS:
+        h = hashlib.sha1(f"{teacher.in_channels}:{teacher.input_size}".encode())
+        for name, tensor in sorted(teacher.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        _FINGERPRINTS[teacher] = h.hexdigest()
+    return _FINGERPRINTS[teacher]
 
 
 @torch.no_grad()

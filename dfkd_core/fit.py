@@ -4,7 +4,7 @@ flip), evaluation on a real test set every epoch, a checkpoint per epoch from wh
 killed run resumes with the same result as an uninterrupted one, and metrics.csv."""
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -15,10 +15,21 @@ from .evaluate import accuracy
 from .io import torch_save, write_metrics_csv
 
 
+@dataclass
+class FitConfig:
+    """What fit() reads; TrainConfig and DistillConfig add the settings of their losses."""
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 0.05
+    weight_decay: float = 5e-4
+    crop_pad: int = 2
+    flip: bool = True
+    seed: int = 0
+
+
 def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | None, cfg, step_loss, out_dir,
         on_epoch=None, should_stop=lambda: False, progress=None, device="cpu") -> list[dict]:
-    """cfg: a dataclass with epochs, batch_size, lr, weight_decay, crop_pad, flip, seed.
-    step_loss(x, y) -> (loss, logits, targets) on an augmented batch in [0, 1] (targets:
+    """cfg: a FitConfig (or a subclass). step_loss(x, y) -> (loss, logits, targets) on an augmented batch in [0, 1] (targets:
     what train_acc compares the logits with). eval_logits(images) -> logits for the test set.
     Only parameters with requires_grad are trained. Returns the metrics rows, one per epoch;
     if should_stop() turns true mid-epoch, returns the rows of the finished epochs."""

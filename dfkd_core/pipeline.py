@@ -103,8 +103,8 @@ def stages_of(cfg: dict) -> list[tuple[str, dict]]:
 def _restore(ctx: RunContext, handed: dict):
     if handed.get("store"):
         ctx.store = SampleStore(handed["store"])
-    if handed.get("real_store"):
-        ctx.real_store = SampleStore(handed["real_store"])
+    if handed.get("real_store") and (ctx.real_store is None or str(ctx.real_store.root) != handed["real_store"]):
+        ctx.real_store = SampleStore(handed["real_store"])  # each later stage hands it on: load it once
         ctx.real = ctx.real_store.load()
     ctx.results.update(handed.get("results", {}))
 

@@ -5,20 +5,19 @@ the run's current store; each resumes where it stopped."""
 
 from dataclasses import dataclass, field, fields
 
-import numpy as np
 import torch
 
 from .data import load_dataset
 from .data.datasets import align_classes
-from .data.image_dataset import ImageDataset
+from .data.image_dataset import ImageDataset, pick_indices
 from .data.store import SampleStore
+from .devices import device_label
 from .distill import DistillConfig, make_student
 from .distill import distill as distill_student
-from .devices import device_label
 from .errors import DfkdError
-from .filtering import store_batch
 from .evaluate import accuracy
 from .export import export_onnx, export_student, student_card
+from .filtering import store_batch
 from .generate import GenerateConfig, run_generation
 from .models.zoo import build_model, canonical_arch
 
@@ -95,11 +94,6 @@ def noise(settings: dict, ctx):
 
     write_in_batches(ctx, "noise", list(range(count)), make, {"mean": mean, "std": std, "seed": base,
                                                                  "class_names": ctx.teacher.class_names})
-
-
-def pick_indices(n: int, count: int | None, seed: int) -> list[int]:
-    order = np.random.default_rng(seed).permutation(n)
-    return sorted(order[:count].tolist()) if count else list(range(n))
 
 
 def real(settings: dict, ctx):

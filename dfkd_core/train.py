@@ -6,20 +6,15 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 
 from .data.image_dataset import ImageDataset
-from .fit import fit
+from .fit import FitConfig, fit
 from .preprocess import Preprocess
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(FitConfig):
     epochs: int = 15
-    batch_size: int = 128
     lr: float = 0.1
-    weight_decay: float = 5e-4
     label_smoothing: float = 0.0
-    crop_pad: int = 2
-    flip: bool = True
-    seed: int = 0
 
 
 def train_classifier(model, preprocess: Preprocess, train_set: ImageDataset, test_set: ImageDataset,

@@ -4,8 +4,9 @@
     - filter: {omega: 0.95, tau: 0.5, embedding: teacher}
 
 augment copies the current store's sources into its stage folder and adds their
-variations there; filter scores that store (scores.csv, embeddings/) and writes the kept
-samples to its own stage folder. Each makes its store the current one and resumes where
+variations there (their teacher features go into that store's embeddings/ cache as they
+are written); filter scores that store (scores.csv) and writes the kept samples to its own
+stage folder. Each makes its store the current one and resumes where
 it stopped."""
 
 from dataclasses import fields
@@ -13,15 +14,14 @@ from dataclasses import fields
 from ..errors import DfkdError
 from ..filtering import class_counts, export_kept, score_store, write_scores
 from ..guidance import Cancelled
+from ..stages import check_keys
 from .dda import DDAConfig, augment_store, source_rows
 
 DDA_KEYS = {f.name for f in fields(DDAConfig)}
 
 
 def _check(stage: str, settings: dict, allowed: set, ctx):
-    unknown = set(settings) - allowed
-    if unknown:
-        raise DfkdError(f"Stage '{stage}': unknown settings {sorted(unknown)}; expected some of {sorted(allowed)}.")
+    check_keys(stage, settings, allowed)
     if ctx.store is None:
         raise DfkdError(f"Stage '{stage}' needs samples: put a source stage (e.g. generate) before it.")
 
@@ -49,7 +49,7 @@ def filter(settings: dict, ctx):
     try:
         scores = score_store(ctx.store, ctx.teacher, omega, tau, embedding=settings.get("embedding", "teacher"),
                              clip_model=settings.get("clip_model"), batch_size=int(settings.get("batch_size", 256)),
-                             cache_dir=ctx.stage_dir / "embeddings", should_stop=ctx.should_stop,
+                             should_stop=ctx.should_stop,
                              progress=lambda done, total: ctx.progress("filter", done, total))
     except Cancelled:
         return

@@ -6,7 +6,7 @@ folder as config.yaml, so `dfkd run` reproduces it) or runs the one given with -
 from pathlib import Path
 
 from ..errors import DfkdError
-from ..gan.train import GANConfig
+from ..gan.config import GANConfig
 from .run import execute, run_folder
 
 GAN_FLAGS = ("steps", "batch_size", "g_ch", "d_ch", "z_dim", "lr_g", "lr_d", "d_steps", "adc", "oh", "bn", "ms",
@@ -64,11 +64,12 @@ def add_commands(sub) -> None:
     h.add_argument("--samples", type=int, default=2000, help="synthetic samples to write")
     h.add_argument("--seed", type=int, default=0)
     g = h.add_argument_group("GAN (defaults: GANConfig)")
+    defaults = GANConfig()
     for name in GAN_FLAGS:
-        kind = int if isinstance(getattr(GANConfig(), name), int) else float
-        g.add_argument("--" + name.replace("_", "-"), type=kind, help=f"default {getattr(GANConfig(), name)}")
+        kind = int if isinstance(getattr(defaults, name), int) else float
+        g.add_argument("--" + name.replace("_", "-"), type=kind, help=f"default {getattr(defaults, name)}")
     g.add_argument("--augment", nargs="*", choices=["translation", "cutout", "flip"],
-                   help="DiffAugment policies (default translation cutout)")
+                   help=f"DiffAugment policies (default {' '.join(defaults.augment)})")
     g.add_argument("--no-feature-integration", action="store_true", help="no teacher-feature branch in D")
     g.add_argument("--no-cfs", action="store_true", help="no category frequency smoothing")
     s = h.add_argument_group("student (optional)")

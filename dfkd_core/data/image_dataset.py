@@ -68,3 +68,9 @@ def random_crop_flip(x: torch.Tensor, pad: int, flip: bool, generator: torch.Gen
         mask = torch.rand(n, generator=generator) < 0.5
         out[mask] = out[mask].flip(-1)
     return out
+
+
+def pick_indices(n: int, count: int | None, seed: int) -> list[int]:
+    """`count` of range(n) drawn without replacement by `seed`, sorted (all of them if count is None)."""
+    order = np.random.default_rng(seed).permutation(n)
+    return sorted(order[:count].tolist()) if count else list(range(n))

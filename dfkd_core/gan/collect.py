@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from ..data.datasets import load_dataset, load_image_folder
-from ..data.image_dataset import ImageDataset
+from ..data.image_dataset import ImageDataset, pick_indices
 from ..errors import DfkdError
 from .images import read_image_files, read_zip, to_teacher_format
 
@@ -41,13 +41,13 @@ def collect(teacher, source="demo", split: str | None = None, count: int | None 
         raise DfkdError(f"The number of real images to collect must be at least 1, got {count or per_class}.")
     pool, labelled = read_source(source, split, root)
     pool = to_teacher_format(pool, teacher.in_channels, teacher.input_size)
-    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(pool)))
     if count is not None:
         if count > len(pool):
             raise DfkdError(f"Asked for {count} real images but {pool.name} holds only {len(pool)}.")
-        chosen = order[:count].sort().values
+        chosen = torch.tensor(pick_indices(len(pool), count, seed))  # the same images as the `real` stage
         probs = _teacher_probs(teacher, pool.subset(chosen), batch_size)
     else:
+        order = torch.from_numpy(np.random.default_rng(seed).permutation(len(pool)))
         chosen, probs = _per_class(teacher, pool, order, per_class, batch_size)
     images = pool.subset(chosen, f"{pool.name} ({len(chosen)} collected, seed {seed})")
     images.labels = probs.argmax(1)
