@@ -40,9 +40,8 @@ def build_set(folder: Path, n: int, teacher):
     import torch
 
     from dfkd_core.data import load_dataset
-    from dfkd_core.data.store import SampleStore
+    from dfkd_core.data.store import LabelledBatch, SampleStore
     from dfkd_core.filtering import store_batch
-    from dfkd_core.guidance import SampleBatch
 
     data = load_dataset("fashion-mnist", "test")
     half = n // 2
@@ -50,7 +49,7 @@ def build_set(folder: Path, n: int, teacher):
     store, names = SampleStore(folder), data.class_names
     probs = torch.nn.functional.one_hot(labels, 10).float()
     t0 = time.perf_counter()
-    store_batch(store, SampleBatch(0.0, images[:half], labels[:half], list(range(half)), probs[:half]), teacher,
+    store_batch(store, LabelledBatch(images[:half], labels[:half], list(range(half)), probs[:half], "unguided"), teacher,
                 {"class_names": names})
     with_features = time.perf_counter() - t0
     by_class = {c: [i for i in range(half) if labels[i] == c] for c in range(10)}
@@ -63,11 +62,11 @@ def build_set(folder: Path, n: int, teacher):
         rows.append({"id": f"{sid}-v{k_of[sid]}", "source_id": sid, "variation": k_of[sid], "strength": 0.5,
                      "method": "dda"})
     t0 = time.perf_counter()
-    store_batch(store, SampleBatch(0.0, images[half:], labels[half:], list(range(half, n)), probs[half:]), teacher,
+    store_batch(store, LabelledBatch(images[half:], labels[half:], list(range(half, n)), probs[half:], "unguided"), teacher,
                 {"class_names": names}, rows)
     with_features += time.perf_counter() - t0
     t0 = time.perf_counter()  # the same write without the features, for their cost
-    SampleStore(folder.parent / "plain").add(SampleBatch(0.0, images, labels, list(range(n)), probs), names,
+    SampleStore(folder.parent / "plain").add(LabelledBatch(images, labels, list(range(n)), probs, "unguided"), names,
                                              {"class_names": names})
     return store, with_features - (time.perf_counter() - t0)
 

@@ -13,7 +13,7 @@ from dfkd_core.models.zoo import ARCHITECTURES
 from dfkd_core.runs import distill_job, runs_table, sample_count, sample_sets
 from dfkd_core.streaming import stream
 
-from .samples_tab import _teacher
+from .common import session_teacher
 
 EVAL_DATASETS = ["fashion-mnist", "cifar10", "cifar100", "none"]
 
@@ -46,7 +46,7 @@ def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_siz
         settings["eval"] = eval_set
     rows = []
     try:
-        teacher = _teacher(spec)
+        teacher = session_teacher(spec)
         progress(0, desc=f"{sample_count(sets[sample_set])} images")
         for kind, *payload in stream(distill_job, sets[sample_set], settings, run_name, teacher, spec):
             if kind == "progress":

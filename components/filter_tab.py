@@ -14,7 +14,7 @@ from dfkd_core.embedding import project, warm_up
 from dfkd_core.runs import sample_sets
 from dfkd_core.sampling import sample_set_path
 
-from .samples_tab import PREVIEW_SCALE, _teacher
+from .common import enlarged, session_teacher
 
 COLOUR_BY = ["class", "kept / dropped", "confidence"]
 PROJECTIONS = {"auto (UMAP; PCA for few points)": "auto", "UMAP": "umap", "PCA": "pca"}
@@ -65,8 +65,7 @@ def _bars(scores: pd.DataFrame) -> go.Figure:
 
 
 def _image(store: SampleStore, sample_id: str) -> Image.Image:
-    img = Image.open(store.root / store.manifest().set_index("id").loc[sample_id, "file"]).convert("RGB")
-    return img.resize((img.width * PREVIEW_SCALE, img.height * PREVIEW_SCALE), Image.NEAREST)
+    return enlarged(Image.open(store.root / store.manifest().set_index("id").loc[sample_id, "file"]))
 
 
 def _gallery(state, show: str):
@@ -99,7 +98,7 @@ def compute_ui(teacher_spec, label, embedding, clip_folder, projection, omega, t
                progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
     try:
         store = _store(label)
-        teacher = _teacher(teacher_spec)
+        teacher = session_teacher(teacher_spec)
         progress(0, desc="teacher outputs and embeddings (cached per sample)")
         kind = "clip" if embedding.startswith("CLIP") else "teacher"
         features = filtering.compute_features(store, teacher, embedding=kind, clip_model=(clip_folder or "").strip() or None,

@@ -7,17 +7,16 @@ import uuid
 
 import gradio as gr
 import plotly.graph_objects as go
-from PIL import Image
 
 from dfkd_core import DfkdError
 from dfkd_core.data.store import to_uint8
 from dfkd_core.gan.config import GANConfig
 from dfkd_core.gan.job import balanced_samples, hidfd_job
-from dfkd_core.gan.sample import grid
+from dfkd_core.gan.sample import grid, teacher_verdict
 from dfkd_core.sampling import add_to_sample_set, checked_name, runs_dir
 from dfkd_core.streaming import stream
 
-from .samples_tab import _teacher
+from .common import enlarged, session_teacher
 
 DEMO_POOL, UPLOAD = "Demo pool (Fashion-MNIST, never seen by the teacher)", "Upload images or a .zip"
 IN_TOTAL, PER_CLASS = "in total", "per teacher-predicted class"
@@ -50,15 +49,14 @@ def class_rows(images, names):
     items = []
     for c, name in enumerate(names):
         row = to_uint8(grid(images[c * per:(c + 1) * per], 1).unsqueeze(0))[0]
-        img = Image.fromarray(row).convert("RGB")
-        items.append((img.resize((img.width * SCALE, img.height * SCALE), Image.NEAREST), name))
+        items.append((enlarged(row, SCALE), name))
     return items
 
 
 def train_ui(teacher_spec, source_kind, files, how_many, mode, steps, batch_size, oh, adc, bn, ms,
              feature_integration, cfs, g_ch, seed):
     try:
-        teacher = _teacher(teacher_spec)
+        teacher = session_teacher(teacher_spec)
         source = "demo" if source_kind == DEMO_POOL else _paths(files)
         if source_kind == UPLOAD and not source:
             raise DfkdError("Upload some images (or a .zip of images) first, or choose the demo pool.")
@@ -103,28 +101,21 @@ def send_ui(trained, name, count, with_real):
         raise gr.Error("Train the GAN first.")
     try:
         checked_name(name)
-        teacher = _teacher(trained["spec"])
+        teacher = session_teacher(trained["spec"])
         names = teacher.class_names
         batch = balanced_samples(trained["generator"], teacher, int(count))
         settings = {"method": "hidfd", "class_names": names, "gan_run": trained["run_dir"], "steps": trained["steps"]}
         store = add_to_sample_set(name, batch, teacher, settings)
         msg = (f"Added {len(batch.seeds)} samples to `{store.root}` ({len(store.manifest())} in the set); teacher "
-               f"target rate {(batch.probs.argmax(1) == batch.targets).float().mean():.2f}.")
+               f"target rate {teacher_verdict(batch)['target_rate']:.2f}.")
         if with_real:
             real = trained["real"]
-            real_batch = balanced_real(real)
-            real_store = add_to_sample_set(f"{name}-real"[:64], real_batch, teacher,
+            real_store = add_to_sample_set(f"{name}-real"[:64], real.as_batch(), teacher,
                                            {"method": "real", "class_names": names, "source": real.source})
             msg += f" The {len(real.indices)} real images are in `{real_store.root}` (for data inflation)."
     except DfkdError as e:
         raise gr.Error(str(e), duration=None)
     return msg
-
-
-def balanced_real(collected):
-    from dfkd_core.gan.sample import GeneratedBatch
-    return GeneratedBatch(collected.images.images.float().div(255), collected.images.labels, collected.indices,
-                          collected.probs, method="real")
 
 
 def build(teacher_spec: gr.State) -> None:

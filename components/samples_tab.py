@@ -10,29 +10,19 @@ from PIL import ImageDraw
 from dfkd_core import DfkdError
 from dfkd_core.augment.cutmix import CutMixConfig
 from dfkd_core.data.store import to_uint8
-from dfkd_core.demo import PRIOR, TEACHER
+from dfkd_core.demo import PRIOR
 from dfkd_core.diffusion import load_backbone_cached
 from dfkd_core.guidance import Cancelled, GuidanceConfig
 from dfkd_core.sampling import add_to_sample_set, compare_job, cutmix_box_in_pixels
 from dfkd_core.streaming import stream
-from dfkd_core.teacher_report import load_teacher_cached
+
+from .common import PREVIEW_SCALE, enlarged, session_teacher
 
 DEMO_PRIOR, LOCAL, HUB = "Demo prior (Fashion-MNIST + shapes)", "Local folder", "Hub id"
-PREVIEW_SCALE = 4  # 32 px samples are shown 4x larger
-
-
-def _teacher(spec):
-    spec = spec or {"source": str(TEACHER)}
-    return load_teacher_cached(spec["source"], spec.get("arch"), spec.get("num_classes"))
 
 
 def _pil(images):
-    from PIL import Image
-    out = []
-    for a in to_uint8(images):
-        img = Image.fromarray(a).convert("RGB")
-        out.append(img.resize((img.width * PREVIEW_SCALE, img.height * PREVIEW_SCALE), Image.NEAREST))
-    return out
+    return [enlarged(a) for a in to_uint8(images)]
 
 
 def _captioned(batch, names):
@@ -60,7 +50,7 @@ def _cutmix_panel(batch, names, latent_size):
 def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps,
                 window_start, window_end, mode, seed, use_cutmix, cutmix_step, cutmix_alpha):
     try:
-        teacher = _teacher(teacher_spec)
+        teacher = session_teacher(teacher_spec)
         if not classes:
             raise DfkdError("Pick at least one class.")
         source = str(PRIOR) if backbone_kind == DEMO_PRIOR else (backbone_path or "").strip()
@@ -153,12 +143,12 @@ def build(teacher_spec: gr.State) -> None:
 
 
 def _refresh_classes(spec):
-    names = _teacher(spec).class_names
+    names = session_teacher(spec).class_names
     return gr.update(choices=names, value=names[:4])
 
 
 def _class_names():
     try:
-        return _teacher(None).class_names
+        return session_teacher(None).class_names
     except DfkdError:
         return [str(i) for i in range(10)]

@@ -6,8 +6,13 @@ import pandas as pd
 from dfkd_core import DfkdError
 from dfkd_core.demo import TEACHER as DEMO_TEACHER
 from dfkd_core.models.zoo import ARCHITECTURES
-from dfkd_core.teacher_report import describe_teacher, evaluate_teacher, load_teacher_cached
+from dfkd_core.teacher_report import (
+    describe_teacher,
+    evaluate_teacher,
+    load_teacher_cached,
+)
 
+from .common import session_teacher
 from .uploads import stage_checkpoint_upload
 
 DEMO, UPLOAD = "Demo teacher (Fashion-MNIST)", "Upload a checkpoint"
@@ -42,7 +47,7 @@ def evaluate_ui(spec, dataset, progress=gr.Progress()):
     if not spec:
         raise gr.Error("Load a teacher first.")
     try:
-        teacher = load_teacher_cached(spec["source"], spec.get("arch"), spec.get("num_classes"))
+        teacher = session_teacher(spec)
         progress(0, desc="Loading the test set")
         result = evaluate_teacher(teacher, dataset,
                                   progress=lambda done, total: progress(done / total, desc=f"{done}/{total} images"))

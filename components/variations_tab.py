@@ -3,7 +3,6 @@ chosen strength, see each row of variations beside its source with the cosine of
 teacher features and the teacher's probability, and add them to the set."""
 
 import gradio as gr
-from PIL import Image
 
 from dfkd_core import DfkdError
 from dfkd_core.augment.dda import DDAConfig, save_variations, source_rows, vary
@@ -15,15 +14,11 @@ from dfkd_core.guidance import Cancelled
 from dfkd_core.runs import sample_sets
 from dfkd_core.streaming import stream
 
+from .common import enlarged, session_teacher
 from .filter_tab import _store
-from .samples_tab import DEMO_PRIOR, HUB, LOCAL, PREVIEW_SCALE, _teacher
+from .samples_tab import DEMO_PRIOR, HUB, LOCAL
 
 SOURCES_MAX = 48
-
-
-def _pil(array) -> Image.Image:
-    img = Image.fromarray(array).convert("RGB")
-    return img.resize((img.width * PREVIEW_SCALE, img.height * PREVIEW_SCALE), Image.NEAREST)
 
 
 def sources_ui(label):
@@ -35,7 +30,7 @@ def sources_ui(label):
         raise gr.Error(str(e), duration=None)
     shown = rows.head(SOURCES_MAX)
     images = store.images(list(shown["id"])) if len(shown) else None
-    items = [(_pil(a), f"{i} · {c}") for a, i, c in zip(to_uint8(images), shown["id"], shown["class_name"])] \
+    items = [(enlarged(a), f"{i} · {c}") for a, i, c in zip(to_uint8(images), shown["id"], shown["class_name"])] \
         if images is not None else []
     return items, list(shown["id"]), gr.update(choices=list(rows["id"]), value=[])
 
@@ -60,7 +55,7 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
         source = str(PRIOR) if backbone_kind == DEMO_PRIOR else (backbone_path or "").strip()
         if not source:
             raise DfkdError("Enter the backbone's local folder or hub id.")
-        teacher, backbone = _teacher(teacher_spec), load_backbone_cached(source)
+        teacher, backbone = session_teacher(teacher_spec), load_backbone_cached(source)
         n = int(variations)
         cfg = DDAConfig(variations=n, strength=float(strength), steps=int(steps), guidance=float(guidance),
                         seed=int(seed))
@@ -77,9 +72,9 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
     cosines = paired_cosines(teacher, batch.images, sources.repeat_interleave(n, 0))
     items = []
     for i, (sid, src) in enumerate(zip(picked, to_uint8(sources))):
-        items.append((_pil(src), f"{sid} (source)"))
+        items.append((enlarged(src), f"{sid} (source)"))
         for j in range(i * n, (i + 1) * n):
-            items.append((_pil(to_uint8(batch.images[j:j + 1])[0]),
+            items.append((enlarged(to_uint8(batch.images[j:j + 1])[0]),
                           f"v{chunk[j][1]} · cos {cosines[j]:.2f} · p {batch.target_prob[j]:.2f}"))
     summary = (f"{len(chunk)} variations at s = {cfg.strength:.2f}: mean cosine with their source "
                f"**{cosines.mean():.3f}**, mean p(target) **{batch.target_prob.mean():.2f}**.")

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from .data.image_dataset import random_crop_flip
-from .stages import LabelledBatch, check_keys, write_in_batches
+from .data.store import LabelledBatch
+from .stages import check_keys, write_in_batches
 from .teacher import bn_statistics_loss
 
 

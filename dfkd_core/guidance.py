@@ -17,13 +17,14 @@ fades out as the sample becomes clean. A window (start, end), as fractions of th
 trajectory, limits guidance to part of it."""
 
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .augment.cutmix import CutMixConfig, latent_cutmix
+from .data.store import LabelledBatch
 from .diffusion.latent import CLASS_PROMPT
 from .diffusion.schedule import generators_for, per_sample_noise
 from .errors import DfkdError
@@ -64,25 +65,6 @@ class GuidanceConfig:
             raise DfkdError("strength and the loss weights oh, bn, adv must be >= 0.")
 
 
-@dataclass
-class SampleBatch:
-    strength: float  # the guidance strength it was sampled with
-    images: torch.Tensor  # (B, C, H, W) in [0, 1], on the CPU
-    targets: torch.Tensor
-    seeds: list
-    probs: torch.Tensor  # teacher probabilities (B, K)
-    records: list = field(default_factory=list)  # per sample: CutMix records (or [])
-
-    @property
-    def method(self) -> str:
-        """How the batch was made, as the sample store records it."""
-        return "diffdfkd" if self.strength > 0 else "unguided"
-
-    @property
-    def target_prob(self) -> torch.Tensor:
-        return self.probs.gather(1, self.targets.view(-1, 1)).squeeze(1)
-
-
 def teacher_loss(teacher, images, targets, cfg: GuidanceConfig, student=None) -> torch.Tensor:
     """Summed over the batch, so each sample's gradient does not depend on the batch size."""
     loss = images.new_zeros(())
@@ -107,7 +89,7 @@ def _direction(grad: torch.Tensor) -> torch.Tensor:
 
 def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, student=None,
                   on_preview=None, preview_every: int = 0, should_stop=None,
-                  init=None, start_step: int = 0, cond=None) -> SampleBatch:
+                  init=None, start_step: int = 0, cond=None) -> LabelledBatch:
     """Sample one image per (target, seed). on_preview(step, total, x0_images) is called
     every `preview_every` steps; should_stop() is polled each step (raises Cancelled).
 
@@ -179,4 +161,4 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
     with torch.no_grad():  # after the last step z is the clean sample
         images = backbone.decode(z)
         probs = teacher.probs(images.to(teacher.device)).cpu()
-    return SampleBatch(cfg.strength, images.cpu(), targets, seeds, probs, records)
+    return LabelledBatch(images.cpu(), targets, seeds, probs, "diffdfkd" if cfg.strength > 0 else "unguided", records)

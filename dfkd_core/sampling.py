@@ -21,7 +21,7 @@ def runs_dir() -> Path:
 
 def compare_job(backbone, teacher, targets, seeds, cfg: GuidanceConfig, report, should_stop, preview_every=2):
     """For streaming: reports ("preview", step, total, x0 images) while the guided batch
-    forms, then returns (guided, unguided) SampleBatches on the same seeds."""
+    forms, then returns (guided, unguided) LabelledBatches on the same seeds."""
     guided = guided_sample(backbone, teacher, targets, seeds, cfg, should_stop=should_stop,
                            preview_every=preview_every,
                            on_preview=lambda step, total, images: report(("preview", step, total, images)))
@@ -39,6 +39,17 @@ def checked_name(name: str, what: str = "Sample-set") -> str:
 
 def sample_set_path(name: str, root=None) -> Path:
     return Path(root or runs_dir() / "sample-sets") / checked_name(name)
+
+
+def open_sample_set(name_or_path: str) -> SampleStore:
+    """A store folder (holding manifest.csv), or the name of one of the app's sample sets."""
+    path = Path(name_or_path)
+    if not (path / "manifest.csv").is_file() and "/" not in name_or_path:
+        path = sample_set_path(name_or_path)
+    if not (path / "manifest.csv").is_file():
+        raise DfkdError(f"No sample store at '{name_or_path}': expected a folder holding manifest.csv "
+                        "(e.g. the --out of `dfkd generate`) or the name of a sample set.")
+    return SampleStore(path)
 
 
 def add_to_sample_set(name: str, batch, teacher, settings: dict, root=None) -> SampleStore:

@@ -3,14 +3,14 @@
 distillation stage. Each source writes a sample store in its stage folder and makes it
 the run's current store; each resumes where it stopped."""
 
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 
 import torch
 
 from .data import load_dataset
 from .data.datasets import align_classes
 from .data.image_dataset import ImageDataset, pick_indices
-from .data.store import SampleStore
+from .data.store import LabelledBatch, SampleStore
 from .devices import device_label
 from .distill import DistillConfig, make_student
 from .distill import distill as distill_student
@@ -20,17 +20,6 @@ from .export import export_onnx, export_student, student_card
 from .filtering import store_batch
 from .generate import GenerateConfig, run_generation
 from .models.zoo import build_model, canonical_arch
-
-
-@dataclass
-class LabelledBatch:
-    """Images with the teacher's labels, in the form SampleStore.add takes."""
-    images: torch.Tensor
-    targets: torch.Tensor
-    seeds: list
-    probs: torch.Tensor
-    method: str
-    records: list = field(default_factory=list)
 
 
 def check_keys(stage: str, settings: dict, allowed):
@@ -120,14 +109,10 @@ def real(settings: dict, ctx):
 
 def samples(settings: dict, ctx):
     """An existing sample set (a store folder, or the name of one in the app's sample sets)."""
-    from .sampling import sample_set_path
+    from .sampling import open_sample_set
     check_keys("samples", settings, {"path"})
-    path = str(settings.get("path", ""))
-    store = SampleStore(path if "/" in path else sample_set_path(path))
-    if not store.manifest_path.exists():
-        raise DfkdError(f"Stage 'samples': no sample set at {store.root} (expected a folder with manifest.csv).")
-    ctx.store = store
-    ctx.results["images"] = len(store.manifest())
+    ctx.store = open_sample_set(str(settings.get("path", "")))
+    ctx.results["images"] = len(ctx.store.manifest())
 
 
 def repeat_dataset(data: ImageDataset, times: int) -> ImageDataset:

@@ -4,8 +4,7 @@ image."""
 
 import torch
 
-from dfkd_core.data.store import SampleStore
-from dfkd_core.guidance import SampleBatch
+from dfkd_core.data.store import LabelledBatch, SampleStore
 from dfkd_core.models.checkpoints import save_classifier
 from dfkd_core.models.zoo import build_model
 from dfkd_core.teacher import Teacher
@@ -34,7 +33,7 @@ def teacher_card(folder, num_classes=3, names=NAMES) -> str:
 
 def _batch(images, targets, seeds, num_classes):
     probs = torch.full((len(targets), num_classes), 1.0 / num_classes)
-    return SampleBatch(0.0, images, torch.tensor(targets), seeds, probs)
+    return LabelledBatch(images, torch.tensor(targets), seeds, probs, "unguided")
 
 
 def store_with_variations(root, names=NAMES, per_class=2, size=16, seed=0) -> SampleStore:

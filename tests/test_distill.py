@@ -2,6 +2,7 @@
 export (safetensors card + ONNX), and one-config runs (`dfkd run`, `dfkd distill`)."""
 
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,20 @@ def test_dfkd_distill_from_a_sample_set(teacher_card, data_dir, tmp_path):
                  "--student", "resnet8", "--epochs", "2", "--eval", str(data_dir), "--no-onnx",
                  "--out", str(tmp_path / "d"), "--device", "cpu"]) == 0
     assert (tmp_path / "d" / "02-distill" / "student.safetensors").exists()
+
+
+def test_a_sample_set_is_found_by_its_name(teacher_card, data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("DFKD_RUNS_DIR", str(tmp_path / "runs"))
+    run_pipeline(_run_config(teacher_card, data_dir, epochs=1, onnx=False), tmp_path / "src")
+    shutil.copytree(tmp_path / "src" / "02-real", tmp_path / "runs" / "sample-sets" / "my-set")
+    cfg = {"teacher": str(teacher_card), "device": "cpu", "stages": [
+        {"samples": {"path": "my-set"}},
+        {"distill": {"student": "resnet8", "eval": str(data_dir), "eval_split": "test", "onnx": False, **FAST,
+                     "epochs": 1}}]}
+    assert run_pipeline(cfg, tmp_path / "by-name").results["train_images"] == 300
+    cfg["stages"][0]["samples"]["path"] = "no-such-set"
+    with pytest.raises(DfkdError, match="No sample store at 'no-such-set'"):
+        run_pipeline(cfg, tmp_path / "missing")
 
 
 def test_real_images_alone_are_inflated_like_hidfd_inflates_them(teacher_card, data_dir, tmp_path):

@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
-from ..data.store import SampleStore
+from ..data.store import LabelledBatch, SampleStore
 from ..errors import DfkdError
 from ..filtering import store_batch
-from ..guidance import MODES, GuidanceConfig, SampleBatch, guided_sample
+from ..guidance import MODES, GuidanceConfig, guided_sample
 
 METHOD = "dda"
 
@@ -74,7 +74,7 @@ def fit_to_backbone(images: torch.Tensor, backbone) -> torch.Tensor:
 
 
 def make_variations(backbone, teacher, sources: torch.Tensor, targets, source_ids, ks, cfg: DDAConfig,
-                    should_stop=None, on_preview=None) -> SampleBatch:
+                    should_stop=None, on_preview=None) -> LabelledBatch:
     """One variation per (source image, target, source id, k); on_preview(step, total, x0) each step."""
     cfg.validate()
     images = fit_to_backbone(sources.float(), backbone)
@@ -121,7 +121,7 @@ def plan(store: SampleStore, cfg: DDAConfig, source_ids=None, overwrite: bool = 
 
 
 def vary(store: SampleStore, chunk, backbone, teacher, cfg: DDAConfig, should_stop=None,
-         on_preview=None) -> SampleBatch:
+         on_preview=None) -> LabelledBatch:
     """The variations [(source id, k)] of a store's samples (not stored)."""
     ids = [s for s, _ in chunk]
     targets = store.manifest().set_index("id")["target"]
@@ -129,7 +129,7 @@ def vary(store: SampleStore, chunk, backbone, teacher, cfg: DDAConfig, should_st
                            [k for _, k in chunk], cfg, should_stop=should_stop, on_preview=on_preview)
 
 
-def save_variations(store: SampleStore, batch: SampleBatch, chunk, cfg: DDAConfig, teacher,
+def save_variations(store: SampleStore, batch: LabelledBatch, chunk, cfg: DDAConfig, teacher,
                     backbone_name: str = ""):
     """Store variations, marked with their source, k and strength (replacing older ones with their ids)."""
     settings = {"dda": cfg.identity(), "backbone": backbone_name, "class_names": list(teacher.class_names)}

@@ -4,20 +4,11 @@
 from pathlib import Path
 
 from ..devices import resolve_device
-from ..errors import DfkdError
 
 
 def open_store(name: str):
-    """A store folder (with manifest.csv), or the name of one of the app's sample sets."""
-    from ..data.store import SampleStore
-    from ..sampling import sample_set_path
-    path = Path(name)
-    if not (path / "manifest.csv").is_file() and "/" not in name:
-        path = sample_set_path(name)
-    if not (path / "manifest.csv").is_file():
-        raise DfkdError(f"No sample store at '{name}': expected a folder holding manifest.csv "
-                        "(e.g. the --out of `dfkd generate`) or the name of a sample set.")
-    return SampleStore(path)
+    from ..sampling import open_sample_set  # heavy imports only when the command runs
+    return open_sample_set(name)
 
 
 def _bar(unit: str):

@@ -15,6 +15,7 @@ import io
 import json
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,21 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(B, C, H, W) floats in [0, 1] -> (B, H, W[, C]) uint8."""
     arr = (images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     return arr[..., 0] if arr.shape[-1] == 1 else arr
+
+
+@dataclass
+class LabelledBatch:
+    """Images with the teacher's verdict, as SampleStore.add takes them."""
+    images: torch.Tensor  # (B, C, H, W) in [0, 1], CPU
+    targets: torch.Tensor
+    seeds: list
+    probs: torch.Tensor  # teacher probabilities (B, K)
+    method: str  # how the images were made, as the manifest records it
+    records: list = field(default_factory=list)  # per sample: CutMix records (or [])
+
+    @property
+    def target_prob(self) -> torch.Tensor:
+        return self.probs.gather(1, self.targets.view(-1, 1)).squeeze(1)
 
 
 class SampleStore:
@@ -64,7 +80,7 @@ class SampleStore:
         return set(zip(df["target"].astype(int), df["seed"].astype(int)))
 
     def add(self, batch, class_names, settings: dict, overrides: list[dict] | None = None) -> pd.DataFrame:
-        """Write a SampleBatch; returns the new manifest rows. overrides: one dict of column
+        """Write a LabelledBatch; returns the new manifest rows. overrides: one dict of column
         values per sample (e.g. id, source_id, variation, strength, method for DDA)."""
         self.images_dir.mkdir(parents=True, exist_ok=True)
         rows = []

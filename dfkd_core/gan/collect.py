@@ -18,6 +18,7 @@ import torch
 
 from ..data.datasets import load_dataset, load_image_folder
 from ..data.image_dataset import ImageDataset, pick_indices
+from ..data.store import LabelledBatch
 from ..errors import DfkdError
 from .images import read_image_files, read_zip, to_teacher_format
 
@@ -31,6 +32,10 @@ class Collection:
     indices: list  # position of each image in its source
     true_labels: torch.Tensor | None  # the source's own labels when it has them (reported only)
     source: str
+
+    def as_batch(self) -> LabelledBatch:
+        """The images with their teacher labels, for a sample store (method 'real')."""
+        return LabelledBatch(self.images.images.float().div(255), self.images.labels, self.indices, self.probs, "real")
 
 
 def collect(teacher, source="demo", split: str | None = None, count: int | None = None,

@@ -2,32 +2,17 @@
 them, a per-class grid image, and saving/loading the generator (safetensors + JSON card)."""
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 
+from ..data.store import LabelledBatch
 from ..errors import DfkdError
 from ..io import save_state_dict, write_json
 from .models import Generator, GeneratorSpec
 
 FORMAT = "dfkd-generator/1"
-
-
-@dataclass
-class GeneratedBatch:
-    """What SampleStore.add takes."""
-    images: torch.Tensor  # (B, C, H, W) in [0, 1], CPU
-    targets: torch.Tensor
-    seeds: list
-    probs: torch.Tensor  # teacher probabilities (B, K)
-    records: list = field(default_factory=list)
-    method: str = "hidfd"
-
-    @property
-    def target_prob(self) -> torch.Tensor:
-        return self.probs.gather(1, self.targets.view(-1, 1)).squeeze(1)
 
 
 def latent(seed: int, z_dim: int) -> torch.Tensor:
@@ -36,7 +21,7 @@ def latent(seed: int, z_dim: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generate(generator: Generator, teacher, targets, seeds, batch_size: int = 250) -> GeneratedBatch:
+def generate(generator: Generator, teacher, targets, seeds, batch_size: int = 250) -> LabelledBatch:
     """Samples of an eval-mode generator (one per (target, seed)) with the teacher's probabilities."""
     device = next(generator.parameters()).device
     generator.eval()
@@ -48,7 +33,7 @@ def generate(generator: Generator, teacher, targets, seeds, batch_size: int = 25
         x = generator(z, targets[start:start + batch_size].to(device))
         images.append(x.cpu())
         probs.append(teacher.probs(x.to(teacher.device)).cpu())
-    return GeneratedBatch(torch.cat(images), targets, seeds, torch.cat(probs))
+    return LabelledBatch(torch.cat(images), targets, seeds, torch.cat(probs), "hidfd")
 
 
 def balanced_plan(num_classes: int, count: int, seed: int = 0) -> tuple[list, list]:
@@ -63,7 +48,7 @@ def balanced_plan(num_classes: int, count: int, seed: int = 0) -> tuple[list, li
     return targets, seeds
 
 
-def teacher_verdict(batch: GeneratedBatch) -> dict:
+def teacher_verdict(batch: LabelledBatch) -> dict:
     """Target rate (teacher argmax == target), mean target probability, mean CE."""
     p = batch.target_prob.clamp(min=1e-12)
     return {"target_rate": round((batch.probs.argmax(1) == batch.targets).float().mean().item(), 4),

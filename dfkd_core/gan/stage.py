@@ -16,14 +16,13 @@ import time
 
 import torch
 
-from ..data.store import SampleStore, to_uint8
+from ..data.store import LabelledBatch, SampleStore, to_uint8
 from ..errors import DfkdError
 from ..filtering import store_batch
 from ..io import atomic_write
 from .collect import class_frequencies, collect
 from .models import standing_stats
 from .sample import (
-    GeneratedBatch,
     balanced_plan,
     generate,
     grid,
@@ -94,9 +93,7 @@ def collect_real(real_settings: dict, seed: int, ctx) -> SampleStore:
     names = ctx.teacher.class_names
     freq = class_frequencies(picked, names)
     atomic_write(ctx.stage_dir / "real-classes.csv", lambda tmp: freq.to_csv(tmp, index=False))
-    x = picked.images.images.float().div(255)
-    batch = GeneratedBatch(x, picked.images.labels, picked.indices, picked.probs, method="real")
-    store.add(batch, names, {"source": str(s.get("source", "demo")), "class_names": names, **s})
+    store.add(picked.as_batch(), names, {"source": str(s.get("source", "demo")), "class_names": names, **s})
     return store
 
 
@@ -116,10 +113,10 @@ def write_samples(ema, ctx, count: int, seed: int, batch_size: int) -> SampleSto
     return store
 
 
-def _as_batch(store: SampleStore) -> GeneratedBatch:
+def _as_batch(store: SampleStore) -> LabelledBatch:
     df = store.manifest()
     probs = torch.tensor([[float(p) for p in row.split(";")] for row in df["teacher_probs"]])
-    return GeneratedBatch(torch.empty(0), torch.tensor(df["target"].to_numpy()), df["seed"].tolist(), probs)
+    return LabelledBatch(torch.empty(0), torch.tensor(df["target"].to_numpy()), df["seed"].tolist(), probs, "hidfd")
 
 
 def write_grid(path, images: torch.Tensor, rows: int):
