@@ -48,7 +48,7 @@ def _cutmix_panel(batch, names, latent_size):
 
 
 def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps,
-                window_start, window_end, mode, seed, use_cutmix, cutmix_step, cutmix_alpha):
+                window_start, window_end, mode, candidates, seed, use_cutmix, cutmix_step, cutmix_alpha):
     try:
         teacher = session_teacher(teacher_spec)
         if not classes:
@@ -58,7 +58,8 @@ def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, 
             raise DfkdError("Enter the backbone's local folder or hub id.")
         backbone = load_backbone_cached(source)
         cfg = GuidanceConfig(steps=int(steps), strength=strength, bn=bn, window=(window_start, window_end),
-                             mode=mode, cutmix=CutMixConfig([int(cutmix_step)], cutmix_alpha) if use_cutmix else None)
+                             mode=mode, candidates=int(candidates),
+                             cutmix=CutMixConfig([int(cutmix_step)], cutmix_alpha) if use_cutmix else None)
         cfg.validate()
         names = teacher.class_names
         targets = [names.index(c) for c in classes for _ in range(int(per_class))]
@@ -107,6 +108,9 @@ def build(teacher_spec: gr.State) -> None:
                 window_end = gr.Slider(0, 1, value=1.0, step=0.05, label="Guide until (fraction)")
             mode = gr.Radio(["x0", "full"], value="x0", label="Gradient",
                             info="x0: cheap, without the denoiser's Jacobian; full: through the denoiser")
+            candidates = gr.Slider(1, 6, value=GuidanceConfig.candidates, step=1, label="Candidate starts",
+                                   info="noises tried per sample; after the first fifth of the steps the teacher "
+                                        "keeps the one it finds most like the target")
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, label="Seed")
                 randomize = gr.Button("Randomize", size="sm")
@@ -134,7 +138,8 @@ def build(teacher_spec: gr.State) -> None:
                          api_visibility="private")
     randomize.click(lambda: random.randint(0, 2 ** 31 - 1), None, seed, api_visibility="private")
     ev = run.click(generate_ui, [teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps,
-                                 window_start, window_end, mode, seed, use_cutmix, cutmix_step, cutmix_alpha],
+                                 window_start, window_end, mode, candidates, seed, use_cutmix, cutmix_step,
+                                 cutmix_alpha],
                    [preview, guided, unguided, cutmix, summary, last], api_name="generate_samples",
                    concurrency_id="compute", concurrency_limit=1)
     cancel.click(None, None, None, cancels=[ev])

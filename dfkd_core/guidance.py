@@ -14,7 +14,15 @@ and move z_t down its gradient before the scheduler step. Two ways to get the gr
 Guidance moves z_t by strength * sqrt(1 - alpha_t) along the descent direction, normalised
 per sample to unit RMS, so strength reads the same for every model and both modes and
 fades out as the sample becomes clean. A window (start, end), as fractions of the
-trajectory, limits guidance to part of it."""
+trajectory, limits guidance to part of it.
+
+Candidate starts: with `candidates` = n > 1, each sample starts from n noises (its seed's
+own and n - 1 derived from it), run unguided for the first `select_at` of the trajectory;
+the teacher then keeps, per sample, the candidate whose x0 it finds most likely to be the
+target, and guidance takes it from there. Guidance then has less to change, and changes
+made by a small prior under strong guidance tend to be textures only the teacher reads as
+the class (see BENCHMARKS.md). Candidates apply only where there is guidance (strength > 0,
+a non-empty window): unguided sampling gives the prior's own sample of each seed."""
 
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -50,6 +58,14 @@ class GuidanceConfig:
     eta: float = 0.0
     prompt: str | None = CLASS_PROMPT
     cutmix: CutMixConfig | None = None
+    candidates: int = 2  # starting noises per sample; the teacher keeps one (see the module docstring)
+    select_at: float = 0.2  # fraction of the trajectory the candidates run unguided before the choice
+
+    def selection_step(self) -> int | None:
+        """How many steps the candidates run before the teacher chooses; None: no choice."""
+        if self.candidates < 2 or self.strength == 0 or self.window[0] == self.window[1]:
+            return None
+        return max(1, int(round(self.select_at * self.steps)))
 
     def validate(self):
         if self.steps < 1:
@@ -63,6 +79,13 @@ class GuidanceConfig:
             raise DfkdError(f"every must be at least 1 (a fresh gradient every k-th step), got {self.every}.")
         if self.strength < 0 or min(self.oh, self.bn, self.adv) < 0:
             raise DfkdError("strength and the loss weights oh, bn, adv must be >= 0.")
+        if self.candidates < 1 or not 0 < self.select_at < 1:
+            raise DfkdError(f"candidates must be at least 1 and select_at in (0, 1); got {self.candidates} "
+                            f"and {self.select_at}.")
+        select = self.selection_step()
+        if select and self.cutmix and min(self.cutmix.at_steps, default=select) < select:
+            raise DfkdError(f"Latent CutMix steps {self.cutmix.at_steps} come before the candidates are chosen "
+                            f"(after step {select}); use later CutMix steps or candidates=1.")
 
 
 def teacher_loss(teacher, images, targets, cfg: GuidanceConfig, student=None) -> torch.Tensor:
@@ -87,6 +110,21 @@ def _direction(grad: torch.Tensor) -> torch.Tensor:
     return grad / rms.view(-1, *[1] * (grad.dim() - 1))
 
 
+def candidate_seeds(seed: int, n: int) -> list[int]:
+    """The starting-noise seeds tried for `seed`: its own, then n - 1 derived from it."""
+    return [seed] + [int(np.random.SeedSequence([seed, j]).generate_state(1)[0]) for j in range(1, n)]
+
+
+def _best_candidates(teacher, backbone, x0, targets) -> torch.Tensor:
+    """Rows of the candidate-major batch x0 (n * B) to keep: per sample, the candidate whose
+    x0 the teacher gives the highest probability of the sample's target."""
+    b = len(targets)
+    with torch.no_grad():
+        probs = teacher.probs(backbone.decode(x0).to(teacher.device)).cpu()
+    p_target = probs.gather(1, targets.repeat(len(x0) // b).view(-1, 1)).view(-1, b)
+    return p_target.argmax(0) * b + torch.arange(b)
+
+
 def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, student=None,
                   on_preview=None, preview_every: int = 0, should_stop=None,
                   init=None, start_step: int = 0, cond=None) -> LabelledBatch:
@@ -104,10 +142,17 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
     if int(targets.max()) >= teacher.num_classes or int(targets.min()) < 0:
         raise DfkdError(f"target classes must be in 0..{teacher.num_classes - 1}.")
     device, dtype, sched = backbone.device, backbone.dtype, backbone.schedule
-    gens = generators_for(seeds)
+    select = cfg.selection_step()
+    if select and (init is not None or cond is not None):
+        raise DfkdError("Candidate starts need fresh noise: SDEdit variations (init, cond) take candidates=1.")
+    k = cfg.candidates if select else 1
+    starts = [candidate_seeds(s, k) for s in seeds]  # starts[i][0] is seed i itself
+    # candidate-major rows: candidate j of sample i is row j * B + i
+    gens = generators_for([starts[i][j] for j in range(k) for i in range(len(seeds))])
     cut_rngs = [np.random.default_rng([s, 1]) for s in seeds]
-    z = per_sample_noise((len(seeds), *backbone.latent_shape()), gens, device, dtype)
-    cond = backbone.conditioning(targets, teacher.class_names, cfg.prompt) if cond is None else cond
+    z = per_sample_noise((len(gens), *backbone.latent_shape()), gens, device, dtype)
+    if cond is None:
+        cond = backbone.conditioning(targets.repeat(k), teacher.class_names, cfg.prompt)
     timesteps = sched.timesteps(cfg.steps)
     n = len(timesteps)
     if not 0 <= start_step < n or (start_step and init is None):
@@ -115,6 +160,7 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
     if init is not None:
         z = sched.add_noise(init.to(device, dtype), z, timesteps[start_step])
     start, end = int(round(cfg.window[0] * n)), int(round(cfg.window[1] * n))
+    first_guided = max(start, start_step, select or 0)
     cut_steps = set(cfg.cutmix.at_steps) if cfg.cutmix else set()
     records = [[] for _ in seeds]
     y = targets.to(device)
@@ -129,8 +175,8 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
             for r, rec in zip(records, recs):
                 if rec:  # name the partner by its seed: batch positions mean nothing once stored
                     r.append({**rec, "partner": seeds[rec["partner"]]})
-        guide = cfg.strength > 0 and start <= i < end
-        fresh = guide and ((i - max(start, start_step)) % cfg.every == 0 or direction is None)
+        guide = cfg.strength > 0 and first_guided <= i < end
+        fresh = guide and ((i - first_guided) % cfg.every == 0 or direction is None)
         if fresh and cfg.mode == "full":
             with torch.enable_grad():
                 z_in = z.detach().requires_grad_(True)
@@ -155,8 +201,12 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
             x0 = x0 - shift / a.sqrt()
         if on_preview and preview_every and (i % preview_every == 0 or i == n - 1):
             with torch.no_grad():
-                on_preview(i + 1, n, backbone.decode(x0).cpu())
+                on_preview(i + 1, n, backbone.decode(x0[:len(seeds)]).cpu())
         z = sched.step(x0, eps, t, t_prev, cfg.eta, gens).detach()
+        if i + 1 == select:
+            keep = _best_candidates(teacher, backbone, x0, targets)
+            z, gens = z[keep.to(device)], [gens[r] for r in keep.tolist()]
+            cond = backbone.conditioning(targets, teacher.class_names, cfg.prompt)
 
     with torch.no_grad():  # after the last step z is the clean sample
         images = backbone.decode(z)

@@ -18,7 +18,7 @@ def prior(tmp_path_factory):
 
 def _args(prior, **kw):
     return {**dict(backbone_kind="Local folder", backbone_path=prior, classes=["Trouser", "Bag"], per_class=2,
-                   strength=0.5, bn=0.0, steps=6, window_start=0.0, window_end=1.0, mode="x0", seed=7,
+                   strength=0.5, bn=0.0, steps=6, window_start=0.0, window_end=1.0, mode="x0", candidates=2, seed=7,
                    use_cutmix=True, cutmix_step=2, cutmix_alpha=1.0), **kw}
 
 

@@ -69,12 +69,13 @@ def test_other_settings_in_the_same_folder_are_refused(kit, tmp_path):
 def test_cli_with_flags_and_with_the_written_config(kit, tmp_path, capsys):
     out = tmp_path / "cli"
     assert main(["generate", "--teacher", kit["teacher"], "--backbone", kit["backbone"], "--classes", "1", "2",
-                 "--per-class", "2", "--steps", "3", "--cutmix-steps", "1", "--out", str(out), "--device", "cpu"]) == 0
+                 "--per-class", "2", "--steps", "3", "--cutmix-steps", "1", "--candidates", "2", "--out", str(out),
+                 "--device", "cpu"]) == 0
     df = pd.read_csv(out / "manifest.csv")
     assert sorted(df["class_name"]) == ["b", "b", "c", "c"] and df["teacher_prob"].between(0, 1).all()
     assert df["cutmix"].str.contains("partner").all()  # two per class in one batch: each has a partner
     config = yaml.safe_load((out / "config.yaml").read_text())
-    assert config["guidance"]["cutmix"] == {"at_steps": [1], "alpha": 1.0}
+    assert config["guidance"]["cutmix"] == {"at_steps": [1], "alpha": 1.0} and config["guidance"]["candidates"] == 2
     # The written config reproduces the run: rerunning it resumes with nothing left to do.
     assert main(["generate", "--config", str(out / "config.yaml")]) == 0
     assert len(pd.read_csv(out / "manifest.csv")) == 4

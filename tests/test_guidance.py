@@ -1,5 +1,7 @@
 """Backbones loaded through the real loader, the guided sampler and Latent CutMix."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +9,7 @@ import torch
 from dfkd_core import DfkdError
 from dfkd_core.augment.cutmix import CutMixConfig, latent_cutmix
 from dfkd_core.diffusion import LatentBackbone, PixelBackbone, load_backbone
-from dfkd_core.guidance import Cancelled, GuidanceConfig, guided_sample
+from dfkd_core.guidance import Cancelled, GuidanceConfig, candidate_seeds, guided_sample
 from dfkd_core.models.zoo import build_model
 from dfkd_core.teacher import Teacher
 from tiny_models import tiny_pixel_prior, tiny_stable_diffusion
@@ -56,9 +58,10 @@ def test_reusing_the_gradient_direction_between_teacher_passes(pixel):
     base = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=24, strength=0.0))
     calls = []
     teacher.model.register_forward_hook(lambda *_: calls.append(1))
-    every_step = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=24, strength=0.5))
+    one = GuidanceConfig(steps=24, strength=0.5, candidates=1)
+    every_step = guided_sample(pixel, teacher, TARGETS, SEEDS, one)
     n_every_step, calls[:] = len(calls), []
-    every_third = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=24, strength=0.5, every=3))
+    every_third = guided_sample(pixel, teacher, TARGETS, SEEDS, replace(one, every=3))
     assert (n_every_step, len(calls)) == (24 + 1, 8 + 1)  # gradient passes, then the final probabilities
     assert every_third.target_prob.mean() > base.target_prob.mean() + 0.03
     assert not torch.equal(every_third.images, every_step.images)
@@ -91,13 +94,37 @@ def test_prompts_with_and_without_the_class_name(latent):
     assert not torch.allclose(with_name[0], with_name[1]) and torch.allclose(plain[0], plain[1])
 
 
-def test_seeds_give_identical_samples_whatever_the_batch(pixel):
-    teacher, cfg = sharp_teacher(), GuidanceConfig(steps=5, strength=0.3)
+@pytest.mark.parametrize("candidates", [1, 3])
+def test_seeds_give_identical_samples_whatever_the_batch(pixel, candidates):
+    teacher, cfg = sharp_teacher(), GuidanceConfig(steps=5, strength=0.3, candidates=candidates)
     full = guided_sample(pixel, teacher, TARGETS, SEEDS, cfg)
     part = guided_sample(pixel, teacher, TARGETS[2:5], SEEDS[2:5], cfg)
     again = guided_sample(pixel, teacher, TARGETS, SEEDS, cfg)
     assert torch.equal(full.images, again.images)
     assert torch.allclose(full.images[2:5], part.images, atol=1e-5)
+
+
+def test_candidate_starts_keep_the_start_the_teacher_prefers(pixel):
+    """Each sample equals the one-start run, guided after the same unguided steps, of whichever
+    candidate seed's x0 the teacher gave the highest target probability when the choice was made."""
+    teacher = sharp_teacher()
+    cfg = GuidanceConfig(steps=10, strength=0.5, candidates=3, select_at=0.3)
+    select = cfg.selection_step()
+    picks = []
+    for y, seed in zip(TARGETS, SEEDS):
+        scores, images = [], []
+        for start in candidate_seeds(seed, 3):
+            x0 = {}
+            one = guided_sample(pixel, teacher, [y], [start], replace(cfg, candidates=1, window=(select / 10, 1.0)),
+                                on_preview=lambda step, total, img: x0.setdefault(step, img), preview_every=1)
+            scores.append(teacher.probs(x0[select])[0, y].item())  # the x0 of the last step before the choice
+            images.append(one.images[0])
+        picks.append(int(np.argmax(scores)))
+        # one sample at a time: in a batch, float noise can flip this sharp teacher's tiny late gradients
+        chosen = guided_sample(pixel, teacher, [y], [seed], cfg)
+        assert torch.allclose(chosen.images[0], images[picks[-1]], atol=1e-4)
+    assert any(picks)  # not always the seed's own noise
+    assert candidate_seeds(5, 3)[0] == 5 and len(set(candidate_seeds(5, 3) + candidate_seeds(6, 3))) == 6
 
 
 def test_empty_window_equals_unguided(pixel):
@@ -127,6 +154,13 @@ def test_bad_settings_are_refused(pixel):
         guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(every=0))
     with pytest.raises(DfkdError, match="one seed per target"):
         guided_sample(pixel, sharp_teacher(), [0, 1], [0], GuidanceConfig())
+    with pytest.raises(DfkdError, match="candidates must be at least 1"):
+        guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(candidates=0))
+    with pytest.raises(DfkdError, match="CutMix steps"):
+        GuidanceConfig(steps=25, candidates=3, select_at=0.2, cutmix=CutMixConfig(at_steps=[2])).validate()
+    with pytest.raises(DfkdError, match="fresh noise"):
+        guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(candidates=2), init=torch.zeros(1, 1, 16, 16),
+                      start_step=3)
 
 
 def test_latent_cutmix_boxes_and_records():
