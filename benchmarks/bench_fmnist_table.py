@@ -21,7 +21,9 @@ from dfkd_core.sampling import runs_dir
 
 NUM_CLASSES = 10
 # (row label, config, how the budget applies): "synthetic" gives the run's source stage the
-# budget; "fixed" keeps the config's own size (the few-real-images rows).
+# budget; "fixed" keeps the config's own size (the few-real-images rows, repeated as HiDFD
+# repeats them); "matched" repeats the real images further, by budget / count, so the student
+# sees as many images per epoch as the HiDFD row does (its real images plus the budget).
 METHODS = {
     "noise": ("KD on Gaussian noise", "fmnist-noise.yaml", "synthetic"),
     "unguided": ("KD on unguided prior samples", "fmnist-unguided.yaml", "synthetic"),
@@ -34,6 +36,10 @@ METHODS = {
     "hidfd-0.1pct": ("HiDFD, 0.1% real (60)", "fmnist-hidfd-0.1pct.yaml", "synthetic"),
     "kd-real-600": ("KD on the 600 real images alone", "fmnist-kd-real-600.yaml", "fixed"),
     "kd-real-60": ("KD on the 60 real images alone", "fmnist-kd-real-60.yaml", "fixed"),
+    "kd-real-600-matched": ("KD on the 600 real images alone, as many images as HiDFD", "fmnist-kd-real-600.yaml",
+                            "matched"),
+    "kd-real-60-matched": ("KD on the 60 real images alone, as many images as HiDFD", "fmnist-kd-real-60.yaml",
+                           "matched"),
     "kd-real": ("KD on real training images (upper reference)", "fmnist-kd-real.yaml", "synthetic"),
 }
 
@@ -47,6 +53,9 @@ def apply_budget(cfg: dict, budget: int, epochs: int, rule: str) -> dict:
         name, settings = next(iter(st.items()))
         if name == "distill":
             settings["epochs"] = epochs
+            if rule == "matched":
+                count = next(s["count"] for n, s in stages if n == "real")
+                settings["real_repeat"] = settings.get("real_repeat", 1) + round(budget / count)
         elif rule == "synthetic" and name in ("generate", "unguided", "deepinversion"):
             variations = next((s.get("variations", 0) for n, s in stages if n == "augment"), 0)
             # with DDA, the budget counts sources and their variations

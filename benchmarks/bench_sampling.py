@@ -25,21 +25,25 @@ from dfkd_core.diffusion import load_backbone  # noqa: E402
 from dfkd_core.guidance import GuidanceConfig, guided_sample  # noqa: E402
 
 
-def timed(fn, repeats=3):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def timed(fns: dict, repeats: int) -> dict:
+    """Median seconds of each function. Rounds run every function once, so a machine that
+    speeds up or slows down over the run shifts all rows alike and their ratios hold."""
+    times = {name: [] for name in fns}
+    for round_ in range(repeats + 1):  # round 0 warms up
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            if round_:
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--per-class", type=int, default=20)
+    p.add_argument("--per-class", type=int, default=20, help="quality samples per class (0: timings only)")
     p.add_argument("--steps", type=int, default=25)
     p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--repeats", type=int, default=5, help="timed rounds (each times every row once)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--prior", default=str(PRIOR), help="a pixel-space prior folder (default: the demo kit's)")
     p.add_argument("--variant", action="append", default=[], metavar="JSON",
@@ -59,13 +63,15 @@ def main():
         configs[json.dumps(fields, separators=(",", ":"))] = GuidanceConfig(**{"steps": args.steps, **fields})
     width = max(24, *(len(n) + 2 for n in configs))
     if not args.quality_only:
-        seconds = {name: timed(lambda c=c: guided_sample(backbone, teacher, targets, seeds, c))
-                   for name, c in configs.items()}
-        print(f"\n{args.batch} images x {args.steps} steps")
+        seconds = timed({name: lambda c=c: guided_sample(backbone, teacher, targets, seeds, c)
+                         for name, c in configs.items()}, args.repeats)
+        print(f"\n{args.batch} images x {args.steps} steps, median of {args.repeats} interleaved rounds")
         print(f"{'sampler':<{width}}{'latency s':>10}{'images/s':>10}{'vs unguided':>13}")
         for name, s in seconds.items():
             print(f"{name:<{width}}{s:>10.2f}{args.batch / s:>10.2f}{s / seconds['unguided']:>12.2f}x")
 
+    if args.per_class == 0:
+        return
     all_targets = [c for c in range(teacher.num_classes) for _ in range(args.per_class)]
     all_seeds = [1000 + k for _ in range(teacher.num_classes) for k in range(args.per_class)]
     print(f"\nquality on {len(all_targets)} samples ({args.per_class} per class, same seeds for every row)")
