@@ -179,9 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="full: gradient through the denoiser; x0: MPGD-style, without its Jacobian")
     gen.add_argument("--eta", type=float, default=0.0, help="0: DDIM, 1: DDPM-like ancestral sampling")
     gen.add_argument("--every", type=int, help="a fresh teacher gradient every k-th guided step (default 1)")
-    gen.add_argument("--candidates", type=int,
-                     help="starting noises per sample (default 2); the teacher keeps the one it rates most likely the target")
-    gen.add_argument("--select-at", type=float, help="fraction of the trajectory before the teacher picks a candidate (default 0.2)")
+    gen.add_argument("--candidates", type=int, help="starting noises per sample (default 2); the teacher "
+                     "keeps the one it rates most likely the target")
+    gen.add_argument("--select-at", type=float,
+                     help="fraction of the trajectory before the teacher picks a candidate (default 0.2)")
     gen.add_argument("--cutmix-steps", type=int, nargs="*", help="Latent CutMix at these step indices")
     gen.add_argument("--cutmix-alpha", type=float, default=1.0)
     gen.add_argument("--device", default="auto")
