@@ -48,9 +48,12 @@ def build_set(folder: Path, n: int, teacher):
     images, labels = data.images[:n].float().div(255), data.labels[:n]
     store, names = SampleStore(folder), data.class_names
     probs = torch.nn.functional.one_hot(labels, 10).float()
+
+    def batch(part: slice) -> LabelledBatch:
+        return LabelledBatch(images[part], labels[part], list(range(n))[part], probs[part], "unguided")
+
     t0 = time.perf_counter()
-    store_batch(store, LabelledBatch(images[:half], labels[:half], list(range(half)), probs[:half], "unguided"), teacher,
-                {"class_names": names})
+    store_batch(store, batch(slice(0, half)), teacher, {"class_names": names})
     with_features = time.perf_counter() - t0
     by_class = {c: [i for i in range(half) if labels[i] == c] for c in range(10)}
     rows, used, k_of = [], dict.fromkeys(range(10), 0), {}
@@ -62,12 +65,10 @@ def build_set(folder: Path, n: int, teacher):
         rows.append({"id": f"{sid}-v{k_of[sid]}", "source_id": sid, "variation": k_of[sid], "strength": 0.5,
                      "method": "dda"})
     t0 = time.perf_counter()
-    store_batch(store, LabelledBatch(images[half:], labels[half:], list(range(half, n)), probs[half:], "unguided"), teacher,
-                {"class_names": names}, rows)
+    store_batch(store, batch(slice(half, n)), teacher, {"class_names": names}, rows)
     with_features += time.perf_counter() - t0
     t0 = time.perf_counter()  # the same write without the features, for their cost
-    SampleStore(folder.parent / "plain").add(LabelledBatch(images, labels, list(range(n)), probs, "unguided"), names,
-                                             {"class_names": names})
+    SampleStore(folder.parent / "plain").add(batch(slice(0, n)), names, {"class_names": names})
     return store, with_features - (time.perf_counter() - t0)
 
 

@@ -25,7 +25,6 @@ CURVES = [("loss_d", "D loss"), ("loss_g", "G loss"), ("teacher_ce", "teacher CE
 SCALE = 3
 
 
-
 def _paths(files):
     return [f if isinstance(f, str) else f.name for f in (files or [])]
 

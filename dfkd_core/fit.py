@@ -29,10 +29,11 @@ class FitConfig:
 
 def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | None, cfg, step_loss, out_dir,
         on_epoch=None, should_stop=lambda: False, progress=None, device="cpu") -> list[dict]:
-    """cfg: a FitConfig (or a subclass). step_loss(x, y) -> (loss, logits, targets) on an augmented batch in [0, 1] (targets:
-    what train_acc compares the logits with). eval_logits(images) -> logits for the test set.
-    Only parameters with requires_grad are trained. Returns the metrics rows, one per epoch;
-    if should_stop() turns true mid-epoch, returns the rows of the finished epochs."""
+    """cfg: a FitConfig (or a subclass). step_loss(x, y) -> (loss, logits, targets) on an
+    augmented batch in [0, 1] (targets: what train_acc compares the logits with).
+    eval_logits(images) -> logits for the test set. Only parameters with requires_grad are
+    trained. Returns the metrics rows, one per epoch; if should_stop() turns true mid-epoch,
+    returns the rows of the finished epochs."""
     if len(train_set) == 0:
         raise DfkdError("The training set is empty: nothing to learn from.")
     out = Path(out_dir)
