@@ -8,9 +8,12 @@ Prints, for unguided sampling, guided sampling with GuidanceConfig's defaults, a
 start, the full gradient, a window, a strength): the latency of a batch (8 images x 25
 steps), images/s and the ratio to unguided on the same steps and batch; then the teacher's
 target-class rate and an independent classifier's agreement with the target (the demo
-kit's student reference, trained on real data), all on the same seeds."""
+kit's student reference, trained on real data), all on the same seeds. Two more timed rows
+run unguided and default guided sampling with the models' weights in the contiguous layout
+instead of channels-last (dfkd_core.frozen), to show what that layout gains."""
 
 import argparse
+import copy
 import json
 import statistics
 import sys
@@ -61,10 +64,17 @@ def main():
     for spec in args.variant:
         fields = json.loads(spec)
         configs[json.dumps(fields, separators=(",", ":"))] = GuidanceConfig(**{"steps": args.steps, **fields})
-    width = max(24, *(len(n) + 2 for n in configs))
+    width = max(40, *(len(n) + 2 for n in configs))
     if not args.quality_only:
-        seconds = timed({name: lambda c=c: guided_sample(backbone, teacher, targets, seeds, c)
-                         for name, c in configs.items()}, args.repeats)
+        rows = {name: lambda c=c: guided_sample(backbone, teacher, targets, seeds, c) for name, c in configs.items()}
+        # the same models with their weights in the default (contiguous) layout instead of channels-last
+        plain_backbone, plain_teacher = (copy.deepcopy(m) for m in (backbone, teacher))
+        for module in (plain_backbone.unet, plain_teacher):
+            module.to(memory_format=torch.contiguous_format)
+        for name in ("unguided", "guided (defaults)"):
+            rows[f"{name}, contiguous weights"] = (
+                lambda c=configs[name]: guided_sample(plain_backbone, plain_teacher, targets, seeds, c))
+        seconds = timed(rows, args.repeats)
         print(f"\n{args.batch} images x {args.steps} steps, median of {args.repeats} interleaved rounds")
         print(f"{'sampler':<{width}}{'latency s':>10}{'images/s':>10}{'vs unguided':>13}")
         for name, s in seconds.items():

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .frozen import frozen
 from .preprocess import Preprocess
 
 
@@ -36,9 +37,7 @@ class Teacher(nn.Module):
     def __init__(self, model: nn.Module, num_classes: int, in_channels: int, input_size: int,
                  mean, std, class_names=None, logits_fn=None, info: dict | None = None):
         super().__init__()
-        self.model = model.eval()
-        for p in self.model.parameters():
-            p.requires_grad_(False)
+        self.model = frozen(model)
         self.preprocess = Preprocess(in_channels, input_size, mean, std)
         self.num_classes = num_classes
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]

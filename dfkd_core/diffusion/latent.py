@@ -4,6 +4,7 @@ few-step models such as sd-turbo (guidance_scale <= 1 disables CFG)."""
 
 import torch
 
+from ..frozen import frozen
 from .base import Backbone
 from .schedule import NoiseSchedule
 
@@ -22,8 +23,8 @@ class LatentBackbone(Backbone):
 
     def _set_up(self, unet, vae, scheduler_config, source, guidance_scale, image_size):
         """What every VAE + conditioned-UNet backbone holds, whatever its conditioning."""
-        self.unet = unet.eval().requires_grad_(False)
-        self.vae = vae.eval().requires_grad_(False)
+        self.unet = frozen(unet)
+        self.vae = frozen(vae)
         self.schedule = NoiseSchedule(scheduler_config)
         self.source, self.guidance_scale = source, guidance_scale
         self.scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)

@@ -1,13 +1,14 @@
 """Pixel-space backbone: a diffusers UNet2DModel (e.g. google/ddpm-cifar10-32, our demo prior)."""
 
 
+from ..frozen import frozen
 from .base import Backbone
 from .schedule import NoiseSchedule
 
 
 class PixelBackbone(Backbone):
     def __init__(self, unet, scheduler_config: dict, source: str = ""):
-        self.unet = unet.eval().requires_grad_(False)
+        self.unet = frozen(unet)
         self.schedule = NoiseSchedule(scheduler_config)
         self.source = source
         cfg = unet.config
