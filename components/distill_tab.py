@@ -34,14 +34,15 @@ def _card(results: dict) -> pd.DataFrame:
     return pd.DataFrame([(k.replace("_", " "), str(v)) for k, v in results.items()], columns=["field", "value"])
 
 
-def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight, simkd, eval_set,
-               run_name, progress=gr.Progress()):
+def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight, mixup, simkd,
+               eval_set, run_name, progress=gr.Progress()):
     sets = sample_sets()
     if sample_set not in sets:
         raise gr.Error(f"Pick a sample set (found: {', '.join(sets) or 'none yet: add samples in the Samples tab'}).")
     spec = teacher_spec or {"source": str(TEACHER)}
     settings = {"student": student, "epochs": int(epochs), "temperature": float(temperature),
-                "batch_size": int(batch_size), "lr": float(lr), "ce_weight": float(ce_weight), "simkd": bool(simkd)}
+                "batch_size": int(batch_size), "lr": float(lr), "ce_weight": float(ce_weight), "mixup": float(mixup),
+                "simkd": bool(simkd)}
     if eval_set != "none":
         settings["eval"] = eval_set
     rows = []
@@ -75,6 +76,8 @@ def build(teacher_spec: gr.State) -> None:
                 batch_size = gr.Slider(16, 512, value=DistillConfig.batch_size, step=16, label="Batch size")
                 lr = gr.Number(value=DistillConfig.lr, label="Learning rate (SGD, one-cycle)")
                 ce_weight = gr.Slider(0, 1, value=0, step=0.05, label="CE on the teacher's argmax (weight)")
+                mixup = gr.Slider(0, 2, value=DistillConfig.mixup, step=0.1,
+                                  label="Mixup: images mixed with weight ~ Beta(a, a); 0 is off")
                 simkd = gr.Checkbox(label="SimKD: share the teacher's classifier (projector + frozen head)")
                 eval_set = gr.Dropdown(EVAL_DATASETS, value="fashion-mnist", label="Real test set (every epoch)")
             run_name = gr.Textbox(value="my-student", label="Run name (rerun the same name to resume)")
@@ -90,6 +93,6 @@ def build(teacher_spec: gr.State) -> None:
     refresh.click(lambda: (gr.update(choices=list(sample_sets())), runs_table()), None, [sample_set, table],
                   api_name="refresh_runs")
     ev = launch.click(distill_ui, [teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight,
-                                   simkd, eval_set, run_name], [curves, card, files, table],
+                                   mixup, simkd, eval_set, run_name], [curves, card, files, table],
                       api_name="distill", concurrency_id="compute", concurrency_limit=1)
     cancel.click(None, None, None, cancels=[ev])

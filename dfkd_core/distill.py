@@ -1,6 +1,6 @@
 """Student training from a teacher: KD with temperature T against the teacher's soft
 labels, computed online on every augmented batch; optional CE on the teacher's argmax;
-optional SimKD classifier sharing. The loop (checkpoints, resume, evaluation on a real
+optional SimKD classifier sharing; optional mixup of the batch's images. The loop (checkpoints, resume, evaluation on a real
 test set every epoch, metrics.csv) is fit.py's."""
 
 from dataclasses import dataclass
@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from .data.image_dataset import ImageDataset
+from .errors import DfkdError
 from .fit import FitConfig, fit
 from .models.simkd import SimKDStudent
 from .teacher import Teacher, find_head
@@ -20,6 +21,12 @@ class DistillConfig(FitConfig):
     kd_weight: float = 1.0
     ce_weight: float = 0.0  # CE on the teacher's argmax
     simkd: bool = False  # loss = MSE(projected student features, teacher features) + ce_weight * CE
+    mixup: float = 0.0  # > 0: train on mixup pairs of the batch, weight ~ Beta(mixup, mixup); the teacher labels the mix
+
+    def __post_init__(self):
+        if self.temperature <= 0 or self.mixup < 0:
+            raise DfkdError(f"distill needs temperature > 0 and mixup >= 0 (0 turns mixup off); got "
+                            f"temperature {self.temperature}, mixup {self.mixup}.")
 
 
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -44,6 +51,9 @@ def distill(student, teacher: Teacher, train_set: ImageDataset, test_set: ImageD
     pre = teacher.preprocess
 
     def step_loss(x, _labels):
+        if cfg.mixup > 0:  # torch's global RNG: fit() checkpoints and restores it, so resume stays exact
+            lam = torch.distributions.Beta(cfg.mixup, cfg.mixup).sample().item()
+            x = lam * x + (1 - lam) * x[torch.randperm(len(x))]
         with torch.no_grad():
             t_logits, t_feats = teacher.logits_and_features(x)
         t_pred = t_logits.argmax(1)

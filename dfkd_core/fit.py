@@ -51,7 +51,8 @@ def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | No
     ckpt_path = out / "checkpoint.pt"
     if ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        if ckpt["config"] != asdict(cfg) or ckpt.get("train_size", len(train_set)) != len(train_set):
+        saved = {**asdict(type(cfg)()), **ckpt["config"]}  # settings added since the checkpoint: their defaults
+        if saved != asdict(cfg) or ckpt.get("train_size", len(train_set)) != len(train_set):
             raise DfkdError(f"{ckpt_path} was made with other settings or data ({ckpt['config']}, "
                             f"{ckpt.get('train_size')} images); use a new output folder, or the same "
                             "settings and data to resume.")

@@ -26,7 +26,7 @@ def sample_set(runs_dir):
 
 def _args(sample_set, **kw):
     return {**dict(sample_set=sample_set, student="resnet8", epochs=2, temperature=4, batch_size=16, lr=0.05,
-                   ce_weight=0.0, simkd=False, eval_set="none", run_name="app-student"), **kw}
+                   ce_weight=0.0, mixup=0.5, simkd=False, eval_set="none", run_name="app-student"), **kw}
 
 
 def test_distill_streams_curves_and_returns_the_student(client, sample_set, runs_dir):

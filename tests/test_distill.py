@@ -51,12 +51,13 @@ def _student(teacher, simkd=False, seed=0):
     return make_student(build_model("resnet8", 4, 1), teacher, simkd)
 
 
-@pytest.mark.parametrize("simkd", [False, True])
-def test_student_learns_from_the_teacher_on_unlabelled_images(teacher, tmp_path, simkd):
+@pytest.mark.parametrize("simkd, mixup", [(False, 0.0), (True, 0.0), (False, 1.0)])
+def test_student_learns_from_the_teacher_on_unlabelled_images(teacher, tmp_path, simkd, mixup):
     student = _student(teacher, simkd)
     before = accuracy(lambda x: student.eval()(teacher.preprocess(x)), TEST)
-    # SimKD's projector has BatchNorm whose running statistics need a few more steps to settle.
-    cfg = DistillConfig(simkd=simkd, **{**FAST, "epochs": 6 if simkd else 3})
+    # SimKD's projector has BatchNorm whose running statistics need a few more steps to settle;
+    # mixed images teach the pure ones more slowly.
+    cfg = DistillConfig(simkd=simkd, mixup=mixup, **{**FAST, "epochs": 6 if simkd or mixup else 3})
     rows = distill(student, teacher, UNLABELLED, TEST, cfg, tmp_path)
     assert len(rows) == cfg.epochs and (tmp_path / "metrics.csv").exists()
     assert rows[-1]["test_acc"] >= 0.9 > before + 0.3
@@ -64,8 +65,9 @@ def test_student_learns_from_the_teacher_on_unlabelled_images(teacher, tmp_path,
         assert torch.equal(student.head.weight, teacher.model.head.weight)
 
 
-def test_resume_after_an_interrupted_epoch_gives_the_uninterrupted_result(teacher, tmp_path):
-    cfg = DistillConfig(**FAST)
+@pytest.mark.parametrize("mixup", [0.0, 1.0])  # mixup draws from torch's RNG, which the checkpoint keeps
+def test_resume_after_an_interrupted_epoch_gives_the_uninterrupted_result(teacher, tmp_path, mixup):
+    cfg = DistillConfig(mixup=mixup, **FAST)
     whole = _student(teacher)
     distill(whole, teacher, UNLABELLED, TEST, cfg, tmp_path / "whole")
     calls = iter(range(10_000))
@@ -73,6 +75,10 @@ def test_resume_after_an_interrupted_epoch_gives_the_uninterrupted_result(teache
     rows = distill(interrupted, teacher, UNLABELLED, TEST, cfg, tmp_path / "cut",
                    should_stop=lambda: next(calls) >= 8)  # 6 batches per epoch: stops inside epoch 2
     assert len(rows) == 1
+    if not mixup:  # a checkpoint from before the mixup setting existed resumes too
+        ckpt = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)
+        del ckpt["config"]["mixup"]
+        torch.save(ckpt, tmp_path / "cut" / "checkpoint.pt")
     resumed = _student(teacher, seed=123)  # a fresh process would start from other weights
     distill(resumed, teacher, UNLABELLED, TEST, cfg, tmp_path / "cut")
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
@@ -173,6 +179,7 @@ def test_shipped_configs_are_valid(path):
     ({"stages": [{"noise": {"count": 3}}], "colour": 1}, "unknown keys"),
     ({"stages": [{"noise": {"cuont": 3}}, {"distill": {}}]}, "unknown settings"),
     ({"stages": [{"distill": {"student": "resnet8"}}]}, "no images"),
+    ({"stages": [{"noise": {"count": 3}}, {"distill": {"mixup": -1}}]}, "mixup >= 0"),
 ])
 def test_bad_run_configs_are_reported_clearly(teacher_card, tmp_path, bad, message, capsys):
     path = tmp_path / "bad.yaml"

@@ -60,7 +60,7 @@ def cmd_run(args) -> None:
 def cmd_distill(args) -> None:
     settings = {"student": args.student, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                 "temperature": args.temperature, "ce_weight": args.ce_weight, "simkd": args.simkd,
-                "seed": args.seed, "onnx": not args.no_onnx}
+                "mixup": args.mixup, "seed": args.seed, "onnx": not args.no_onnx}
     if args.eval:
         settings["eval"] = args.eval
     cfg = {"name": Path(args.out).name, "teacher": args.teacher, "device": args.device,
@@ -85,6 +85,7 @@ def add_commands(sub) -> None:
     d.add_argument("--lr", type=float, default=0.05)
     d.add_argument("--temperature", type=float, default=4.0)
     d.add_argument("--ce-weight", type=float, default=0.0, help="weight of CE on the teacher's argmax")
+    d.add_argument("--mixup", type=float, default=0.0, help="Beta(a, a) of mixup between batch images (0: off)")
     d.add_argument("--simkd", action="store_true", help="SimKD classifier sharing")
     d.add_argument("--eval", metavar="DATASET", help="real test set evaluated every epoch (e.g. fashion-mnist)")
     d.add_argument("--no-onnx", action="store_true", help="skip the ONNX export")
