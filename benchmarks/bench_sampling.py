@@ -10,7 +10,8 @@ steps), images/s and the ratio to unguided on the same steps and batch; then the
 target-class rate and an independent classifier's agreement with the target (the demo
 kit's student reference, trained on real data), all on the same seeds. Two more timed rows
 run unguided and default guided sampling with the models' weights in the contiguous layout
-instead of channels-last (dfkd_core.frozen), to show what that layout gains."""
+instead of channels-last (dfkd_core.frozen), to show what that layout gains; and the cost of
+one teacher forward + backward pass against one denoiser pass, what a guided step adds."""
 
 import argparse
 import copy
@@ -41,6 +42,25 @@ def timed(fns: dict, repeats: int) -> dict:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def print_pass_costs(backbone, teacher, batch: int, repeats: int):
+    """What one guided step adds to an unguided one: the teacher's forward and backward pass
+    (x0 mode), against the denoiser's forward pass, on the same batch."""
+    z = torch.randn(batch, *backbone.latent_shape(), generator=torch.Generator().manual_seed(0)).to(backbone.device)
+    t, y = backbone.schedule.timesteps(25)[10], torch.arange(batch).remainder(teacher.num_classes).to(backbone.device)
+
+    def denoiser():
+        with torch.no_grad():
+            backbone.model_output(z, t, backbone.conditioning(y, teacher.class_names))
+
+    def teacher_gradient():
+        x = backbone.decode(z, clamp=False).detach().requires_grad_(True)
+        torch.autograd.grad(torch.nn.functional.cross_entropy(teacher(x), y, reduction="sum"), x)
+
+    ms = timed({"denoiser": denoiser, "teacher": teacher_gradient}, 10 * repeats)
+    print(f"one pass on {batch} images: denoiser forward {1e3 * ms['denoiser']:.1f} ms, teacher forward + "
+          f"backward {1e3 * ms['teacher']:.1f} ms ({ms['teacher'] / ms['denoiser']:.2f}x the denoiser)")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--per-class", type=int, default=20, help="quality samples per class (0: timings only)")
@@ -55,7 +75,8 @@ def main():
     args = p.parse_args()
     teacher, student = demo_teacher().to(args.device), demo_student_reference().to(args.device)
     backbone = load_backbone(args.prior, device=args.device)
-    device = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"cpu, {torch.get_num_threads()} threads"
+    cpu = f"cpu, {torch.get_num_threads()} threads"
+    device = torch.cuda.get_device_name() if args.device.startswith("cuda") else cpu
     print(f"device: {device}; torch {torch.__version__}; prior {args.prior}")
 
     targets, seeds = [k % 10 for k in range(args.batch)], list(range(args.batch))
@@ -79,6 +100,7 @@ def main():
         print(f"{'sampler':<{width}}{'latency s':>10}{'images/s':>10}{'vs unguided':>13}")
         for name, s in seconds.items():
             print(f"{name:<{width}}{s:>10.2f}{args.batch / s:>10.2f}{s / seconds['unguided']:>12.2f}x")
+        print_pass_costs(backbone, teacher, args.batch, args.repeats)
 
     if args.per_class == 0:
         return

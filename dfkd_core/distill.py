@@ -1,7 +1,7 @@
 """Student training from a teacher: KD with temperature T against the teacher's soft
 labels, computed online on every augmented batch; optional CE on the teacher's argmax;
-optional SimKD classifier sharing; optional mixup of the batch's images. The loop (checkpoints, resume, evaluation on a real
-test set every epoch, metrics.csv) is fit.py's."""
+optional SimKD classifier sharing; optional mixup of the batch's images. The loop
+(checkpoints, resume, evaluation on a real test set every epoch, metrics.csv) is fit.py's."""
 
 from dataclasses import dataclass
 
@@ -21,7 +21,7 @@ class DistillConfig(FitConfig):
     kd_weight: float = 1.0
     ce_weight: float = 0.0  # CE on the teacher's argmax
     simkd: bool = False  # loss = MSE(projected student features, teacher features) + ce_weight * CE
-    mixup: float = 0.0  # > 0: train on mixup pairs of the batch, weight ~ Beta(mixup, mixup); the teacher labels the mix
+    mixup: float = 0.0  # > 0: train on pairs of batch images mixed with weight ~ Beta(mixup, mixup)
 
     def __post_init__(self):
         if self.temperature <= 0 or self.mixup < 0:
