@@ -83,7 +83,7 @@ def _from_torchvision(path: Path, name: str, num_classes: int | None) -> Teacher
         raise DfkdError(f"{path}: {problem}")
     model.load_state_dict(state_dict, strict=True)
     mean, std = IMAGENET_NORMALISATION
-    return Teacher(model.eval(), num_classes, 3, 224, mean, std,
+    return Teacher(model, num_classes, 3, 224, mean, std,
                    info={"arch": f"{TORCHVISION_PREFIX}{name}", "source": str(path), "format": "torchvision"})
 
 
@@ -110,6 +110,6 @@ def _from_transformers(source: str, local_files_only: bool, trust_remote_code: b
         pass  # no preprocessor_config.json: keep the defaults above
     channels = getattr(config, "num_channels", 3)
     names = [config.id2label[i] for i in range(config.num_labels)]
-    return Teacher(model.eval(), config.num_labels, channels, size, mean[:channels], std[:channels], names,
+    return Teacher(model, config.num_labels, channels, size, mean[:channels], std[:channels], names,
                    logits_fn=lambda m, x: m(pixel_values=x).logits,
                    info={"arch": type(model).__name__, "source": source, "format": "transformers"})
