@@ -72,6 +72,9 @@ def main():
     p.add_argument("--variant", action="append", default=[], metavar="JSON",
                    help="an extra row: GuidanceConfig fields changed from the defaults, e.g. '{\"candidates\": 1}'")
     p.add_argument("--quality-only", action="store_true", help="skip the timings")
+    p.add_argument("--first-seed", type=int, default=1000,
+                   help="quality samples use seeds first..first+per_class-1 in every class (another range: held-out "
+                        "seeds for a setting chosen on these)")
     args = p.parse_args()
     teacher, student = demo_teacher().to(args.device), demo_student_reference().to(args.device)
     backbone = load_backbone(args.prior, device=args.device)
@@ -105,8 +108,9 @@ def main():
     if args.per_class == 0:
         return
     all_targets = [c for c in range(teacher.num_classes) for _ in range(args.per_class)]
-    all_seeds = [1000 + k for _ in range(teacher.num_classes) for k in range(args.per_class)]
-    print(f"\nquality on {len(all_targets)} samples ({args.per_class} per class, same seeds for every row)")
+    all_seeds = [args.first_seed + k for _ in range(teacher.num_classes) for k in range(args.per_class)]
+    print(f"\nquality on {len(all_targets)} samples ({args.per_class} per class, seeds {args.first_seed}.."
+          f"{args.first_seed + args.per_class - 1} in each, the same for every row)")
     print(f"{'sampler':<{width}}{'teacher target rate':>21}{'independent agreement':>23}{'mean p(target)':>16}")
     for name, cfg in configs.items():
         rates = []

@@ -105,8 +105,8 @@ def cmd_generate(args) -> None:
             raise DfkdError("Pass --out FOLDER (or --config FILE.yaml).")
         g = {"steps": args.steps, "strength": args.strength, "oh": args.oh, "bn": args.bn, "adv": args.adv,
              "window": (args.window_start, args.window_end), "mode": args.mode, "eta": args.eta}
-        g.update({k: v for k, v in [("every", args.every), ("candidates", args.candidates),
-                                    ("select_at", args.select_at)] if v is not None})
+        g.update({k: v for k, v in [("every", args.every), ("every_from", args.every_from),
+                                    ("candidates", args.candidates), ("select_at", args.select_at)] if v is not None})
         if args.cutmix_steps:
             g["cutmix"] = {"at_steps": args.cutmix_steps, "alpha": args.cutmix_alpha}
         cfg = GenerateConfig.from_dict({"out": args.out, "teacher": args.teacher, "backbone": args.backbone,
@@ -178,7 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--mode", choices=["full", "x0"], default="x0",
                      help="full: gradient through the denoiser; x0: MPGD-style, without its Jacobian")
     gen.add_argument("--eta", type=float, default=0.0, help="0: DDIM, 1: DDPM-like ancestral sampling")
-    gen.add_argument("--every", type=int, help="a fresh teacher gradient every k-th guided step (default 1)")
+    gen.add_argument("--every", type=int, help="from --every-from on, a fresh teacher gradient every k-th guided "
+                     "step, the direction reused between (default 2; 1: fresh at every step)")
+    gen.add_argument("--every-from", type=float,
+                     help="fraction of the guided steps, from the first, with a fresh gradient each (default 0.4)")
     gen.add_argument("--candidates", type=int, help="starting noises per sample (default 2); the teacher "
                      "keeps the one it rates most likely the target")
     gen.add_argument("--select-at", type=float,

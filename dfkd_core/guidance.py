@@ -8,13 +8,19 @@ models), compute the teacher loss
 and move z_t down its gradient before the scheduler step. Two ways to get the gradient:
 
 - "full": d L / d z_t through the denoiser (and decoder), as in the paper;
-- "x0": d L / d x0 applied without the denoiser's Jacobian (MPGD-style): one denoiser
-  pass without autograd, so it costs little more than unguided sampling.
+- "x0": d L / d x0 applied without the denoiser's Jacobian (MPGD-style): the denoiser
+  runs without autograd, and a step adds one teacher forward and backward pass.
 
 Guidance moves z_t by strength * sqrt(1 - alpha_t) along the descent direction, normalised
 per sample to unit RMS, so strength reads the same for every model and both modes and
 fades out as the sample becomes clean. A window (start, end), as fractions of the
 trajectory, limits guidance to part of it.
+
+Gradient reuse: on the demo kit a teacher pass costs about as much as a denoiser pass, so
+guided steps past `every_from` (a fraction of the guided steps) take a fresh gradient only
+every `every`-th step and move along the last direction in between. The early steps, where
+x0 changes most, keep a fresh gradient each: reusing there costs the most agreement with an
+independent classifier (BENCHMARKS.md).
 
 Candidate starts: with `candidates` = n > 1, each sample starts from n noises (its seed's
 own and n - 1 derived from it), run unguided for the first `select_at` of the trajectory;
@@ -53,7 +59,8 @@ class GuidanceConfig:
     bn: float = 0.0
     adv: float = 0.0
     window: tuple = (0.0, 1.0)
-    every: int = 1  # a fresh teacher gradient every k-th guided step; the steps between reuse its direction
+    every: int = 2  # past every_from, a fresh teacher gradient every k-th guided step, its direction reused between
+    every_from: float = 0.4  # fraction of the guided steps, from the first, that each take a fresh gradient
     mode: str = "x0"
     eta: float = 0.0
     prompt: str | None = CLASS_PROMPT
@@ -75,8 +82,9 @@ class GuidanceConfig:
         start, end = self.window
         if not 0.0 <= start <= end <= 1.0:
             raise DfkdError(f"guidance window must satisfy 0 <= start <= end <= 1, got {self.window}.")
-        if self.every < 1:
-            raise DfkdError(f"every must be at least 1 (a fresh gradient every k-th step), got {self.every}.")
+        if self.every < 1 or not 0 <= self.every_from <= 1:
+            raise DfkdError(f"every must be at least 1 (a fresh gradient every k-th step) and every_from in [0, 1]; "
+                            f"got {self.every} and {self.every_from}.")
         if self.strength < 0 or min(self.oh, self.bn, self.adv) < 0:
             raise DfkdError("strength and the loss weights oh, bn, adv must be >= 0.")
         if self.candidates < 1 or not 0 < self.select_at < 1:
@@ -161,6 +169,7 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
         z = sched.add_noise(init.to(device, dtype), z, timesteps[start_step])
     start, end = int(round(cfg.window[0] * n)), int(round(cfg.window[1] * n))
     first_guided = max(start, start_step, select or 0)
+    sparse_from = first_guided + int(round(cfg.every_from * max(0, end - first_guided)))
     cut_steps = set(cfg.cutmix.at_steps) if cfg.cutmix else set()
     records = [[] for _ in seeds]
     y = targets.to(device)
@@ -176,7 +185,7 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
                 if rec:  # name the partner by its seed: batch positions mean nothing once stored
                     r.append({**rec, "partner": seeds[rec["partner"]]})
         guide = cfg.strength > 0 and first_guided <= i < end
-        fresh = guide and ((i - first_guided) % cfg.every == 0 or direction is None)
+        fresh = guide and (i < sparse_from or (i - sparse_from) % cfg.every == 0 or direction is None)
         if fresh and cfg.mode == "full":
             with torch.enable_grad():
                 z_in = z.detach().requires_grad_(True)

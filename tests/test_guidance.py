@@ -58,13 +58,18 @@ def test_reusing_the_gradient_direction_between_teacher_passes(pixel):
     base = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=24, strength=0.0))
     calls = []
     teacher.model.register_forward_hook(lambda *_: calls.append(1))
-    one = GuidanceConfig(steps=24, strength=0.5, candidates=1)
-    every_step = guided_sample(pixel, teacher, TARGETS, SEEDS, one)
-    n_every_step, calls[:] = len(calls), []
-    every_third = guided_sample(pixel, teacher, TARGETS, SEEDS, replace(one, every=3))
-    assert (n_every_step, len(calls)) == (24 + 1, 8 + 1)  # gradient passes, then the final probabilities
-    assert every_third.target_prob.mean() > base.target_prob.mean() + 0.03
-    assert not torch.equal(every_third.images, every_step.images)
+    one = GuidanceConfig(steps=24, strength=0.5, candidates=1, every=1)
+    runs, passes = {}, []
+    for name, cfg in [("every step", one), ("every third", replace(one, every=3, every_from=0.0)),
+                      ("every third from half", replace(one, every=3, every_from=0.5))]:
+        calls[:] = []
+        runs[name] = guided_sample(pixel, teacher, TARGETS, SEEDS, cfg)
+        passes.append(len(calls) - 1)  # the last call gives the final probabilities
+    assert passes == [24, 8, 12 + 4]  # fresh at steps 0..23; at 0, 3, .., 21; at 0..11, then 12, 15, 18, 21
+    for r in runs.values():
+        assert r.target_prob.mean() > base.target_prob.mean() + 0.03
+    assert not torch.equal(runs["every third"].images, runs["every step"].images)
+    assert not torch.equal(runs["every third from half"].images, runs["every third"].images)
 
 
 @pytest.mark.parametrize("mode", ["x0", "full"])
@@ -154,6 +159,8 @@ def test_bad_settings_are_refused(pixel):
         guided_sample(pixel, sharp_teacher(), [12], [0], GuidanceConfig())
     with pytest.raises(DfkdError, match="every must be at least 1"):
         guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(every=0))
+    with pytest.raises(DfkdError, match="every_from in"):
+        guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(every_from=1.5))
     with pytest.raises(DfkdError, match="one seed per target"):
         guided_sample(pixel, sharp_teacher(), [0, 1], [0], GuidanceConfig())
     with pytest.raises(DfkdError, match="candidates must be at least 1"):

@@ -43,8 +43,9 @@ class DDAConfig:
             raise DfkdError(f"DDA guidance must be >= 0 and mode one of {MODES}.")
 
     def guidance_config(self) -> GuidanceConfig:
+        # a variation starts from its source, not from fresh noise; its few guided steps each take a fresh gradient
         return GuidanceConfig(steps=self.steps, strength=self.guidance, mode=self.mode, eta=self.eta,
-                              candidates=1)  # a variation starts from its source, not from fresh noise
+                              candidates=1, every=1)
 
     def identity(self) -> dict:
         """What makes a variation what it is (not how many, nor the batching)."""
