@@ -48,7 +48,7 @@ def _cutmix_panel(batch, names, latent_size):
 
 
 def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps,
-                window_start, window_end, mode, candidates, seed, use_cutmix, cutmix_step, cutmix_alpha):
+                window_start, window_end, mode, candidates, every, seed, use_cutmix, cutmix_step, cutmix_alpha):
     try:
         teacher = session_teacher(teacher_spec)
         if not classes:
@@ -58,7 +58,7 @@ def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, 
             raise DfkdError("Enter the backbone's local folder or hub id.")
         backbone = load_backbone_cached(source)
         cfg = GuidanceConfig(steps=int(steps), strength=strength, bn=bn, window=(window_start, window_end),
-                             mode=mode, candidates=int(candidates),
+                             mode=mode, candidates=int(candidates), every=int(every),
                              cutmix=CutMixConfig([int(cutmix_step)], cutmix_alpha) if use_cutmix else None)
         cfg.validate()
         names = teacher.class_names
@@ -111,6 +111,9 @@ def build(teacher_spec: gr.State) -> None:
             candidates = gr.Slider(1, 6, value=GuidanceConfig.candidates, step=1, label="Candidate starts",
                                    info="noises tried per sample; after the first fifth of the steps the teacher "
                                         "keeps the one it finds most like the target")
+            every = gr.Slider(1, 4, value=GuidanceConfig.every, step=1, label="Fresh teacher gradient every k-th step",
+                              info=f"past the first {GuidanceConfig.every_from:.0%} of the guided steps; the direction "
+                                   "is reused between. 1: a fresh gradient at every step (slower)")
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, label="Seed")
                 randomize = gr.Button("Randomize", size="sm")
@@ -138,7 +141,7 @@ def build(teacher_spec: gr.State) -> None:
                          api_visibility="private")
     randomize.click(lambda: random.randint(0, 2 ** 31 - 1), None, seed, api_visibility="private")
     ev = run.click(generate_ui, [teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps,
-                                 window_start, window_end, mode, candidates, seed, use_cutmix, cutmix_step,
+                                 window_start, window_end, mode, candidates, every, seed, use_cutmix, cutmix_step,
                                  cutmix_alpha],
                    [preview, guided, unguided, cutmix, summary, last], api_name="generate_samples",
                    concurrency_id="compute", concurrency_limit=1)

@@ -18,8 +18,8 @@ def prior(tmp_path_factory):
 
 def _args(prior, **kw):
     return {**dict(backbone_kind="Local folder", backbone_path=prior, classes=["Trouser", "Bag"], per_class=2,
-                   strength=0.5, bn=0.0, steps=6, window_start=0.0, window_end=1.0, mode="x0", candidates=2, seed=7,
-                   use_cutmix=True, cutmix_step=2, cutmix_alpha=1.0), **kw}
+                   strength=0.5, bn=0.0, steps=6, window_start=0.0, window_end=1.0, mode="x0", candidates=2, every=2,
+                   seed=7, use_cutmix=True, cutmix_step=2, cutmix_alpha=1.0), **kw}
 
 
 def test_generate_streams_previews_and_compares_with_strength_zero(client, prior):
@@ -34,7 +34,7 @@ def test_generate_streams_previews_and_compares_with_strength_zero(client, prior
 
 
 def test_add_to_sample_set_and_bad_names(client, prior, runs_dir):
-    client.predict(**_args(prior, use_cutmix=False), api_name="/generate_samples")
+    client.predict(**_args(prior, use_cutmix=False, every=1), api_name="/generate_samples")
     msg = client.predict("demo-set", api_name="/add_to_sample_set")
     assert "Added 4 samples" in msg
     assert len(list((runs_dir / "sample-sets" / "demo-set" / "images").glob("*.png"))) == 4
