@@ -185,7 +185,7 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
                 if rec:  # name the partner by its seed: batch positions mean nothing once stored
                     r.append({**rec, "partner": seeds[rec["partner"]]})
         guide = cfg.strength > 0 and first_guided <= i < end
-        fresh = guide and (i < sparse_from or (i - sparse_from) % cfg.every == 0 or direction is None)
+        fresh = guide and (i < sparse_from or (i - sparse_from) % cfg.every == 0)  # the first guided step is fresh
         if fresh and cfg.mode == "full":
             with torch.enable_grad():
                 z_in = z.detach().requires_grad_(True)
