@@ -3,6 +3,7 @@
 One run = one folder with config.yaml (which reproduces it), images/ and manifest.csv.
 Rerunning the same config resumes: samples already in the manifest are skipped."""
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from .data.store import SampleStore
 from .errors import DfkdError
 from .filtering import store_batch
 from .guidance import GuidanceConfig, guided_sample
-from .io import write_text
+from .io import write_json, write_text
 
 
 @dataclass
@@ -63,10 +64,25 @@ def resolve_teacher(spec):
     return load_teacher(TEACHER if spec == "demo" else spec)
 
 
-def resolve_backbone(name: str, device: str):
+def backbone_source(name: str) -> str:
     from .demo import PRIOR
+    return str(PRIOR) if name == "demo" else name
+
+
+def resolve_backbone(name: str, device: str):
     from .diffusion import load_backbone
-    return load_backbone(PRIOR if name == "demo" else name, device=device)
+    return load_backbone(backbone_source(name), device=device)
+
+
+def check_same_backbone(out: Path, name: str):
+    """A run resumes only on the weights it began with: `demo` or a folder can be retrained
+    in place, and one store must not mix the samples of two priors."""
+    from .diffusion import weights_digest
+    stamp, digest = out / "backbone.json", weights_digest(backbone_source(name))
+    if stamp.exists() and json.loads(stamp.read_text())["weights"] != digest:
+        raise DfkdError(f"{out} was sampled from other weights of the backbone '{name}' (it has changed since; "
+                        f"see {stamp}). Use a new output folder for the new weights.")
+    write_json(stamp, {"backbone": name, "weights": digest})
 
 
 def plan(cfg: GenerateConfig, num_classes: int) -> list[tuple[int, int]]:
@@ -93,6 +109,7 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
     backbone = backbone or resolve_backbone(cfg.backbone, cfg.device)
     teacher.to(cfg.device)
     out.mkdir(parents=True, exist_ok=True)
+    check_same_backbone(out, cfg.backbone)
     write_text(config_path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     store = SampleStore(out)
     done = store.existing_keys()

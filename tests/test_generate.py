@@ -66,6 +66,17 @@ def test_other_settings_in_the_same_folder_are_refused(kit, tmp_path):
         run_generation(_config(kit, tmp_path / "run", strength=0.9))
 
 
+def test_a_retrained_backbone_does_not_resume_an_old_run(kit, tmp_path):
+    prior = tiny_pixel_prior(tmp_path / "prior")
+    run_generation(_config({**kit, "backbone": str(prior)}, tmp_path / "run"))
+    (prior / "card.json").write_text("{}")  # a note beside the weights changes nothing
+    run_generation(_config({**kit, "backbone": str(prior)}, tmp_path / "run"))
+    tiny_pixel_prior(prior, seed=1)  # retrained in place: same folder, same settings, other weights
+    with pytest.raises(DfkdError, match="other weights of the backbone"):
+        run_generation(_config({**kit, "backbone": str(prior)}, tmp_path / "run"))
+    assert len(SampleStore(tmp_path / "run").manifest()) == 9
+
+
 def test_cli_with_flags_and_with_the_written_config(kit, tmp_path, capsys):
     out = tmp_path / "cli"
     assert main(["generate", "--teacher", kit["teacher"], "--backbone", kit["backbone"], "--classes", "1", "2",

@@ -4,6 +4,7 @@ Folder layouts: a pipeline (model_index.json with unet/, scheduler/ and for Stab
 Diffusion vae/, text_encoder/, tokenizer/), or a bare UNet2DModel folder (config.json)
 with a scheduler/ subfolder or scheduler_config.json beside it."""
 
+import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -81,3 +82,21 @@ def load_backbone(source, device="cpu", dtype: torch.dtype | None = None, local_
 def load_backbone_cached(source: str, device: str = "cpu"):
     """load_backbone, reused across calls (the app asks for the same backbone often)."""
     return load_backbone(source, device=device)
+
+
+def weights_digest(source) -> str:
+    """What a backbone source holds, so a resumed run can tell it was retrained: for a local
+    folder, sha1 of its weights and model configs (reads them all: seconds for Stable
+    Diffusion; cards and notes do not count); for a hub id, the id itself."""
+    root = Path(str(source))
+    if not root.is_dir():
+        return str(source)
+    h = hashlib.sha1()
+    files = [p for p in root.rglob("*") if p.is_file() and (p.suffix in (".safetensors", ".bin")
+                                                         or p.name.endswith("config.json"))]
+    for path in sorted(files):
+        h.update(str(path.relative_to(root)).encode())
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 24), b""):
+                h.update(chunk)
+    return h.hexdigest()
