@@ -87,12 +87,15 @@ def check_same_backbone(out: Path, name: str):
 
 def plan(cfg: GenerateConfig, num_classes: int) -> list[tuple[int, int]]:
     """(target, seed) for every sample of the run, class by class (so a batch holds
-    same-class partners for Latent CutMix); the k-th sample of every class uses seed+k."""
+    same-class partners for Latent CutMix). Every sample has its own seed, seed + k * K + c
+    for the k-th sample of class c of K: at strength 0 the class changes nothing, so a
+    seed shared across classes would repeat the same image in every class; and a larger
+    per_class keeps the seeds of the samples it already had."""
     classes = list(range(num_classes)) if cfg.classes is None else [int(c) for c in cfg.classes]
     bad = [c for c in classes if not 0 <= c < num_classes]
     if bad:
         raise DfkdError(f"classes {bad} out of range: the teacher has classes 0..{num_classes - 1}.")
-    return [(c, cfg.seed + k) for c in classes for k in range(cfg.per_class)]
+    return [(c, cfg.seed + k * num_classes + c) for c in classes for k in range(cfg.per_class)]
 
 
 def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher=None, backbone=None) -> SampleStore:
@@ -112,8 +115,13 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
     check_same_backbone(out, cfg.backbone)
     write_text(config_path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     store = SampleStore(out)
-    done = store.existing_keys()
-    todo = [key for key in plan(cfg, teacher.num_classes) if key not in done]
+    done, planned = store.existing_keys(), plan(cfg, teacher.num_classes)
+    stray = done - set(planned)
+    if stray:
+        raise DfkdError(f"{out} holds {len(stray)} samples this config would not make (e.g. class, seed "
+                        f"{sorted(stray)[0]}): made by an older version that planned seeds differently. "
+                        "Use a new output folder.")
+    todo = [key for key in planned if key not in done]
     total = len(done) + len(todo)
     settings = {**asdict(cfg.guidance), "backbone": cfg.backbone, "teacher": cfg.teacher,
                 "class_names": teacher.class_names}

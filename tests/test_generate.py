@@ -39,11 +39,29 @@ def test_interrupted_run_resumes_with_every_sample_once(kit, tmp_path):
     run_generation(_config(kit, tmp_path / "run"))
     df = SampleStore(cfg.out).manifest()
     assert len(df) == 9 and df["id"].is_unique
-    assert sorted(zip(df["target"], df["seed"])) == [(c, s) for c in range(3) for s in range(3)]
+    assert sorted(zip(df["target"], df["seed"])) == [(c, 3 * k + c) for c in range(3) for k in range(3)]
     assert all((tmp_path / "run" / f).is_file() for f in df["file"])
     assert not list((tmp_path / "run").rglob("*.tmp"))
     ds = SampleStore(cfg.out).load()
     assert ds.images.shape == (9, 1, 16, 16) and ds.class_names == ["a", "b", "c"]
+
+
+def test_unguided_samples_differ_across_classes(kit, tmp_path):
+    """At strength 0 the class changes nothing: only distinct seeds give distinct images."""
+    store = run_generation(_config(kit, tmp_path / "run", strength=0.0))
+    images = store.load().images.flatten(1)
+    assert len(images) == 9 and len({tuple(row.tolist()) for row in images}) == 9
+
+
+def test_a_store_from_an_older_seed_plan_is_refused(kit, tmp_path):
+    cfg = _config(kit, tmp_path / "run")
+    run_generation(cfg)
+    manifest = tmp_path / "run" / "manifest.csv"
+    df = pd.read_csv(manifest)
+    df.loc[1, "seed"] = 1000  # as if planned differently
+    df.to_csv(manifest, index=False)
+    with pytest.raises(DfkdError, match="planned seeds differently"):
+        run_generation(cfg)
 
 
 def test_generated_samples_come_with_their_teacher_features(kit, tmp_path):
