@@ -48,7 +48,7 @@ def _cutmix_panel(batch, names, latent_size):
 
 
 def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps,
-                window_start, window_end, mode, candidates, every, seed, use_cutmix, cutmix_step, cutmix_alpha):
+                window_start, window_end, mode, candidates, every, eta, seed, use_cutmix, cutmix_step, cutmix_alpha):
     try:
         teacher = session_teacher(teacher_spec)
         if not classes:
@@ -58,12 +58,12 @@ def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, 
             raise DfkdError("Enter the backbone's local folder or hub id.")
         backbone = load_backbone_cached(source)
         cfg = GuidanceConfig(steps=int(steps), strength=strength, bn=bn, window=(window_start, window_end),
-                             mode=mode, candidates=int(candidates), every=int(every),
+                             mode=mode, candidates=int(candidates), every=int(every), eta=float(eta),
                              cutmix=CutMixConfig([int(cutmix_step)], cutmix_alpha) if use_cutmix else None)
         cfg.validate()
         names = teacher.class_names
         targets = [names.index(c) for c in classes for _ in range(int(per_class))]
-        seeds = [int(seed) + k for _ in classes for k in range(int(per_class))]
+        seeds = [int(seed) + j for j in range(len(targets))]  # one per sample: unguided, a shared seed repeats
         for item in stream(compare_job, backbone, teacher, targets, seeds, cfg):
             if item[0] == "preview":
                 _, step, total, images = item
@@ -114,6 +114,9 @@ def build(teacher_spec: gr.State) -> None:
             every = gr.Slider(1, 4, value=GuidanceConfig.every, step=1, label="Fresh teacher gradient every k-th step",
                               info=f"past the first {GuidanceConfig.every_from:.0%} of the guided steps; the direction "
                                    "is reused between. 1: a fresh gradient at every step (slower)")
+            eta = gr.Slider(0, 1, value=GuidanceConfig.eta, step=0.1, label="Sampler noise (eta)",
+                            info="0: DDIM; 1: ancestral, fresh noise each step (still fixed by the seed); "
+                                 "on the demo prior 1 gives cleaner images")
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, label="Seed")
                 randomize = gr.Button("Randomize", size="sm")
@@ -141,8 +144,8 @@ def build(teacher_spec: gr.State) -> None:
                          api_visibility="private")
     randomize.click(lambda: random.randint(0, 2 ** 31 - 1), None, seed, api_visibility="private")
     ev = run.click(generate_ui, [teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps,
-                                 window_start, window_end, mode, candidates, every, seed, use_cutmix, cutmix_step,
-                                 cutmix_alpha],
+                                 window_start, window_end, mode, candidates, every, eta, seed, use_cutmix,
+                                 cutmix_step, cutmix_alpha],
                    [preview, guided, unguided, cutmix, summary, last], api_name="generate_samples",
                    concurrency_id="compute", concurrency_limit=1)
     cancel.click(None, None, None, cancels=[ev])

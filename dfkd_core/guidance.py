@@ -85,6 +85,8 @@ class GuidanceConfig:
         if self.every < 1 or not 0 <= self.every_from <= 1:
             raise DfkdError(f"every must be at least 1 (a fresh gradient every k-th step) and every_from in [0, 1]; "
                             f"got {self.every} and {self.every_from}.")
+        if not 0 <= self.eta <= 1:
+            raise DfkdError(f"eta must be in [0, 1] (0: DDIM, 1: ancestral sampling); got {self.eta}.")
         if self.strength < 0 or min(self.oh, self.bn, self.adv) < 0:
             raise DfkdError("strength and the loss weights oh, bn, adv must be >= 0.")
         if self.candidates < 1 or not 0 < self.select_at < 1:

@@ -161,6 +161,8 @@ def test_bad_settings_are_refused(pixel):
         guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(every=0))
     with pytest.raises(DfkdError, match="every_from in"):
         guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(every_from=1.5))
+    with pytest.raises(DfkdError, match="eta must be in"):
+        guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(eta=2.0))
     with pytest.raises(DfkdError, match="one seed per target"):
         guided_sample(pixel, sharp_teacher(), [0, 1], [0], GuidanceConfig())
     with pytest.raises(DfkdError, match="candidates must be at least 1"):
