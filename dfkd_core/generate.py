@@ -74,15 +74,15 @@ def resolve_backbone(name: str, device: str):
     return load_backbone(backbone_source(name), device=device)
 
 
-def check_same_backbone(out: Path, name: str):
-    """A run resumes only on the weights it began with: `demo` or a folder can be retrained
-    in place, and one store must not mix the samples of two priors."""
+def same_backbone_digest(out: Path, name: str) -> str:
+    """The digest of the backbone's weights, checked against the one `out` began with: `demo`
+    or a folder can be retrained in place, and one store must not mix two priors' samples."""
     from .diffusion import weights_digest
     stamp, digest = out / "backbone.json", weights_digest(backbone_source(name))
     if stamp.exists() and json.loads(stamp.read_text())["weights"] != digest:
         raise DfkdError(f"{out} was sampled from other weights of the backbone '{name}' (it has changed since; "
                         f"see {stamp}). Use a new output folder for the new weights.")
-    write_json(stamp, {"backbone": name, "weights": digest})
+    return digest
 
 
 def plan(cfg: GenerateConfig, num_classes: int) -> list[tuple[int, int]]:
@@ -108,11 +108,12 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
             raise DfkdError(f"{out} holds a run with other settings (see {config_path}). "
                             "Use a new output folder, or the same settings to resume.")
     cfg.guidance.validate()
+    digest = same_backbone_digest(out, cfg.backbone)  # before loading anything: a refusal is immediate
     teacher = teacher or resolve_teacher(cfg.teacher)
     backbone = backbone or resolve_backbone(cfg.backbone, cfg.device)
     teacher.to(cfg.device)
     out.mkdir(parents=True, exist_ok=True)
-    check_same_backbone(out, cfg.backbone)
+    write_json(out / "backbone.json", {"backbone": cfg.backbone, "weights": digest})
     write_text(config_path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     store = SampleStore(out)
     done, planned = store.existing_keys(), plan(cfg, teacher.num_classes)
