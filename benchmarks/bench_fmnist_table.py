@@ -3,9 +3,10 @@ synthetic-image budget and equal epochs, each run from its config in configs/.
 
     python benchmarks/bench_fmnist_table.py [--budget 2000] [--epochs 20] [--only diffdfkd noise ...]
 
-Runs go to runs/table-b<budget>-e<epochs>/<method>/ and resume when rerun (an interrupted
-table picks up where it stopped). Prints: method, student test accuracy, ratio to the
-teacher's, images used, wall time (the run's stages), device."""
+Runs go to runs/table-b<budget>-e<epochs>/<method>/ (<method>-<N>/ for a row given its own
+budget N by --budget-for) and resume when rerun (an interrupted table picks up where it
+stopped). Prints: method, student test accuracy, ratio to the teacher's, images used, wall
+time (the run's stages), device."""
 
 import argparse
 import copy
@@ -86,8 +87,10 @@ def main():
     rows, teacher_acc = [], None
     for key in args.only or list(METHODS):
         label, config_file, rule = METHODS[key]
+        # a row under its own budget has its own folder, so it never collides with the full-budget run
+        run_dir = table_dir / (f"{key}-{budgets[key]}" if key in budgets else key)
         if args.report_only:
-            results = table_dir / key / "results.json"
+            results = run_dir / "results.json"
             if results.exists():
                 r = json.loads(results.read_text())
                 rows.append(row(label, r, r.get("device", "not recorded")))
@@ -97,7 +100,7 @@ def main():
                            rule)
         cfg["device"] = args.device
         t0 = time.time()
-        ctx = run_pipeline(cfg, table_dir / key, log=lambda msg, k=key: print(f"{k}: {msg}", flush=True),
+        ctx = run_pipeline(cfg, run_dir, log=lambda msg, k=key: print(f"{k}: {msg}", flush=True),
                            command="python benchmarks/bench_fmnist_table.py " + " ".join(sys.argv[1:]))
         rows.append(row(label, ctx.results, ctx.results.get("device", "")))
         teacher_acc = ctx.results.get("teacher_test_acc")
