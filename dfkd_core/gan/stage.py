@@ -6,7 +6,7 @@ run's current store, the real images (labelled by the teacher) for data inflatio
         real: {source: demo, count: 600}    # or per_class: 60; source: a folder, .zip, dataset name
         gan: {steps: 600, g_ch: 16}         # GANConfig settings
         count: 2000                         # synthetic samples written (balanced over classes)
-    - distill: {student: wrn_16_1, simkd: true, real_repeat: 4, eval: fashion-mnist}
+    - distill: {student: wrn_16_1, real_repeat: 4, eval: fashion-mnist}
 
 In the stage folder: real/ (store of the collected images), real-classes.csv (the teacher's
 class frequencies on them), gan/ (checkpoint, metrics.csv, grid.png), generator.safetensors
