@@ -6,17 +6,22 @@ synthetic-image budget and equal epochs, each run from its config in configs/.
 Runs go to runs/table-b<budget>-e<epochs>/<method>/ (<method>-<N>/ for a row given its own
 budget N by --budget-for) and resume when rerun (an interrupted table picks up where it
 stopped). Prints: method, student test accuracy, ratio to the teacher's, images used, wall
-time (the run's stages), device."""
+time (the run's stages), device.
+
+--sources-from runs/table-b10000-e20 starts each row from the finished images of the same row
+in another table (same budget and source settings, say other epochs): only the students train."""
 
 import argparse
 import copy
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from dfkd_core.io import write_json
 from dfkd_core.pipeline import read_config, run_pipeline, stages_of
 from dfkd_core.sampling import runs_dir
 
@@ -66,6 +71,27 @@ def apply_budget(cfg: dict, budget: int, epochs: int, rule: str) -> dict:
     return cfg
 
 
+def copy_sources(src_run: Path, cfg: dict, run_dir: Path):
+    """Copy src_run's finished stages before distill into run_dir, after checking they were made
+    with cfg's settings; the paths their DONE.json hand on are moved to run_dir."""
+    if run_dir.exists() or not (src_run / "config.yaml").exists():
+        return
+    made_with = read_config(src_run / "config.yaml")
+    same = ("teacher", "seed")
+    if [made_with.get(k) for k in same] != [cfg.get(k) for k in same] or made_with["stages"][:-1] != cfg["stages"][:-1]:
+        raise SystemExit(f"{src_run} was made with other source settings than this table's row; "
+                         "--sources-from needs a table of the same budget")
+    for i in range(1, len(cfg["stages"])):
+        stage = next(src_run.glob(f"{i:02d}-*"))
+        shutil.copytree(stage, run_dir / stage.name)
+        done_path = run_dir / stage.name / "DONE.json"
+        done = json.loads(done_path.read_text())
+        for key in ("store", "real_store"):
+            if done.get(key):
+                done[key] = str(run_dir / Path(done[key]).resolve().relative_to(src_run.resolve()))
+        write_json(done_path, done)
+
+
 def row(label: str, r: dict, device: str) -> tuple:
     wall = sum(v for k, v in r.items() if k.endswith("_seconds"))  # each stage's time in its last session
     return label, r.get("student_test_acc"), r.get("ratio_to_teacher"), r.get("train_images"), wall, device
@@ -78,6 +104,8 @@ def main():
     p.add_argument("--only", nargs="*", choices=list(METHODS), help="a subset of the rows")
     p.add_argument("--budget-for", nargs="*", default=[], metavar="METHOD=N",
                    help="a smaller budget for a slow row on a CPU (shown in the images column)")
+    p.add_argument("--sources-from", type=Path, metavar="TABLE_DIR",
+                   help="reuse the finished images of another table's rows (same budget, other epochs)")
     p.add_argument("--device", default="auto")
     p.add_argument("--report-only", action="store_true",
                    help="print the table from the finished runs' results.json (each run folder keeps its config)")
@@ -99,6 +127,8 @@ def main():
         cfg = apply_budget(read_config(ROOT / "configs" / config_file), budgets.get(key, args.budget), args.epochs,
                            rule)
         cfg["device"] = args.device
+        if args.sources_from:
+            copy_sources(args.sources_from / run_dir.name, cfg, run_dir)
         t0 = time.time()
         ctx = run_pipeline(cfg, run_dir, log=lambda msg, k=key: print(f"{k}: {msg}", flush=True),
                            command="python benchmarks/bench_fmnist_table.py " + " ".join(sys.argv[1:]))
