@@ -61,7 +61,8 @@ def main():
     write_grid(out / "grid.png", batch.images[picks], teacher.num_classes)
     test = load_dataset("fashion-mnist", "test")
     test_feats = teacher_features(teacher, test.images[:args.samples].float().div(255))
-    fake_feats, real_feats = teacher_features(teacher, batch.images), teacher_features(teacher, real.images.float().div(255))
+    fake_feats = teacher_features(teacher, batch.images)
+    real_feats = teacher_features(teacher, real.images.float().div(255))
     fd, fd_real = frechet_distance(fake_feats, test_feats), frechet_distance(real_feats, test_feats)
     spread, spread_real = class_spread(fake_feats, batch.targets), class_spread(real_feats, real.labels)
     result = {"tag": tag, "real_images": args.real, "steps": run.step, "train_seconds": round(train_s, 1),
