@@ -82,13 +82,16 @@ def copy_sources(src_run: Path, cfg: dict, run_dir: Path):
         raise SystemExit(f"{src_run} was made with other source settings than this table's row; "
                          "--sources-from needs a table of the same budget")
     for i in range(1, len(cfg["stages"])):
-        stage = next(src_run.glob(f"{i:02d}-*"))
+        stage = next(src_run.glob(f"{i:02d}-*"), None)
+        if stage is None or not (stage / "DONE.json").exists():
+            return  # unfinished there: this run makes the rest itself
         shutil.copytree(stage, run_dir / stage.name)
         done_path = run_dir / stage.name / "DONE.json"
         done = json.loads(done_path.read_text())
         for key in ("store", "real_store"):
-            if done.get(key):
-                done[key] = str(run_dir / Path(done[key]).resolve().relative_to(src_run.resolve()))
+            path = Path(done[key]).resolve() if done.get(key) else None
+            if path and path.is_relative_to(src_run.resolve()):  # a store outside the run is shared as it is
+                done[key] = str(run_dir / path.relative_to(src_run.resolve()))
         write_json(done_path, done)
 
 
