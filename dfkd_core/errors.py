@@ -6,3 +6,8 @@ The CLI and the app print its message as-is; anything else is a bug and keeps it
 
 class DfkdError(Exception):
     """A user-facing error: the message says what was wrong and what is expected."""
+
+
+class Cancelled(Exception):
+    """A job stopped because its should_stop() turned true: nothing it would have finished is
+    written as finished (a run resumes where it stopped)."""

@@ -41,14 +41,10 @@ from .augment.cutmix import CutMixConfig, latent_cutmix
 from .data.store import LabelledBatch
 from .diffusion.latent import CLASS_PROMPT
 from .diffusion.schedule import generators_for, per_sample_noise
-from .errors import DfkdError
+from .errors import Cancelled, DfkdError  # noqa: F401  (Cancelled: raised when should_stop() turns true)
 from .teacher import bn_statistics_loss
 
 MODES = ("full", "x0")
-
-
-class Cancelled(Exception):
-    """Raised inside the sampler when should_stop() turns true."""
 
 
 @dataclass
