@@ -3,26 +3,38 @@
 import csv
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+def _new_temp_file(folder: Path, name: str, suffix: str) -> tuple[str, int]:
+    """A fresh empty file beside the target, and its mode. Made with os.open(0o666) so the
+    kernel applies the process's umask (mkstemp would make it 0600); the umask itself is
+    never read or changed, which would race with other threads."""
+    while True:
+        tmp = str(folder / f".{name}.{secrets.token_hex(6)}{suffix or '.tmp'}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        mode = os.fstat(fd).st_mode & 0o777
+        os.close(fd)
+        return tmp, mode
 
 
 def atomic_write(path, write_fn, suffix=""):
-    """Call write_fn(tmp_path) then rename onto path (same folder, so the rename is atomic)."""
+    """Call write_fn(tmp_path) then rename onto path (same folder, so the rename is atomic).
+    The output gets the usual permissions (0666 less the umask), even when write_fn
+    replaces the file (safetensors writes its own temporary file, 0600, and renames it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix or ".tmp")
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs get the usual permissions
+    tmp, mode = _new_temp_file(path.parent, path.name, suffix)
     try:
         write_fn(tmp)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
