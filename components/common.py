@@ -1,9 +1,17 @@
-"""Helpers every tab uses: the session's teacher, and small images shown larger."""
+"""Helpers every tab uses: the session's teacher, small images shown larger, numbers from
+the page checked before use, and user mistakes (DfkdError) shown as a clear pop-up."""
 
+import functools
+import html
+import inspect
+
+import gradio as gr
 import numpy as np
 from PIL import Image
 
+from dfkd_core import DfkdError
 from dfkd_core.demo import TEACHER
+from dfkd_core.settings import number
 from dfkd_core.teacher_report import load_teacher_cached
 
 PREVIEW_SCALE = 4  # 32 px samples are shown 4x larger
@@ -19,3 +27,40 @@ def enlarged(image, scale: int = PREVIEW_SCALE) -> Image.Image:
     """A uint8 array (H, W[, C]) or PIL image, as RGB, `scale` times larger with crisp pixels."""
     img = (Image.fromarray(image) if isinstance(image, np.ndarray) else image).convert("RGB")
     return img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+
+
+def user_error(error) -> gr.Error:
+    """A pop-up with the message of a user mistake; the server log gets no traceback for it."""
+    return gr.Error(html.escape(str(error)), duration=None, print_exception=False)
+
+
+def shows_user_errors(fn):
+    """A handler (plain or generator) whose DfkdError reaches the page as user_error."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen_wrapper(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except DfkdError as e:
+                raise user_error(e) from None
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DfkdError as e:
+            raise user_error(e) from None
+    return wrapper
+
+
+def field(value, label: str, *, whole: bool = False, low=None, high=None):
+    """A number from the page or the API (numeric text accepted): finite, whole when asked,
+    in [low, high]; anything else is a DfkdError naming the field and what it expects."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            pass  # refused just below, as given
+    value = number(value, label, "Check the settings", integer=whole, low=low, high=high)
+    return int(value) if whole else float(value)

@@ -10,12 +10,17 @@ from dfkd_core import DfkdError
 from dfkd_core.demo import TEACHER
 from dfkd_core.distill import DistillConfig
 from dfkd_core.models.zoo import ARCHITECTURES
+from dfkd_core.guidance import Cancelled
 from dfkd_core.runs import distill_job, runs_table, sample_count, sample_sets
+from dfkd_core.sampling import checked_name
 from dfkd_core.streaming import stream
 
-from .common import session_teacher
+from . import cancelling
+from .common import field, session_teacher, shows_user_errors
+from .fields import checked
 
 EVAL_DATASETS = ["fashion-mnist", "cifar10", "cifar100", "none"]
+JOB = "distill"  # its Cancel button's job name (components/cancelling.py)
 
 
 def _curves(rows: list[dict]) -> go.Figure:
@@ -34,33 +39,57 @@ def _card(results: dict) -> pd.DataFrame:
     return pd.DataFrame([(k.replace("_", " "), str(v)) for k, v in results.items()], columns=["field", "value"])
 
 
-def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight, mixup, simkd,
-               eval_set, run_name, progress=gr.Progress()):
-    sets = sample_sets()
-    if sample_set not in sets:
-        raise gr.Error(f"Pick a sample set (found: {', '.join(sets) or 'none yet: add samples in the Samples tab'}).")
-    spec = teacher_spec or {"source": str(TEACHER)}
-    settings = {"student": student, "epochs": int(epochs), "temperature": float(temperature),
-                "batch_size": int(batch_size), "lr": float(lr), "ce_weight": float(ce_weight), "mixup": float(mixup),
-                "simkd": bool(simkd)}
+def _settings(student, epochs, temperature, batch_size, lr, ce_weight, mixup, simkd, eval_set) -> dict:
+    """The run's distill settings, checked by the engine's DistillConfig before a run folder exists."""
+    settings = {"student": student, "epochs": field(epochs, "epochs", whole=True),
+                "temperature": field(temperature, "temperature"),
+                "batch_size": field(batch_size, "batch size", whole=True),
+                "lr": field(lr, "learning rate"), "ce_weight": field(ce_weight, "CE weight"),
+                "mixup": field(mixup, "mixup"), "simkd": bool(simkd)}
+    DistillConfig(**{k: v for k, v in settings.items() if k in DistillConfig.__dataclass_fields__})
     if eval_set != "none":
         settings["eval"] = eval_set
-    rows = []
+    return settings
+
+
+@shows_user_errors
+def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight, mixup, simkd,
+               eval_set, run_name, request: gr.Request = None, progress=gr.Progress()):
+    sets = sample_sets()
+    if sample_set not in sets:
+        raise DfkdError(f"Pick a sample set (found: {', '.join(sets) or 'none yet: add samples in the Samples tab'}).")
+    settings = _settings(student, epochs, temperature, batch_size, lr, ce_weight, mixup, simkd, eval_set)
+    checked_name(run_name, "Run")
+    spec = teacher_spec or {"source": str(TEACHER)}
+    teacher = session_teacher(spec)
+    rows, steps, done = [], 0, 0.0
+    progress(0, desc=f"{sample_count(sets[sample_set])} images")
+    stop = cancelling.start(request, JOB)
     try:
-        teacher = session_teacher(spec)
-        progress(0, desc=f"{sample_count(sets[sample_set])} images")
-        for kind, *payload in stream(distill_job, sets[sample_set], settings, run_name, teacher, spec):
+        for kind, *payload in stream(distill_job, sets[sample_set], settings, run_name, teacher, spec, stop=stop):
             if kind == "progress":
-                done, total = payload
+                steps, (done, total) = steps + 1, payload
                 progress(done / total, desc=f"epoch {done:.1f}/{total}")
             elif kind == "epoch":
                 rows.append(payload[0])
-                yield _curves(rows), gr.skip(), gr.skip(), gr.skip()
-            else:
+                yield _curves(rows), gr.skip(), gr.skip(), gr.skip(), f"Epoch {payload[0]['epoch']} done."
+            elif "student" in payload[0]["results"]:  # the run finished: its student was exported
                 out = payload[0]
-                yield _curves(rows), _card(out["results"]), out["files"], runs_table()
-    except DfkdError as e:
-        raise gr.Error(str(e), duration=None)
+                yield _curves(rows), _card(out["results"]), out["files"], runs_table(), "Done."
+            else:
+                raise Cancelled()
+    except Cancelled:
+        yield (_curves(rows), None, None, runs_table(),
+               f"**Cancelled at step {steps}** (epoch {done:.1f} of {settings['epochs']}): no student was exported "
+               "and the run is not finished. Distil again under the same name to resume from its last whole epoch.")
+    finally:
+        cancelling.finish(request, JOB, stop)
+
+
+def cancel_ui(request: gr.Request = None) -> str:
+    if cancelling.cancel(request, JOB):
+        return "Cancelling: the run stops after its current step ..."
+    return "No run of yours is in progress."
 
 
 def build(teacher_spec: gr.State) -> None:
@@ -70,14 +99,14 @@ def build(teacher_spec: gr.State) -> None:
                 sample_set = gr.Dropdown(list(sample_sets()), label="Sample set", allow_custom_value=True)
                 refresh = gr.Button("↻", size="sm", scale=0)
             student = gr.Dropdown(list(ARCHITECTURES), value="wrn_16_1", label="Student architecture")
-            epochs = gr.Slider(1, 200, value=DistillConfig.epochs, step=1, label="Epochs")
-            temperature = gr.Slider(1, 10, value=DistillConfig.temperature, step=0.5, label="Temperature T")
+            epochs = checked(gr.Slider(1, 200, value=DistillConfig.epochs, step=1, label="Epochs"))
+            temperature = checked(gr.Slider(1, 10, value=DistillConfig.temperature, step=0.5, label="Temperature T"))
             with gr.Accordion("Options", open=False):
-                batch_size = gr.Slider(16, 512, value=DistillConfig.batch_size, step=16, label="Batch size")
-                lr = gr.Number(value=DistillConfig.lr, label="Learning rate (SGD, one-cycle)")
-                ce_weight = gr.Slider(0, 1, value=0, step=0.05, label="CE on the teacher's argmax (weight)")
-                mixup = gr.Slider(0, 2, value=DistillConfig.mixup, step=0.1,
-                                  label="Mixup: images mixed with weight ~ Beta(a, a); 0 is off")
+                batch_size = checked(gr.Slider(16, 512, value=DistillConfig.batch_size, step=16, label="Batch size"))
+                lr = checked(gr.Number(value=DistillConfig.lr, label="Learning rate (SGD, one-cycle)"))
+                ce_weight = checked(gr.Slider(0, 1, value=0, step=0.05, label="CE on the teacher's argmax (weight)"))
+                mixup = checked(gr.Slider(0, 2, value=DistillConfig.mixup, step=0.1,
+                                          label="Mixup: images mixed with weight ~ Beta(a, a); 0 is off"))
                 simkd = gr.Checkbox(label="SimKD: share the teacher's classifier (projector + frozen head)")
                 eval_set = gr.Dropdown(EVAL_DATASETS, value="fashion-mnist", label="Real test set (every epoch)")
             run_name = gr.Textbox(value="my-student", label="Run name (rerun the same name to resume)")
@@ -87,12 +116,14 @@ def build(teacher_spec: gr.State) -> None:
         with gr.Column(scale=2):
             curves = gr.Plot(label="Curves")
             card = gr.Dataframe(label="Student card", interactive=False)
+            status = gr.Markdown(elem_id="distill-status")
             files = gr.File(label="Download (safetensors, card, ONNX)", file_count="multiple")
             table = gr.Dataframe(runs_table(), label="Runs", interactive=False)
 
     refresh.click(lambda: (gr.update(choices=list(sample_sets())), runs_table()), None, [sample_set, table],
                   api_name="refresh_runs")
-    ev = launch.click(distill_ui, [teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight,
-                                   mixup, simkd, eval_set, run_name], [curves, card, files, table],
-                      api_name="distill", concurrency_id="compute", concurrency_limit=1)
-    cancel.click(None, None, None, cancels=[ev])
+    launch.click(distill_ui, [teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight,
+                              mixup, simkd, eval_set, run_name], [curves, card, files, table, status],
+                 api_name="distill", concurrency_id="compute", concurrency_limit=1)
+    # not cancels=[ev]: the run must end itself, so the tab can say where it stopped
+    cancel.click(cancel_ui, None, status, api_name="cancel_distill", concurrency_limit=None)

@@ -11,18 +11,22 @@ import plotly.graph_objects as go
 from dfkd_core import DfkdError
 from dfkd_core.data.store import to_uint8
 from dfkd_core.gan.config import GANConfig
-from dfkd_core.gan.job import balanced_samples, hidfd_job
-from dfkd_core.gan.sample import grid, teacher_verdict
+from dfkd_core.gan.job import MAX_SAMPLES, balanced_chunks, hidfd_job
+from dfkd_core.gan.sample import generate, grid, teacher_verdict
+from dfkd_core.guidance import Cancelled
 from dfkd_core.sampling import add_to_sample_set, checked_name, runs_dir
 from dfkd_core.streaming import stream
 
-from .common import enlarged, session_teacher
+from . import cancelling
+from .common import enlarged, field, session_teacher, shows_user_errors
+from .fields import checked
 
 DEMO_POOL, UPLOAD = "Demo pool (Fashion-MNIST, never seen by the teacher)", "Upload images or a .zip"
 IN_TOTAL, PER_CLASS = "in total", "per teacher-predicted class"
 IMAGE_TYPES = [".zip", ".png", ".jpg", ".jpeg", ".bmp", ".webp"]
 CURVES = [("loss_d", "D loss"), ("loss_g", "G loss"), ("teacher_ce", "teacher CE on G(z, y)")]
 SCALE = 3
+TRAIN, SEND = "hidfd-train", "hidfd-send"  # job names for its Cancel button (components/cancelling.py)
 
 
 def _paths(files):
@@ -52,25 +56,27 @@ def class_rows(images, names):
     return items
 
 
+@shows_user_errors
 def train_ui(teacher_spec, source_kind, files, how_many, mode, steps, batch_size, oh, adc, bn, ms,
-             feature_integration, cfs, g_ch, seed):
+             feature_integration, cfs, g_ch, seed, request: gr.Request = None):
+    teacher = session_teacher(teacher_spec)
+    source = "demo" if source_kind == DEMO_POOL else _paths(files)
+    if source_kind == UPLOAD and not source:
+        raise DfkdError("Upload some images (or a .zip of images) first, or choose the demo pool.")
+    n, steps, seed = field(how_many, "how many", whole=True, low=1), field(steps, "GAN steps", whole=True), \
+        field(seed, "seed", whole=True, low=0)
+    cfg = GANConfig.from_dict({"steps": steps, "batch_size": field(batch_size, "batch size", whole=True),
+                               "oh": field(oh, "oh"), "adc": field(adc, "adc"), "bn": field(bn, "bn"),
+                               "ms": field(ms, "ms"), "feature_integration": bool(feature_integration),
+                               "cfs": bool(cfs), "g_ch": field(g_ch, "generator width", whole=True), "seed": seed,
+                               "log_every": max(1, steps // 100), "samples_every": max(1, steps // 20)})
+    out = runs_dir() / "hidfd-app" / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    names, rows, t0 = teacher.class_names, [], time.time()
+    freq = samples = None
+    stop = cancelling.start(request, TRAIN)
     try:
-        teacher = session_teacher(teacher_spec)
-        source = "demo" if source_kind == DEMO_POOL else _paths(files)
-        if source_kind == UPLOAD and not source:
-            raise DfkdError("Upload some images (or a .zip of images) first, or choose the demo pool.")
-        n = int(how_many)
-        steps = int(steps)
-        cfg = GANConfig.from_dict({"steps": steps, "batch_size": int(batch_size), "oh": oh, "adc": adc, "bn": bn,
-                                   "ms": ms, "feature_integration": bool(feature_integration), "cfs": bool(cfs),
-                                   "g_ch": int(g_ch), "seed": int(seed), "log_every": max(1, steps // 100),
-                                   "samples_every": max(1, steps // 20)})
-        out = runs_dir() / "hidfd-app" / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        names, rows, t0 = teacher.class_names, [], time.time()
-        freq = samples = None
-        job = stream(hidfd_job, teacher, source, n if mode == IN_TOTAL else None, n if mode == PER_CLASS else None,
-                     int(seed), cfg, out)
-        for item in job:
+        for item in stream(hidfd_job, teacher, source, n if mode == IN_TOTAL else None,
+                           n if mode == PER_CLASS else None, seed, cfg, out, stop=stop):
             if item[0] == "collected":
                 freq = item[1]
                 msg = f"Collected **{int(freq['teacher_count'].sum())}** real images; training the GAN ..."
@@ -84,37 +90,56 @@ def train_ui(teacher_spec, source_kind, files, how_many, mode, steps, batch_size
             elif item[0] == "samples":
                 samples = class_rows(item[2], names)
                 yield gr.skip(), gr.skip(), gr.skip(), samples, gr.skip()
-            else:
+            elif item[1][0].finished:
                 run, collected = item[1]
-                msg = (f"{'Done' if run.finished else 'Stopped'} after **{run.step}** steps "
-                       f"({time.time() - t0:.0f} s). Send samples to a sample set below.")
+                msg = f"Done after **{run.step}** steps ({time.time() - t0:.0f} s). Send samples to a sample set below."
                 state = {"generator": run.ema, "spec": teacher_spec, "real": collected, "run_dir": str(out),
                          "steps": run.step}
                 yield msg, freq, loss_figure(rows), samples, state
-    except DfkdError as e:
-        raise gr.Error(str(e), duration=None)
+            else:
+                raise Cancelled(f"step {item[1][0].step}")
+    except Cancelled as e:  # a cancelled GAN is never the one Send uses
+        yield f"**Cancelled at {e or 'the start'}**; nothing to send: train again.", freq, gr.skip(), gr.skip(), None
+    finally:
+        cancelling.finish(request, TRAIN, stop)
 
 
-def send_ui(trained, name, count, with_real):
+@shows_user_errors
+def send_ui(trained, name, count, with_real, request: gr.Request = None):
+    """Adds the samples chunk by chunk (bounded memory); Cancel stops between chunks and
+    says how many were added."""
     if not trained:
-        raise gr.Error("Train the GAN first.")
+        raise DfkdError("Train the GAN first.")
+    checked_name(name)
+    count = field(count, "samples", whole=True, low=1, high=MAX_SAMPLES)
+    teacher = session_teacher(trained["spec"])
+    names = teacher.class_names
+    settings = {"method": "hidfd", "class_names": names, "gan_run": trained["run_dir"], "steps": trained["steps"]}
+    stop, sent, hits = cancelling.start(request, SEND), 0, 0.0
     try:
-        checked_name(name)
-        teacher = session_teacher(trained["spec"])
-        names = teacher.class_names
-        batch = balanced_samples(trained["generator"], teacher, int(count))
-        settings = {"method": "hidfd", "class_names": names, "gan_run": trained["run_dir"], "steps": trained["steps"]}
-        store = add_to_sample_set(name, batch, teacher, settings)
-        msg = (f"Added {len(batch.seeds)} samples to `{store.root}` ({len(store.manifest())} in the set); teacher "
-               f"target rate {teacher_verdict(batch)['target_rate']:.2f}.")
-        if with_real:
-            real = trained["real"]
-            real_store = add_to_sample_set(f"{name}-real"[:64], real.as_batch(), teacher,
-                                           {"method": "real", "class_names": names, "source": real.source})
-            msg += f" The {len(real.indices)} real images are in `{real_store.root}` (for data inflation)."
-    except DfkdError as e:
-        raise gr.Error(str(e), duration=None)
+        for targets, seeds in balanced_chunks(len(names), count):
+            if stop.is_set():
+                return (f"**Cancelled**: {sent} of {count} samples were added to sample set `{name}`; "
+                        "sending again with the same name adds the rest.")
+            batch = generate(trained["generator"], teacher, targets, seeds)
+            store = add_to_sample_set(name, batch, teacher, settings)
+            sent, hits = sent + len(seeds), hits + teacher_verdict(batch)["target_rate"] * len(seeds)
+    finally:
+        cancelling.finish(request, SEND, stop)
+    msg = (f"Added {sent} samples to `{store.root}` ({len(store.manifest())} in the set); teacher "
+           f"target rate {hits / sent:.2f}.")
+    if with_real:
+        real = trained["real"]
+        real_store = add_to_sample_set(f"{name}-real"[:64], real.as_batch(), teacher,
+                                       {"method": "real", "class_names": names, "source": real.source})
+        msg += f" The {len(real.indices)} real images are in `{real_store.root}` (for data inflation)."
     return msg
+
+
+def cancel_ui(request: gr.Request = None) -> str:
+    if cancelling.cancel(request, TRAIN, SEND):
+        return "Cancelling: stopping after the current step ..."
+    return "Nothing of yours is running."
 
 
 def build(teacher_spec: gr.State) -> None:
@@ -125,19 +150,19 @@ def build(teacher_spec: gr.State) -> None:
             files = gr.File(file_count="multiple", file_types=IMAGE_TYPES, label="Images, or a .zip of images",
                             visible=False)
             with gr.Row():
-                how_many = gr.Number(value=60, precision=0, minimum=1, label="How many")
+                how_many = checked(gr.Number(value=60, precision=0, minimum=1, label="How many"))
                 mode = gr.Radio([IN_TOTAL, PER_CLASS], value=IN_TOTAL, label="Counted")
-            steps = gr.Slider(2, 3000, value=300, step=1, label="GAN steps")
-            batch_size = gr.Slider(4, 128, value=32, step=4, label="Batch size")
+            steps = checked(gr.Slider(2, 3000, value=300, step=1, label="GAN steps"))
+            batch_size = checked(gr.Slider(4, 128, value=32, step=4, label="Batch size"))
             with gr.Accordion("Losses and model", open=False):
-                oh = gr.Slider(0, 10, value=GANConfig.oh, step=0.1, label="Teacher CE weight (oh)")
-                adc = gr.Slider(0, 2, value=GANConfig.adc, step=0.1, label="ADC classifier weight")
-                bn = gr.Slider(0, 1, value=GANConfig.bn, step=0.01, label="BN-statistics weight (bn)")
-                ms = gr.Slider(0, 5, value=GANConfig.ms, step=0.1, label="Mode-seeking weight (diversity)")
+                oh = checked(gr.Slider(0, 10, value=GANConfig.oh, step=0.1, label="Teacher CE weight (oh)"))
+                adc = checked(gr.Slider(0, 2, value=GANConfig.adc, step=0.1, label="ADC classifier weight"))
+                bn = checked(gr.Slider(0, 1, value=GANConfig.bn, step=0.01, label="BN-statistics weight (bn)"))
+                ms = checked(gr.Slider(0, 5, value=GANConfig.ms, step=0.1, label="Mode-seeking weight (diversity)"))
                 feature_integration = gr.Checkbox(value=True, label="Feature integration (teacher features in D)")
                 cfs = gr.Checkbox(value=True, label="Category frequency smoothing")
-                g_ch = gr.Slider(4, 64, value=GANConfig.g_ch, step=4, label="Generator width")
-                seed = gr.Number(value=0, precision=0, label="Seed")
+                g_ch = checked(gr.Slider(4, 64, value=GANConfig.g_ch, step=4, label="Generator width"))
+                seed = checked(gr.Number(value=0, precision=0, label="Seed"))
             with gr.Row():
                 train = gr.Button("Train GAN", variant="primary", elem_id="hidfd-train")
                 cancel = gr.Button("Cancel", variant="stop")
@@ -149,16 +174,18 @@ def build(teacher_spec: gr.State) -> None:
                                  object_fit="contain", elem_id="hidfd-grid")
             with gr.Row():
                 set_name = gr.Textbox(value="hidfd-samples", label="Sample set")
-                count = gr.Number(value=500, precision=0, minimum=1, label="Samples")
+                count = checked(gr.Number(value=500, precision=0, minimum=1, maximum=MAX_SAMPLES, label="Samples"))
                 with_real = gr.Checkbox(value=True, label="Also save the real images (as <set>-real)")
             send = gr.Button("Send to sample set")
             sent = gr.Markdown()
 
     source_kind.change(lambda k: gr.update(visible=k == UPLOAD), source_kind, files, api_visibility="private")
-    ev = train.click(train_ui, [teacher_spec, source_kind, files, how_many, mode, steps, batch_size, oh, adc, bn,
-                                ms, feature_integration, cfs, g_ch, seed],
-                     [status, freq, curves, samples, trained], api_name="hidfd_train",
-                     concurrency_id="compute", concurrency_limit=1)
-    cancel.click(None, None, None, cancels=[ev])
-    send.click(send_ui, [trained, set_name, count, with_real], sent, api_name="hidfd_send")
+    train.click(train_ui, [teacher_spec, source_kind, files, how_many, mode, steps, batch_size, oh, adc, bn,
+                           ms, feature_integration, cfs, g_ch, seed],
+                [status, freq, curves, samples, trained], api_name="hidfd_train",
+                concurrency_id="compute", concurrency_limit=1)
+    # not cancels=[...]: the job must end itself, so the tab can say where it stopped
+    cancel.click(cancel_ui, None, status, api_name="hidfd_cancel", concurrency_limit=None)
+    send.click(send_ui, [trained, set_name, count, with_real], sent, api_name="hidfd_send",
+               concurrency_id="compute", concurrency_limit=1)
 

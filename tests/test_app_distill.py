@@ -32,14 +32,14 @@ def _args(sample_set, **kw):
 def test_distill_streams_curves_and_returns_the_student(client, sample_set, runs_dir):
     job = client.submit(**_args(sample_set), api_name="/distill")
     updates = list(job)
-    curves, card, files, table = job.outputs()[-1]
+    curves, card, files, table, status = job.outputs()[-1]
     assert len(updates) >= 2  # one curve update per epoch, then the result
     fields = dict(zip([r[0] for r in card["data"]], [r[1] for r in card["data"]]))
     assert fields["student"] == "resnet8" and fields["train images"] == "48" and fields["epochs"] == "2"
     names = sorted(f.rsplit("/", 1)[-1] for f in files)
     assert names == ["student.json", "student.onnx", "student.safetensors"]
     assert (runs_dir / "distill" / "app-student" / "02-distill" / "metrics.csv").exists()
-    assert table["data"][0][0] == "distill/app-student"
+    assert table["data"][0][0] == "distill/app-student" and status == "Done."
 
 
 def test_bad_sample_set_and_run_name_are_reported(client, sample_set):

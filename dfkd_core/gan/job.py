@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import DfkdError
 from .collect import class_frequencies, collect
 from .models import standing_stats
 from .sample import balanced_plan, generate, save_generator
@@ -29,7 +30,29 @@ def hidfd_job(teacher, source, count, per_class, seed: int, cfg: GANConfig, out_
     return run, collected
 
 
+MAX_SAMPLES = 1_000_000  # per request: chunks bound the memory, this bounds the time and the disk
+CHUNK = 500
+
+
 def balanced_samples(generator, teacher, count: int, seed: int = 0):
     """`count` samples of a trained generator spread evenly over the classes, with the teacher's probabilities."""
     targets, seeds = balanced_plan(teacher.num_classes, count, seed)
     return generate(generator, teacher, targets, seeds)
+
+
+def balanced_chunks(num_classes: int, count: int, seed: int = 0, chunk: int = CHUNK):
+    """balanced_plan(num_classes, count, seed) as (targets, seeds) pieces of at most `chunk`
+    samples, in the same order, without ever holding the whole plan."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SAMPLES:
+        raise DfkdError(f"The number of samples must be a whole number from 1 to {MAX_SAMPLES:,}, got {count!r}.")
+    per, extra = divmod(count, num_classes)
+    targets, seeds = [], []
+    for c in range(num_classes):
+        for j in range(per + (c < extra)):
+            targets.append(c)
+            seeds.append(seed + j)
+            if len(targets) == chunk:
+                yield targets, seeds
+                targets, seeds = [], []
+    if targets:
+        yield targets, seeds

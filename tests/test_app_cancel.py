@@ -1,0 +1,99 @@
+"""Cancel stops the job itself (not only the page's stream): the Distill tab's run stops at
+its next step, says where, exports nothing and is never listed as finished; HiDFD's Send
+with a large count stops between chunks. Driven through the tabs' functions, with the
+Cancel click made from another thread while the job runs, as the page does."""
+
+import sys
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from components import distill_tab, hidfd_tab  # noqa: E402
+from dfkd_core.demo import demo_teacher  # noqa: E402
+from dfkd_core.runs import runs_table  # noqa: E402
+from dfkd_core.sampling import add_to_sample_set  # noqa: E402
+from dfkd_core.stages import label_with_teacher  # noqa: E402
+
+
+def _session(name):
+    return SimpleNamespace(session_hash=name)  # what gr.Request tells the handlers
+
+
+@pytest.fixture(scope="module")
+def sample_set(runs_dir):
+    teacher = demo_teacher()
+    images = torch.rand(48, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    add_to_sample_set("cancel-noise-48", label_with_teacher(teacher, images, list(range(48)), "noise"), teacher, {})
+    return "cancel-noise-48"
+
+
+def _distill(sample_set, run_name, session, epochs):
+    return distill_tab.distill_ui(None, sample_set, "resnet8", epochs, 4, 16, 0.05, 0.0, 0.0, False, "none",
+                                  run_name, request=session)
+
+
+def test_cancel_stops_the_distill_run_and_it_is_not_listed_as_finished(sample_set, runs_dir):
+    session = _session("cancel-a")
+    outputs = []
+    for out in _distill(sample_set, "cancelled-run", session, epochs=200):
+        outputs.append(out)
+        if len(outputs) == 1:  # the first epoch is done: click Cancel
+            assert distill_tab.cancel_ui(session).startswith("Cancelling")
+    status = outputs[-1][4]
+    assert "Cancelled at step" in status and "not finished" in status
+    assert outputs[-1][2] is None  # no files offered
+    run = runs_dir / "distill" / "cancelled-run"
+    assert not (run / "results.json").exists() and not (run / "02-distill" / "DONE.json").exists()
+    assert not (run / "02-distill" / "student.safetensors").exists()
+    assert "distill/cancelled-run" not in set(runs_table()["run"])
+    assert distill_tab.cancel_ui(session) == "No run of yours is in progress."
+
+
+def test_cancel_from_another_session_does_not_stop_a_run(sample_set, runs_dir):
+    outputs = []
+    for out in _distill(sample_set, "finished-run", _session("cancel-b"), epochs=2):
+        outputs.append(out)
+        distill_tab.cancel_ui(_session("cancel-c"))  # another visitor's Cancel
+    assert outputs[-1][4] == "Done." and (runs_dir / "distill" / "finished-run" / "results.json").exists()
+    assert "distill/finished-run" in set(runs_table()["run"])
+
+
+def test_cancel_stops_a_large_hidfd_send_between_chunks(runs_dir, monkeypatch):
+    from dfkd_core.gan.job import CHUNK
+    from dfkd_core.gan.models import Generator, GeneratorSpec
+
+    session, calls = _session("cancel-d"), []
+    real_add = hidfd_tab.add_to_sample_set
+
+    def add_then_click_cancel(*args, **kwargs):  # the user clicks Cancel while the first chunk is stored
+        calls.append(1)
+        store = real_add(*args, **kwargs)
+        hidfd_tab.cancel_ui(session)
+        return store
+
+    monkeypatch.setattr(hidfd_tab, "add_to_sample_set", add_then_click_cancel)
+    trained = {"generator": Generator(GeneratorSpec(num_classes=10, ch=4, z_dim=8, embed_dim=8)).eval(),
+               "spec": None, "real": None, "run_dir": "toy", "steps": 0}
+    msg = hidfd_tab.send_ui(trained, "cancel-send", 1_000_000, False, request=session)
+    assert msg.startswith("**Cancelled**") and f"{CHUNK} of 1000000 samples" in msg
+    assert len(calls) == 1 and len(list((runs_dir / "sample-sets" / "cancel-send" / "images").glob("*.png"))) == CHUNK
+
+
+def test_cancel_stops_hidfd_training_and_its_gan_cannot_be_sent(tmp_path, runs_dir):
+    from gan_toy import write_pngs
+
+    session = _session("cancel-e")
+    files = [str(p) for p in write_pngs(tmp_path, 12, size=28)]
+    outputs, finished_before = [], set((runs_dir / "hidfd-app").glob("*/generator.json"))
+    for out in hidfd_tab.train_ui(None, hidfd_tab.UPLOAD, files, 12, hidfd_tab.IN_TOTAL, 300, 8, 1.0, 1.0, 0.0, 0.0,
+                                  True, True, 8, 0, request=session):
+        outputs.append(out)
+        if len(outputs) == 2:  # collected, then the first logged step: click Cancel
+            hidfd_tab.cancel_ui(session)
+    status, state = outputs[-1][0], outputs[-1][4]
+    assert "Cancelled at step" in status and state is None
+    assert set((runs_dir / "hidfd-app").glob("*/generator.json")) == finished_before
