@@ -35,10 +35,11 @@ class BNStatistic:
 
 class Teacher(nn.Module):
     def __init__(self, model: nn.Module, num_classes: int, in_channels: int, input_size: int,
-                 mean, std, class_names=None, logits_fn=None, info: dict | None = None):
+                 mean, std, class_names=None, logits_fn=None, info: dict | None = None,
+                 resize_size: int | None = None):
         super().__init__()
         self.model = frozen(model)
-        self.preprocess = Preprocess(in_channels, input_size, mean, std)
+        self.preprocess = Preprocess(in_channels, input_size, mean, std, resize_size)
         self.num_classes = num_classes
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
         self._logits_fn = logits_fn or (lambda m, x: m(x))  # e.g. HF models return an output object

@@ -1,78 +1,114 @@
 """Build a Teacher from what DFKD users have:
 
-- our own card (`NAME.json` beside `NAME.safetensors`), or our safetensors with --arch;
-- Fast-Datafree/CMI `.pth` files (a zoo --arch; CIFAR normalisation by default);
-- torchvision checkpoints (--arch torchvision:NAME; ImageNet normalisation, 224 px);
+- our own card (`NAME.json` beside `NAME.safetensors`), or our safetensors with an arch;
+- Fast-Datafree/CMI `.pth` files (a zoo arch; 32 px, CIFAR normalisation by default);
+- torchvision checkpoints (arch torchvision:NAME; 224 px, ImageNet normalisation by default);
 - `transformers` image classifiers: a local folder or a hub id (local files only unless
-  the caller allows downloads; no remote code unless asked)."""
+  the caller allows downloads; no remote code unless asked), input read off the image processor.
+
+input_size, mean and std, when given, override what the source says or the defaults
+(e.g. a torchvision ResNet trained on 32-px CIFAR)."""
 
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from .errors import DfkdError
 from .hub import offline_by_default
-from .models.checkpoints import load_zoo_model, read_card, read_state_dict, describe_mismatch
+from .models.cards import load_card_model
+from .models.checkpoints import load_zoo_model, read_state_dict, describe_mismatch
+from .processor_input import ProcessorInput, read_processor
 from .teacher import Teacher
+from .teacher_spec import NORMALISATIONS
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-CIFAR_NORMALISATION = {10: ([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010]),
-                       100: ([0.5071, 0.4867, 0.4408], [0.2675, 0.2565, 0.2761])}
-IMAGENET_NORMALISATION = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+CIFAR_NORMALISATION = {10: NORMALISATIONS["cifar10"], 100: NORMALISATIONS["cifar100"]}
+IMAGENET_NORMALISATION = NORMALISATIONS["imagenet"]
 TORCHVISION_PREFIX = "torchvision:"
+ARCH_HINT = ("declare their architecture with --teacher-arch NAME (dfkd generate, distill, run), --arch NAME "
+             "(dfkd teacher inspect), or `arch: NAME` in a config's teacher mapping; NAME is a zoo name such "
+             "as wrn_40_2, or torchvision:NAME")
 
 
 def load_teacher(source, arch: str | None = None, num_classes: int | None = None,
-                 local_files_only: bool | None = None, trust_remote_code: bool = False) -> Teacher:
+                 local_files_only: bool | None = None, trust_remote_code: bool = False,
+                 input_size: int | None = None, mean=None, std=None) -> Teacher:
+    declared = {"input_size": input_size, "mean": mean, "std": std}
     src = Path(source)
-    if src.suffix == ".json":
-        return _from_card(src)
     if src.suffix == ".safetensors" and src.with_suffix(".json").is_file() and not arch:
-        return _from_card(src.with_suffix(".json"))
+        src = src.with_suffix(".json")
+    if src.suffix == ".json":
+        model, card = load_card_model(src)
+        inputs = ProcessorInput(card["input_size"], card.get("resize_size") or card["input_size"],
+                                card["mean"], card["std"])
+        return _teacher(model, card["num_classes"], card["in_channels"], inputs, declared, card.get("class_names"),
+                        {**card, "source": str(src)})
     if src.is_dir():
         if (src / "config.json").is_file():
-            return _from_transformers(str(src), True, trust_remote_code)
+            return _from_transformers(str(src), True, trust_remote_code, declared)
         raise DfkdError(f"{src} is a folder without config.json. Expected a transformers model folder "
                         "(save_pretrained layout), or a checkpoint file.")
     if src.is_file():
         if not arch:
-            raise DfkdError(f"{src}: say which architecture the weights belong to with --arch "
-                            "(a zoo name such as wrn_40_2, or torchvision:NAME).")
+            raise DfkdError(f"{src} holds bare weights: {ARCH_HINT}.")
         if arch.startswith(TORCHVISION_PREFIX):
-            return _from_torchvision(src, arch[len(TORCHVISION_PREFIX):], num_classes)
+            return _from_torchvision(src, arch[len(TORCHVISION_PREFIX):], num_classes, declared)
         model = load_zoo_model(src, arch, num_classes)
         n = model.head.out_features
         c = next(m for m in model.modules() if isinstance(m, nn.Conv2d)).in_channels
         mean, std = CIFAR_NORMALISATION.get(n, ([0.5] * 3, [0.5] * 3)) if c == 3 else ([0.5], [0.5])
         names = CIFAR10_CLASSES if (n, c) == (10, 3) else None
-        return Teacher(model, n, c, 32, mean, std, names,
-                       info={"arch": arch, "source": str(src), "format": "fast-datafree/cmi state dict"})
+        return _teacher(model, n, c, ProcessorInput(32, 32, mean, std), declared, names,
+                        {"arch": arch, "source": str(src), "format": "fast-datafree/cmi state dict"})
     if "/" in str(source) and not str(source).startswith((".", "/")):
         offline = local_files_only if local_files_only is not None else offline_by_default()
-        return _from_transformers(str(source), offline, trust_remote_code)
+        return _from_transformers(str(source), offline, trust_remote_code, declared)
     raise DfkdError(f"Teacher source {source} not found. Expected a card (.json), a checkpoint file, "
                     "a transformers model folder, or a hub id (org/name).")
 
 
-def _from_card(card_path: Path) -> Teacher:
-    card = read_card(card_path)
-    weights = card_path.parent / card.get("weights", card_path.with_suffix(".safetensors").name)
-    if "simkd_teacher_dim" in card:  # a SimKD student: backbone + projector + the teacher's classifier
-        from .export import load_simkd_student
-        model = load_simkd_student(card["arch"], card, read_state_dict(weights))
-    else:
-        model = load_zoo_model(weights, card["arch"], card["num_classes"], card["in_channels"])
-    return Teacher(model, card["num_classes"], card["in_channels"], card["input_size"], card["mean"], card["std"],
-                   card.get("class_names"), info={**card, "source": str(card_path)})
+def _teacher(model, num_classes, channels, inputs: ProcessorInput, declared: dict, names, info,
+             logits_fn=None) -> Teacher:
+    """The Teacher with the declared input (if any) over the source's, once its weights are finite."""
+    source = info.get("source")
+    check_finite_weights(model, source)
+    if declared["input_size"] is not None:
+        inputs.input_size = inputs.resize_size = int(declared["input_size"])
+    for key in ("mean", "std"):
+        values = declared[key]
+        if values is not None:
+            values = list(values) * channels if len(values) == 1 else list(values)
+            if len(values) != channels:
+                raise DfkdError(f"{source}: the teacher takes {channels}-channel images, but its declared {key} "
+                                f"has {len(values)} values. Give {channels} (or 1 for every channel).")
+            setattr(inputs, key, values)
+    return Teacher(model, num_classes, channels, inputs.input_size, inputs.mean, inputs.std, names,
+                   logits_fn=logits_fn, info=info, resize_size=inputs.resize_size)
 
 
-def _from_torchvision(path: Path, name: str, num_classes: int | None) -> Teacher:
+def check_finite_weights(model: nn.Module, source) -> None:
+    """A teacher with NaN or infinite weights or BN statistics turns every image and every
+    gradient into NaN: refuse it at load, naming the tensors."""
+    bad = [(name, int((~torch.isfinite(t)).sum())) for name, t in model.state_dict().items()
+           if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        listing = ", ".join(f"{name} ({count} values)" for name, count in bad[:3])
+        more = f" and {len(bad) - 3} more tensors" if len(bad) > 3 else ""
+        raise DfkdError(f"{source}: the teacher's weights hold NaN or infinite values: {listing}{more}. "
+                        "The checkpoint is damaged or was saved after training diverged; use another one.")
+
+
+def _from_torchvision(path: Path, name: str, num_classes: int | None, declared: dict) -> Teacher:
     import torchvision
 
     state_dict = read_state_dict(path)
-    if num_classes is None:
-        heads = [v for k, v in state_dict.items() if k.endswith("weight") and v.ndim == 2]
-        num_classes = heads[-1].shape[0] if heads else 1000
+    heads = [v for k, v in state_dict.items() if k.endswith("weight") and v.ndim == 2]
+    found = heads[-1].shape[0] if heads else None
+    if num_classes is not None and found is not None and num_classes != found:
+        raise DfkdError(f"{path}: wrong class count: you asked for {num_classes} classes but the checkpoint's "
+                        f"classifier has {found} outputs.")
+    num_classes = found or 1000  # built with the weights' size, never a declared one: it is checked below
     try:
         model = torchvision.models.get_model(name, weights=None, num_classes=num_classes)
     except (ValueError, KeyError):
@@ -83,11 +119,12 @@ def _from_torchvision(path: Path, name: str, num_classes: int | None) -> Teacher
         raise DfkdError(f"{path}: {problem}")
     model.load_state_dict(state_dict, strict=True)
     mean, std = IMAGENET_NORMALISATION
-    return Teacher(model, num_classes, 3, 224, mean, std,
-                   info={"arch": f"{TORCHVISION_PREFIX}{name}", "source": str(path), "format": "torchvision"})
+    names = CIFAR10_CLASSES if num_classes == 10 and declared["input_size"] == 32 else None
+    return _teacher(model, num_classes, 3, ProcessorInput(224, 224, mean, std), declared, names,
+                    {"arch": f"{TORCHVISION_PREFIX}{name}", "source": str(path), "format": "torchvision"})
 
 
-def _from_transformers(source: str, local_files_only: bool, trust_remote_code: bool) -> Teacher:
+def _from_transformers(source: str, local_files_only: bool, trust_remote_code: bool, declared: dict) -> Teacher:
     from transformers import AutoConfig, AutoImageProcessor, AutoModelForImageClassification
 
     try:
@@ -99,17 +136,20 @@ def _from_transformers(source: str, local_files_only: bool, trust_remote_code: b
         where = "this machine (offline mode)" if local_files_only else "the hub or this machine"
         raise DfkdError(f"Could not load a transformers image classifier from '{source}' on {where}: "
                         f"{str(e).splitlines()[0]}")
-    mean, std, size = [0.5] * 3, [0.5] * 3, 224
+    channels = getattr(config, "num_channels", 3)
     try:
         proc = AutoImageProcessor.from_pretrained(source, local_files_only=local_files_only,
                                                   trust_remote_code=trust_remote_code)
-        mean, std = list(proc.image_mean), list(proc.image_std)
-        s = proc.size
-        size = s.get("height") or s.get("shortest_edge") or size if isinstance(s, dict) else int(s)
-    except (OSError, ValueError, AttributeError, TypeError):
-        pass  # no preprocessor_config.json: keep the defaults above
-    channels = getattr(config, "num_channels", 3)
+    except (OSError, ValueError):
+        proc = None  # no preprocessor_config.json: the model's own image_size, mean/std 0.5
+    inputs = ProcessorInput(None, None, [0.5] * channels, [0.5] * channels)
+    if proc is not None:
+        inputs = read_processor(proc, channels, source, size_declared=declared["input_size"] is not None)
+    if inputs.input_size is None:
+        size = getattr(config, "image_size", None)
+        size = size[0] if isinstance(size, (list, tuple)) else size
+        inputs.input_size = inputs.resize_size = int(size or 224)
     names = [config.id2label[i] for i in range(config.num_labels)]
-    return Teacher(model, config.num_labels, channels, size, mean[:channels], std[:channels], names,
-                   logits_fn=lambda m, x: m(pixel_values=x).logits,
-                   info={"arch": type(model).__name__, "source": source, "format": "transformers"})
+    return _teacher(model, config.num_labels, channels, inputs, declared, names,
+                    {"arch": type(model).__name__, "source": source, "format": "transformers"},
+                    logits_fn=lambda m, x: m(pixel_values=x).logits)

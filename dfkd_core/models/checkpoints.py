@@ -105,24 +105,30 @@ def guess_architectures(state_dict: dict) -> list[str]:
 def load_zoo_model(path, arch: str, num_classes: int | None = None, in_channels: int | None = None) -> nn.Module:
     """A zoo model with the checkpoint's weights, loaded strictly; class and channel
     counts are read off the weights and checked against the ones given."""
+    return zoo_model_from_state_dict(read_state_dict(path), arch, num_classes, in_channels, path)
+
+
+def zoo_model_from_state_dict(state_dict: dict, arch: str, num_classes: int | None = None,
+                              in_channels: int | None = None, where="the checkpoint") -> nn.Module:
+    """The model is built with the sizes found in the weights, never with declared ones (a
+    declared size only has to agree): a file cannot make us allocate more than it holds."""
     arch = canonical_arch(arch)
-    state_dict = read_state_dict(path)
     probe = build_model(arch, 10, 3)
     head_key = f"{probe.head_name}.weight"
     found_classes = state_dict[head_key].shape[0] if head_key in state_dict else None
     found_channels = _first_conv_in_channels(probe, state_dict)
     if num_classes is not None and found_classes is not None and found_classes != num_classes:
-        raise DfkdError(f"{path}: wrong class count: you asked for {num_classes} classes but the checkpoint's "
+        raise DfkdError(f"{where}: wrong class count: you asked for {num_classes} classes but the checkpoint's "
                         f"classifier ({head_key}) has {found_classes} outputs.")
     if in_channels is not None and found_channels is not None and found_channels != in_channels:
-        raise DfkdError(f"{path}: wrong input channels: you asked for {in_channels} but the checkpoint's first "
+        raise DfkdError(f"{where}: wrong input channels: you asked for {in_channels} but the checkpoint's first "
                         f"convolution takes {found_channels}.")
-    model = build_model(arch, num_classes or found_classes or 10, in_channels or found_channels or 3)
+    model = build_model(arch, found_classes or 10, found_channels or 3)
     problem = describe_mismatch(model, state_dict, f"architecture '{arch}'")
     if problem:
         guesses = [g for g in guess_architectures(state_dict) if g != arch]
         hint = f" The file matches: {', '.join(guesses)}." if guesses else ""
-        raise DfkdError(f"{path}: {problem}{hint}")
+        raise DfkdError(f"{where}: {problem}{hint}")
     model.load_state_dict(state_dict, strict=True)
     return model.eval()
 
@@ -141,11 +147,17 @@ def save_classifier(path, model: nn.Module, card: dict) -> tuple[Path, Path]:
     return weights, path.with_suffix(".json")
 
 
+MAX_CARD_BYTES = 1 << 20  # a card is a few KB of JSON
+
+
 def read_card(path) -> dict:
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_CARD_BYTES:
+            raise DfkdError(f"{path} is {path.stat().st_size:,} bytes; a classifier card is a small JSON file "
+                            f"(at most {MAX_CARD_BYTES:,} bytes).")
         card = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DfkdError(f"Could not read the card {path}: {e}. Expected the JSON file written beside the weights.")
     if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
         raise DfkdError(f"{path} is not a DFKD Studio classifier card (expected \"format\": \"{CARD_FORMAT}\").")
