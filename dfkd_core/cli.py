@@ -113,7 +113,6 @@ def cmd_generate(args) -> None:
                                         "classes": args.classes, "per_class": args.per_class,
                                         "batch_size": args.batch_size, "seed": args.seed,
                                         "device": resolve_device(args.device), "guidance": g})
-    check_generate(cfg, args.config or "dfkd generate")
     bar = tqdm(unit="img", dynamic_ncols=True)
 
     def progress(done, total):
@@ -123,15 +122,6 @@ def cmd_generate(args) -> None:
     store = run_generation(cfg, progress=progress)
     bar.close()
     print(f"{len(store.manifest())} samples in {store.root} (manifest: {store.manifest_path})")
-
-
-def check_generate(cfg, where: str) -> None:
-    """The whole generate config checked before any work, as `dfkd run` checks its stages."""
-    from .run_checks import check_run
-    d = cfg.to_dict()
-    stage = {k: v for k, v in d.items() if k not in ("out", "teacher", "device", "seed")}
-    check_run({"teacher": d["teacher"], "device": d["device"], "seed": d["seed"], "stages": [{"generate": stage}]},
-              where)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,14 +208,6 @@ def main(argv=None) -> int:
         args.func(args)
     except DfkdError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # Ctrl-C: runs resume when the same command is run again
-        print("\ninterrupted (rerun the same command to resume)", file=sys.stderr)
-        return 130
-    except OSError as e:  # a folder that cannot be written, a full disk, a file that vanished
-        where = f" {e.filename}" if e.filename else ""
-        print(f"error: could not read or write{where}: {e.strerror or e}. Check the path and its permissions.",
-              file=sys.stderr)
         return 2
     return 0
 
