@@ -10,6 +10,7 @@ import time
 
 from .devices import device_label, resolve_device
 from .errors import DfkdError
+from .teacher_spec import add_teacher_arguments, teacher_spec_from_args
 
 
 def cmd_teacher_inspect(args) -> None:
@@ -109,10 +110,11 @@ def cmd_generate(args) -> None:
                                     ("candidates", args.candidates), ("select_at", args.select_at)] if v is not None})
         if args.cutmix_steps:
             g["cutmix"] = {"at_steps": args.cutmix_steps, "alpha": args.cutmix_alpha}
-        cfg = GenerateConfig.from_dict({"out": args.out, "teacher": args.teacher, "backbone": args.backbone,
-                                        "classes": args.classes, "per_class": args.per_class,
+        cfg = GenerateConfig.from_dict({"out": args.out, "teacher": teacher_spec_from_args(args).to_config(),
+                                        "backbone": args.backbone, "classes": args.classes, "per_class": args.per_class,
                                         "batch_size": args.batch_size, "seed": args.seed,
                                         "device": resolve_device(args.device), "guidance": g})
+    check_generate(cfg, args.config or "dfkd generate")
     bar = tqdm(unit="img", dynamic_ncols=True)
 
     def progress(done, total):
@@ -122,6 +124,15 @@ def cmd_generate(args) -> None:
     store = run_generation(cfg, progress=progress)
     bar.close()
     print(f"{len(store.manifest())} samples in {store.root} (manifest: {store.manifest_path})")
+
+
+def check_generate(cfg, where: str) -> None:
+    """The whole generate config checked before any work, as `dfkd run` checks its stages."""
+    from .run_checks import check_run
+    d = cfg.to_dict()
+    stage = {k: v for k, v in d.items() if k not in ("out", "teacher", "device", "seed")}
+    check_run({"teacher": d["teacher"], "device": d["device"], "seed": d["seed"], "stages": [{"generate": stage}]},
+              where)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="teacher-guided diffusion samples into a sample store")
     gen.add_argument("--config", help="YAML file with the settings below (flags are ignored then, but --out)")
     gen.add_argument("--out", help="run folder: config.yaml, images/, manifest.csv; rerun to resume")
-    gen.add_argument("--teacher", default="demo", help="'demo' or a teacher source (see teacher inspect)")
+    add_teacher_arguments(gen)  # --teacher and --teacher-arch/-num-classes/-input-size/-mean/-std/-normalization
     gen.add_argument("--backbone", default="demo", help="'demo', a diffusers folder, or a hub id")
     gen.add_argument("--classes", type=int, nargs="+", help="class indices (default: all)")
     gen.add_argument("--per-class", type=int, default=10)
@@ -208,6 +219,14 @@ def main(argv=None) -> int:
         args.func(args)
     except DfkdError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C: runs resume when the same command is run again
+        print("\ninterrupted (rerun the same command to resume)", file=sys.stderr)
+        return 130
+    except OSError as e:  # a folder that cannot be written, a full disk, a file that vanished
+        where = f" {e.filename}" if e.filename else ""
+        print(f"error: could not read or write{where}: {e.strerror or e}. Check the path and its permissions.",
+              file=sys.stderr)
         return 2
     return 0
 
