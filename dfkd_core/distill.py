@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from .data.image_dataset import ImageDataset
 from .errors import DfkdError
 from .fit import FitConfig, fit
+from .settings import number
 from .models.simkd import SimKDStudent
 from .teacher import Teacher, find_head
 
@@ -24,9 +25,12 @@ class DistillConfig(FitConfig):
     mixup: float = 0.0  # > 0: train on pairs of batch images mixed with weight ~ Beta(mixup, mixup)
 
     def __post_init__(self):
-        if self.temperature <= 0 or self.mixup < 0:
+        super().__post_init__()  # types, finite numbers, the loop's ranges
+        if not (self.temperature > 0 and self.mixup >= 0):
             raise DfkdError(f"distill needs temperature > 0 and mixup >= 0 (0 turns mixup off); got "
                             f"temperature {self.temperature}, mixup {self.mixup}.")
+        number(self.kd_weight, "kd_weight", "distill settings", low=0)
+        number(self.ce_weight, "ce_weight", "distill settings", low=0)
 
 
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -44,7 +48,8 @@ def distill(student, teacher: Teacher, train_set: ImageDataset, test_set: ImageD
             cfg: DistillConfig, out_dir, device="cpu", **hooks) -> list[dict]:
     """Train `student` (a zoo model, or a SimKDStudent when cfg.simkd) on train_set's images;
     their labels are not used. The student sees the teacher's preprocessing. hooks:
-    on_epoch(row), should_stop(), progress(done_epochs, epochs). Returns the metrics rows."""
+    on_epoch(row), should_stop() (raises Cancelled), progress(done_epochs, epochs). Returns the
+    metrics rows; the student is left in eval mode."""
     if cfg.simkd != isinstance(student, SimKDStudent):
         raise ValueError("cfg.simkd needs a SimKDStudent (make_student(..., simkd=True)), and only then")
     teacher.to(device)

@@ -10,9 +10,10 @@ from pathlib import Path
 import torch
 
 from .data.image_dataset import ImageDataset, random_crop_flip
-from .errors import DfkdError
+from .errors import Cancelled, DfkdError
 from .evaluate import accuracy
 from .io import torch_save, write_metrics_csv
+from .settings import check_types, number
 
 
 @dataclass
@@ -26,14 +27,25 @@ class FitConfig:
     flip: bool = True
     seed: int = 0
 
+    def __post_init__(self):
+        where = type(self).__name__.replace("Config", "").lower() + " settings"
+        check_types(self, where)
+        number(self.epochs, "epochs", where, low=1)
+        number(self.batch_size, "batch_size", where, low=1)
+        number(self.lr, "lr", where, low=0, low_open=True)
+        number(self.weight_decay, "weight_decay", where, low=0)
+        number(self.crop_pad, "crop_pad", where, low=0)
+
 
 def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | None, cfg, step_loss, out_dir,
         on_epoch=None, should_stop=lambda: False, progress=None, device="cpu") -> list[dict]:
     """cfg: a FitConfig (or a subclass). step_loss(x, y) -> (loss, logits, targets) on an
     augmented batch in [0, 1] (targets: what train_acc compares the logits with).
     eval_logits(images) -> logits for the test set. Only parameters with requires_grad are
-    trained. Returns the metrics rows, one per epoch; if should_stop() turns true mid-epoch,
-    returns the rows of the finished epochs."""
+    trained. Returns the metrics rows, one per epoch, with the model in eval mode. should_stop()
+    is polled before every step: when it turns true, raises Cancelled (the checkpoint of the
+    last finished epoch stays; rerunning resumes from it). A loss that is not finite raises
+    DfkdError: a student trained on NaN would be exported as if it were fine."""
     if len(train_set) == 0:
         raise DfkdError("The training set is empty: nothing to learn from.")
     out = Path(out_dir)
@@ -68,10 +80,14 @@ def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | No
         model.train()
         for x, y in train_set.batches(cfg.batch_size, shuffle=True, generator=gen):
             if should_stop():
-                return rows
+                raise Cancelled(f"cancelled in epoch {epoch + 1} of {cfg.epochs} after {seen} images")
             if cfg.crop_pad or cfg.flip:
                 x = random_crop_flip(x, cfg.crop_pad, cfg.flip, gen)
             loss, logits, targets = step_loss(x.to(device), y.to(device))
+            if not torch.isfinite(loss):
+                raise DfkdError(f"The training loss became {loss.item()} in epoch {epoch + 1} (after {seen} "
+                                f"images) with lr {cfg.lr}: training diverged. Lower the learning rate, or "
+                                f"check the teacher and the images (NaN in them?). Nothing was exported.")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -94,4 +110,7 @@ def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | No
         write_metrics_csv(out / "metrics.csv", rows)
         if on_epoch:
             on_epoch(rows[-1])
+    # A run resumed after its last epoch skips the loop: its model must not stay in train mode,
+    # or the final evaluation would update BatchNorm statistics from the test set.
+    model.eval()
     return rows

@@ -8,7 +8,8 @@
       - distill: {student: wrn_16_1, epochs: 20, eval: fashion-mnist}
 
 A stage works in its own folder (NN-name/) and, when it finishes, writes DONE.json with
-what it hands on (the sample store it leaves current, ...). Rerunning the config skips
+what it hands on (the sample store it leaves current, ..., as paths relative to the run
+folder). Rerunning the config skips
 finished stages, and an unfinished stage resumes from its own checkpoints. Stage
 functions live in other modules, named in STAGES, and take (settings, RunContext)."""
 
@@ -24,8 +25,10 @@ import yaml
 from .data.image_dataset import ImageDataset
 from .data.store import SampleStore
 from .devices import resolve_device
-from .errors import DfkdError
+from .errors import Cancelled, DfkdError
 from .io import write_json, write_text
+from .run_folder import CANCELLED, claim_folder
+from .settings import check_keys, suggestion
 
 STAGES = {
     "generate": "dfkd_core.stages:generate",
@@ -57,6 +60,10 @@ class RunContext:
     should_stop: Callable[[], bool] = lambda: False
     progress: Callable[[str, float, float], None] = lambda stage, done, total: None
     on_metrics: Callable[[str, dict], None] = lambda stage, row: None
+    data_dir: str | None = None  # where stages look for datasets (--data-dir); a stage's own data_dir wins
+    download: bool = False  # download a missing dataset (--download)
+    cancelled: bool = False  # should_stop() stopped the run: the stage it was in is not finished
+    stopped_at: str | None = None  # where, as Cancelled said it
 
     @property
     def stage_names(self) -> list[str]:
@@ -64,8 +71,6 @@ class RunContext:
 
 
 def stage_function(name: str):
-    if name not in STAGES:
-        raise DfkdError(f"Unknown stage '{name}'; the stages are {sorted(STAGES)}.")
     module, fn = STAGES[name].split(":")
     return getattr(importlib.import_module(module), fn)
 
@@ -79,18 +84,19 @@ def read_config(path) -> dict:
 
 
 def validate_config(cfg: dict, where: str = "run config") -> dict:
+    """The config's shape: top-level keys, a list of known stages each with a mapping of
+    settings. run_checks.check_run checks the settings themselves."""
     if not isinstance(cfg, dict) or not isinstance(cfg.get("stages"), list) or not cfg["stages"]:
         raise DfkdError(f"{where}: expected a mapping with a non-empty `stages:` list, "
                         "e.g. stages: [{generate: {per_class: 100}}, {distill: {student: wrn_16_1}}].")
-    unknown = set(cfg) - {"name", "teacher", "device", "seed", "stages", "description"}
-    if unknown:
-        raise DfkdError(f"{where}: unknown keys {sorted(unknown)}; expected name, teacher, device, seed, "
-                        "stages, description.")
+    check_keys(cfg, ("name", "teacher", "device", "seed", "stages", "description"), where, kind="keys")
     for i, st in enumerate(cfg["stages"]):
         if not (isinstance(st, dict) and len(st) == 1):
             raise DfkdError(f"{where}: stage {i + 1} must be one `name: settings` pair, got {st!r}.")
         name, settings = next(iter(st.items()))
-        stage_function(name)
+        if name not in STAGES:
+            raise DfkdError(f"{where}: Unknown stage '{name}'{suggestion(name, STAGES)}; the stages are "
+                            f"{', '.join(sorted(STAGES))}.")
         if settings is not None and not isinstance(settings, dict):
             raise DfkdError(f"{where}: settings of stage '{name}' must be a mapping, got {settings!r}.")
     return cfg
@@ -100,35 +106,48 @@ def stages_of(cfg: dict) -> list[tuple[str, dict]]:
     return [(name, dict(settings or {})) for st in cfg["stages"] for name, settings in st.items()]
 
 
+def _handed_path(path, run_dir: Path) -> str | None:
+    """A store path for DONE.json: relative to the run folder when inside it (a run folder can
+    be moved or renamed, or resumed from another working directory), else absolute."""
+    if path is None:
+        return None
+    path, root = Path(path).resolve(), run_dir.resolve()
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
 def _restore(ctx: RunContext, handed: dict):
+    def where(p):  # DONE.json from before relative paths held paths relative to the working directory
+        return ctx.run_dir / p if not Path(p).is_absolute() and (ctx.run_dir / p).exists() else Path(p)
+
     if handed.get("store"):
-        ctx.store = SampleStore(handed["store"])
-    if handed.get("real_store") and (ctx.real_store is None or str(ctx.real_store.root) != handed["real_store"]):
-        ctx.real_store = SampleStore(handed["real_store"])  # each later stage hands it on: load it once
+        ctx.store = SampleStore(where(handed["store"]))
+    real = handed.get("real_store")
+    if real and (ctx.real_store is None or ctx.real_store.root != where(real)):
+        ctx.real_store = SampleStore(where(real))  # each later stage hands it on: load it once
         ctx.real = ctx.real_store.load()
     ctx.results.update(handed.get("results", {}))
 
 
-def run_pipeline(cfg: dict, run_dir, teacher=None, **hooks) -> RunContext:
-    """Run (or resume) every stage of cfg in run_dir. hooks: log, should_stop, progress,
-    on_metrics, command.
-    Returns the context, whose `results` hold what the stages reported."""
+def run_pipeline(cfg: dict, run_dir, teacher=None, data_dir=None, download: bool = False, **hooks) -> RunContext:
+    """Run (or resume) every stage of cfg in run_dir. The whole config is checked, and the
+    teacher loaded, before the folder is claimed (config.yaml written) and before any stage
+    works. data_dir/download: where stages find the datasets they read (a stage's own
+    data_dir wins), and whether to download missing ones now. hooks: log, should_stop,
+    progress, on_metrics, command. Returns the context: `results` hold what the stages
+    reported; `cancelled` is true when should_stop() stopped it (nothing marked finished)."""
     from .generate import resolve_teacher
+    from .run_checks import check_run
 
-    validate_config(cfg)
+    check_run(cfg, data_dir=data_dir, download=download)
     run_dir = Path(run_dir)
-    config_path = run_dir / "config.yaml"
-    if config_path.exists():
-        previous = yaml.safe_load(config_path.read_text())
-        if previous != cfg:
-            raise DfkdError(f"{run_dir} holds a run made from another config (see {config_path}). "
-                            "Use a new run name, or the same config to resume.")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(config_path, yaml.safe_dump(cfg, sort_keys=False))
+    claim_folder(run_dir, cfg)
     device = resolve_device(cfg.get("device", "auto"))
     teacher = teacher or resolve_teacher(cfg.get("teacher", "demo"))
     teacher.to(device)
-    ctx = RunContext(run_dir, cfg, teacher, device, **hooks)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text(run_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+    ctx = RunContext(run_dir, cfg, teacher, device, data_dir=data_dir, download=download, **hooks)
+    (run_dir / CANCELLED).unlink(missing_ok=True)
     for i, (name, settings) in enumerate(stages_of(cfg), 1):
         ctx.stage_dir = run_dir / f"{i:02d}-{name}"
         done_path = ctx.stage_dir / "DONE.json"
@@ -140,15 +159,22 @@ def run_pipeline(cfg: dict, run_dir, teacher=None, **hooks) -> RunContext:
         ctx.log(f"[{i}] {name} ...")
         t0 = time.time()
         before = dict(ctx.results)
-        stage_function(name)(settings, ctx)
-        if ctx.should_stop():
-            ctx.log(f"[{i}] {name}: stopped; rerun the config to resume")
+        try:
+            stage_function(name)(settings, ctx)
+        except Cancelled as e:
+            ctx.stopped_at = str(e)
+        if ctx.stopped_at is not None or ctx.should_stop():
+            ctx.cancelled = True
+            write_json(run_dir / CANCELLED, {"stage": f"{i:02d}-{name}", "at": ctx.stopped_at or ""})
+            ctx.log(f"[{i}] {name}: stopped{' (' + ctx.stopped_at + ')' if ctx.stopped_at else ''}; "
+                    "rerun the config to resume")
             return ctx
         new_results = {k: v for k, v in ctx.results.items() if before.get(k) != v}
         new_results[f"{name}_seconds"] = round(time.time() - t0, 1)
         ctx.results.update(new_results)
-        write_json(done_path, {"store": str(ctx.store.root) if ctx.store else None,
-                               "real_store": str(ctx.real_store.root) if ctx.real_store else None,
+        write_json(done_path, {"store": _handed_path(ctx.store.root if ctx.store is not None else None, run_dir),
+                               "real_store": _handed_path(ctx.real_store.root if ctx.real_store is not None
+                                                          else None, run_dir),
                                "results": new_results})
     write_json(run_dir / "results.json", ctx.results)
     write_text(run_dir / "report.md", report(cfg, ctx.results))

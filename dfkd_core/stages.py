@@ -10,22 +10,22 @@ import torch
 from .data import load_dataset
 from .data.datasets import align_classes
 from .data.image_dataset import ImageDataset, pick_indices
-from .data.store import LabelledBatch, SampleStore
+from .data.store import LabelledBatch, SampleStore, store_batch
 from .devices import device_label
 from .distill import DistillConfig, make_student
 from .distill import distill as distill_student
-from .errors import DfkdError
+from .errors import Cancelled, DfkdError
 from .evaluate import accuracy
 from .export import export_onnx, export_student, student_card
-from .filtering import store_batch
 from .generate import GenerateConfig, run_generation
 from .models.zoo import build_model, canonical_arch
+from .settings import check_keys as settings_check_keys
+from .stage_checks import DISTILL_EXTRA
 
 
 def check_keys(stage: str, settings: dict, allowed):
-    unknown = set(settings) - set(allowed)
-    if unknown:
-        raise DfkdError(f"Stage '{stage}': unknown settings {sorted(unknown)}; expected some of {sorted(allowed)}.")
+    """Unknown settings of a stage, with "did you mean" (settings.check_keys, named for the stage)."""
+    settings_check_keys(settings, allowed, f"Stage '{stage}'")
 
 
 @torch.no_grad()
@@ -60,8 +60,8 @@ def write_in_batches(ctx, stage: str, keys, make_batch, settings: dict, batch_si
     todo = [k for k in keys if k not in done]
     for start in range(0, len(todo), batch_size):
         batch = make_batch(todo[start:start + batch_size])
-        if ctx.should_stop():  # the batch may be unfinished
-            return store
+        if ctx.should_stop():  # the batch may be unfinished: not stored
+            raise Cancelled(f"cancelled after {len(done) + start} of {len(keys)} images")
         store_batch(store, batch, ctx.teacher, settings)
         ctx.progress(stage, min(len(keys), len(done) + start + batch_size), len(keys))
     ctx.store = store
@@ -92,7 +92,8 @@ def real(settings: dict, ctx):
     check_keys("real", settings, {"dataset", "split", "count", "seed", "data_dir"})
     if "dataset" not in settings:
         raise DfkdError("Stage 'real' needs `dataset:` (e.g. fashion-mnist) and optionally split, count, seed.")
-    data = load_dataset(settings["dataset"], settings.get("split", "train"), root=settings.get("data_dir"))
+    data = load_dataset(settings["dataset"], settings.get("split", "train"),
+                        root=settings.get("data_dir", ctx.data_dir), download=ctx.download)
     count = settings.get("count")
     if count is not None and not 0 < int(count) <= len(data):
         raise DfkdError(f"Stage 'real': count must be 1..{len(data)} (the size of {data.name}), got {count}.")
@@ -126,8 +127,7 @@ def concat(a: ImageDataset, b: ImageDataset) -> ImageDataset:
                         f"{a.name}+{b.name}")
 
 
-DISTILL_KEYS = {f.name for f in fields(DistillConfig)} | {"student", "eval", "eval_split", "eval_subset",
-                                                          "data_dir", "real_repeat", "onnx"}
+DISTILL_KEYS = {f.name for f in fields(DistillConfig)} | set(DISTILL_EXTRA)
 
 
 def training_set(ctx, real_repeat: int) -> ImageDataset:
@@ -164,7 +164,9 @@ def distill(settings: dict, ctx):
     test_set = epoch_test_set = None
     if settings.get("eval"):
         test_set = align_classes(load_dataset(settings["eval"], settings.get("eval_split", "test"),
-                                              root=settings.get("data_dir")), ctx.teacher.class_names)
+                                              root=settings.get("data_dir", ctx.data_dir),
+                                              download=settings.get("download", ctx.download)),
+                                 ctx.teacher.class_names)
         epoch_test_set = test_set
         if settings.get("eval_subset"):  # cheaper curves; the final figure uses the whole test set
             epoch_test_set = test_set.subset(pick_indices(len(test_set), int(settings["eval_subset"]), 0))
@@ -174,9 +176,8 @@ def distill(settings: dict, ctx):
     rows = distill_student(student, teacher, train_set, epoch_test_set, cfg, ctx.stage_dir, device=ctx.device,
                            should_stop=ctx.should_stop,
                            progress=lambda done, total: ctx.progress("distill", done, total),
-                           on_epoch=lambda row: ctx.on_metrics("distill", row))
-    if ctx.should_stop():
-        return
+                           on_epoch=lambda row: ctx.on_metrics("distill", row))  # Cancelled when stopped
+    student.eval()  # (fit leaves it so): the final evaluation must not update BatchNorm statistics
     results = {"student": arch, "train_images": len(train_set), "epochs": cfg.epochs, "device": device_label(ctx.device),
                "distill_wall_s": round(sum(r["epoch_seconds"] for r in rows), 1)}
     if test_set is not None:
@@ -189,6 +190,8 @@ def distill(settings: dict, ctx):
                         distill_config=vars(cfg), run=str(ctx.run_dir), command=ctx.command,
                         test_accuracy=results.get("student_test_acc"), test_set=results.get("test_set"),
                         metrics=rows)
+    if ctx.should_stop():  # stopped during the final evaluation: export nothing
+        raise Cancelled("cancelled before the export")
     export_student(ctx.stage_dir / "student", student, card)
     if settings.get("onnx", True):
         results["onnx_max_abs_diff"] = export_onnx(ctx.stage_dir / "student.onnx", student, teacher)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from .data.image_dataset import ImageDataset
 from .fit import FitConfig, fit
 from .preprocess import Preprocess
+from .settings import number
 
 
 @dataclass
@@ -15,6 +16,10 @@ class TrainConfig(FitConfig):
     epochs: int = 15
     lr: float = 0.1
     label_smoothing: float = 0.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        number(self.label_smoothing, "label_smoothing", "train settings", low=0, high=1, high_open=True)
 
 
 def train_classifier(model, preprocess: Preprocess, train_set: ImageDataset, test_set: ImageDataset,

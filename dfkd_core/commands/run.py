@@ -5,6 +5,7 @@ import shlex
 from pathlib import Path
 
 from ..errors import DfkdError
+from ..teacher_spec import add_teacher_arguments, override_teacher_config, teacher_spec_from_args
 
 
 class _Progress:
@@ -26,15 +27,19 @@ class _Progress:
             self.bar.close()
 
 
-def execute(cfg: dict, out, argv) -> None:
+def execute(cfg: dict, out, args) -> None:
     from ..pipeline import run_pipeline
     progress = _Progress()
     try:
-        ctx = run_pipeline(cfg, out, progress=progress, command="dfkd " + shlex.join(argv),
+        ctx = run_pipeline(cfg, out, data_dir=args.data_dir, download=args.download, progress=progress,
+                           command="dfkd " + shlex.join(args.argv),
                            on_metrics=lambda stage, row: progress.bar and progress.bar.set_postfix(
                                {k: row[k] for k in ("train_loss", "test_acc") if k in row}))
     finally:
         progress.close()
+    if ctx.cancelled:
+        raise DfkdError(f"The run stopped before it finished ({ctx.stopped_at or 'cancelled'}); rerun the same "
+                        "command to resume it.")
     for key, value in ctx.results.items():
         print(f"{key:>22}: {value}")
     print(f"run folder: {out} (report.md, results.json)")
@@ -54,7 +59,10 @@ def cmd_run(args) -> None:
     cfg = read_config(args.config)
     if args.device:
         cfg["device"] = args.device
-    execute(cfg, run_folder(cfg, args.out), args.argv)
+    teacher = override_teacher_config(args, cfg.get("teacher"))  # None: no teacher flag, none in the config
+    if teacher is not None:
+        cfg["teacher"] = teacher
+    execute(cfg, run_folder(cfg, args.out), args)
 
 
 def cmd_distill(args) -> None:
@@ -63,9 +71,9 @@ def cmd_distill(args) -> None:
                 "mixup": args.mixup, "seed": args.seed, "onnx": not args.no_onnx}
     if args.eval:
         settings["eval"] = args.eval
-    cfg = {"name": Path(args.out).name, "teacher": args.teacher, "device": args.device,
+    cfg = {"name": Path(args.out).name, "teacher": teacher_spec_from_args(args).to_config(), "device": args.device,
            "stages": [{"samples": {"path": args.samples}}, {"distill": settings}]}
-    execute(cfg, args.out, args.argv)
+    execute(cfg, args.out, args)
 
 
 def add_commands(sub) -> None:
@@ -73,12 +81,14 @@ def add_commands(sub) -> None:
     run.add_argument("config", help="YAML file (see configs/)")
     run.add_argument("--out", help="run folder (default: runs/<name>); rerun to resume")
     run.add_argument("--device", help="override the config's device (auto, cpu, cuda)")
+    add_teacher_arguments(run, default=None)  # override or complete the config's teacher
+    _data_flags(run)
     run.set_defaults(func=cmd_run)
 
     d = sub.add_parser("distill", help="distil a student from an existing sample set")
     d.add_argument("--samples", required=True, help="a sample-set folder (with manifest.csv) or a sample-set name")
     d.add_argument("--out", required=True, help="run folder; rerun to resume")
-    d.add_argument("--teacher", default="demo")
+    add_teacher_arguments(d)
     d.add_argument("--student", default="wrn_16_1", help="zoo architecture of the student")
     d.add_argument("--epochs", type=int, default=20)
     d.add_argument("--batch-size", type=int, default=128)
@@ -91,4 +101,12 @@ def add_commands(sub) -> None:
     d.add_argument("--no-onnx", action="store_true", help="skip the ONNX export")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--device", default="auto")
+    _data_flags(d)
     d.set_defaults(func=cmd_distill)
+
+
+def _data_flags(parser) -> None:
+    parser.add_argument("--data-dir", help="folder holding the datasets the run reads (e.g. the one with "
+                        "cifar-10-batches-py/); a stage's own data_dir wins. Checked before any work")
+    parser.add_argument("--download", action="store_true",
+                        help="download a missing dataset (needs network) before any work starts")

@@ -30,19 +30,48 @@ def load_dataset(name: str, split: str = "test", root=None, download: bool = Fal
     raise DfkdError(f"Unknown dataset '{name}'. Expected one of: {', '.join(DATASETS)}.")
 
 
+def _cifar_folder(root) -> Path:
+    return Path(root) if root else Path.home() / ".cache" / "dfkd"
+
+
 def _load_cifar(key: str, split: str, root, download: bool) -> ImageDataset:
+    from .cifar import load_cifar
+    folder = _check_cifar(key, split, root, download)
+    return load_cifar(key, split, folder)
+
+
+def _check_cifar(key: str, split: str, root, download: bool) -> Path:
+    from .cifar import LAYOUT, missing
+    from .cifar import download as fetch
     if split not in ("train", "test"):
         raise DfkdError(f"CIFAR has splits 'train' and 'test', not '{split}'.")
-    from torchvision import datasets as tvd
-    cls = tvd.CIFAR10 if key == "cifar10" else tvd.CIFAR100
-    folder = Path(root) if root else Path.home() / ".cache" / "dfkd"
-    try:
-        ds = cls(str(folder), train=split == "train", download=download)
-    except RuntimeError as e:
-        raise DfkdError(f"{key.upper()} not found in {folder} ({e}). Pass --data-dir with the folder holding "
-                        f"'{cls.base_folder}', or --download where there is network.")
-    images = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))
-    return ImageDataset(images, torch.as_tensor(ds.targets, dtype=torch.long), list(ds.classes), f"{key}/{split}")
+    folder = _cifar_folder(root)
+    if missing(key, split, folder) and download:
+        fetch(key, folder)
+    lacking = missing(key, split, folder)
+    if lacking:
+        raise DfkdError(f"{key.upper()} not found in {folder} (no {lacking[0].relative_to(folder)}). Pass "
+                        f"--data-dir with the folder holding torchvision's '{LAYOUT[key][0]}', or --download "
+                        "where there is network.")
+    return folder
+
+
+def check_dataset(name: str, split: str = "test", root=None, download: bool = False) -> str:
+    """That load_dataset(name, split, root) would find its files (downloading them now when
+    `download`), without reading the images: a run checks its datasets before any work.
+    Returns where they are."""
+    from .fashion_mnist import SPLITS, locate
+    key = str(name).lower().replace("_", "-")
+    if key in ("fashion-mnist", "fmnist", "fashionmnist"):
+        if split not in SPLITS:
+            raise DfkdError(f"Unknown Fashion-MNIST split '{split}'. Expected one of: {', '.join(SPLITS)}.")
+        return str(locate(root, download))
+    if key in ("cifar10", "cifar-10", "cifar100", "cifar-100"):
+        return str(_check_cifar(key.replace("-", ""), split, root, download))
+    if Path(name).is_dir():
+        return str(Path(name) / split if split and (Path(name) / split).is_dir() else Path(name))
+    raise DfkdError(f"Unknown dataset '{name}' (not a known name, nor an existing folder). Expected one of: "
+                    f"{', '.join(DATASETS)}.")
 
 
 def load_image_folder(folder: Path, split: str | None = None, image_size: int | None = None) -> ImageDataset:
