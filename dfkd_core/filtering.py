@@ -18,27 +18,23 @@ The scores frame has one row per sample of the store, in manifest order:
 `scores.attrs` holds omega, tau and the embedding used. The embedding is the teacher's
 penultimate features (default) or CLIP image embeddings (`transformers`
 CLIPVisionModelWithProjection from a local folder). Teacher outputs and embeddings are
-cached per sample in safetensors files (default: <store>/embeddings/), keyed by the model
-and by each image file's size and time, so changing ω or τ (`apply_thresholds`) never
+cached per sample by the store's feature cache (dfkd_core.store.features; default:
+<store>/embeddings/), keyed by the model and by each image file's size and time, so changing ω or τ (`apply_thresholds`) never
 recomputes them, and an interrupted computation resumes."""
 
-import hashlib
-import json
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from safetensors import safe_open
-from safetensors.numpy import save_file
 
 from .clip_image import ClipImageEncoder, folder_fingerprint
-from .data.store import SampleStore
 from .errors import DfkdError
-from .guidance import Cancelled
 from .io import atomic_write
+from .store import SampleStore
+from .store.features import cached_rows, stamps, teacher_cache, teacher_outputs
+from .store.features import store_batch, teacher_fingerprint  # noqa: F401 - public here before the store layer
 
 EMBEDDINGS = ("teacher", "clip")
 COLUMNS = ["id", "source_id", "variation", "target", "class_name", "teacher_prob", "entropy", "teacher_pred",
@@ -53,65 +49,6 @@ class Features:
     embedding: str  # "teacher" or "clip"
 
 
-_FINGERPRINTS = weakref.WeakKeyDictionary()  # teachers are frozen: hash each one's weights once
-
-
-def teacher_fingerprint(teacher) -> str:
-    if teacher not in _FINGERPRINTS:
-        h = hashlib.sha1(f"{teacher.in_channels}:{teacher.input_size}".encode())
-        for name, tensor in sorted(teacher.state_dict().items()):
-            h.update(name.encode())
-            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        _FINGERPRINTS[teacher] = h.hexdigest()
-    return _FINGERPRINTS[teacher]
-
-
-@torch.no_grad()
-def teacher_outputs(teacher, images: torch.Tensor) -> dict:
-    """{"probs": (N, K), "features": (N, D) penultimate features} as float32 arrays."""
-    logits, feats = teacher.logits_and_features(images.to(teacher.device))
-    return {"probs": logits.softmax(-1).float().cpu().numpy(), "features": feats.float().cpu().numpy()}
-
-
-def _stamps(store: SampleStore, files) -> list[str]:
-    stats = [(store.root / f).stat() for f in files]
-    return [f"{s.st_size}:{s.st_mtime_ns}" for s in stats]
-
-
-def cached_rows(path: Path, ids, stamps, compute, batch_size: int, progress=None, should_stop=None) -> dict:
-    """{name: (N, ...) array} for `ids`. Rows cached in `path` under the same (id, stamp)
-    are read; the others come from compute(ids) -> {name: array}, in batches, and the
-    file is rewritten after each batch."""
-    rows = _load_rows(path) if path.exists() else {}  # id -> (stamp, {name: row})
-    todo = [(i, st) for i, st in zip(ids, stamps) if rows.get(i, (None,))[0] != st]
-    for start in range(0, len(todo), batch_size):
-        if should_stop and should_stop():
-            raise Cancelled()
-        chunk = todo[start:start + batch_size]
-        out = compute([i for i, _ in chunk])
-        rows.update({i: (st, {n: a[j] for n, a in out.items()}) for j, (i, st) in enumerate(chunk)})
-        _save_rows(path, rows)
-        if progress:
-            progress(start + len(chunk), len(todo))
-    names = rows[ids[0]][1].keys() if ids else []
-    return {n: np.stack([rows[i][1][n] for i in ids]) for n in names}
-
-
-def _load_rows(path: Path) -> dict:
-    with safe_open(str(path), "np") as f:
-        index = json.loads(f.metadata()["index"])
-        arrays = {n: f.get_tensor(n) for n in f.keys()}  # noqa: SIM118 - safe_open is not a mapping
-    return {i: (st, {n: a[j] for n, a in arrays.items()}) for j, (i, st) in enumerate(index)}
-
-
-def _save_rows(path: Path, rows: dict):
-    keys = list(rows)
-    names = rows[keys[0]][1].keys()
-    arrays = {n: np.ascontiguousarray(np.stack([rows[k][1][n] for k in keys])) for n in names}
-    meta = {"index": json.dumps([[k, rows[k][0]] for k in keys])}
-    atomic_write(path, lambda tmp: save_file(arrays, tmp, metadata=meta), suffix=".safetensors")
-
-
 def compute_features(store: SampleStore, teacher, embedding: str = "teacher", clip_model=None, cache_dir=None,
                      batch_size: int = 256, progress=None, should_stop=None) -> Features:
     """Teacher probabilities and the chosen embedding of every sample of the store (cached)."""
@@ -122,9 +59,15 @@ def compute_features(store: SampleStore, teacher, embedding: str = "teacher", cl
     df = store.manifest()
     if df.empty:
         raise DfkdError(f"No samples in {store.root}: nothing to score.")
-    ids, stamps = df["id"].tolist(), _stamps(store, df["file"])
+    ids, row_stamps = df["id"].tolist(), stamps(store.root, df["file_name"])
+    file_of = dict(zip(ids, df["file_name"]))
+
+    def images(chunk):  # by file: one read of the rows for the whole computation
+        return store.read_files([file_of[i] for i in chunk])
+
     cache = Path(cache_dir or store.root / "embeddings")
-    out = _cached_teacher_outputs(store, teacher, ids, stamps, cache, batch_size, progress, should_stop)
+    out = cached_rows(teacher_cache(cache, teacher), ids, row_stamps, lambda chunk: teacher_outputs(teacher, images(chunk)),
+                      batch_size, progress, should_stop)
     emb = out["features"]
     if embedding == "clip":
         encoder = {}
@@ -132,28 +75,12 @@ def compute_features(store: SampleStore, teacher, embedding: str = "teacher", cl
         def run_clip(chunk):  # the model loads only when something is missing from the cache
             if "m" not in encoder:
                 encoder["m"] = ClipImageEncoder.from_folder(clip_model, device=teacher.device)
-            return {"embeddings": encoder["m"](store.images(chunk)).cpu().numpy()}
+            return {"embeddings": encoder["m"](images(chunk)).cpu().numpy()}
 
         key = folder_fingerprint(clip_model)[:16]
-        emb = cached_rows(cache / f"clip-{key}.safetensors", ids, stamps, run_clip, batch_size, progress,
+        emb = cached_rows(cache / f"clip-{key}.safetensors", ids, row_stamps, run_clip, batch_size, progress,
                           should_stop)["embeddings"]
     return Features(ids, out["probs"], emb, embedding)
-
-
-def _cached_teacher_outputs(store, teacher, ids, stamps, cache: Path, batch_size=256, progress=None,
-                           should_stop=None) -> dict:
-    return cached_rows(cache / f"teacher-{teacher_fingerprint(teacher)[:16]}.safetensors", ids, stamps,
-                       lambda chunk: teacher_outputs(teacher, store.images(chunk)), batch_size, progress, should_stop)
-
-
-def store_batch(store: SampleStore, batch, teacher, settings: dict, overrides=None) -> pd.DataFrame:
-    """store.add, then the teacher's outputs on the stored images go into the store's
-    feature cache, so scoring and the Filter tab's first view need no teacher pass later
-    (a few % on top of sampling, which ran the teacher at every step anyway)."""
-    new = store.add(batch, teacher.class_names, settings, overrides)
-    ids = new["id"].tolist()
-    _cached_teacher_outputs(store, teacher, ids, _stamps(store, new["file"]), store.root / "embeddings")
-    return new
 
 
 def cosine_to_sources(embeddings: np.ndarray, ids, source_ids) -> np.ndarray:

@@ -1,6 +1,7 @@
 """`dfkd generate`: teacher-guided samples for chosen classes into a sample store.
 
-One run = one folder with config.yaml (which reproduces it), images/ and manifest.csv.
+One run = one folder with config.yaml (which reproduces it) and a sample store (images/,
+metadata.csv, settings.json).
 Rerunning the same config resumes: samples already in the manifest are skipped."""
 
 import json
@@ -10,11 +11,10 @@ from pathlib import Path
 import yaml
 
 from .augment.cutmix import CutMixConfig
-from .data.store import SampleStore
 from .errors import DfkdError
-from .filtering import store_batch
 from .guidance import GuidanceConfig, guided_sample
 from .io import write_json, write_text
+from .store import SampleStore, store_batch
 
 
 @dataclass
@@ -52,16 +52,10 @@ class GenerateConfig:
 
 
 def resolve_teacher(spec):
-    """'demo', a teacher source, or a mapping {source, arch, num_classes} (for bare weights
-    such as Fast-Datafree/CMI checkpoints)."""
-    from .demo import TEACHER
-    from .teacher_loading import load_teacher
-    if isinstance(spec, dict):
-        unknown = set(spec) - {"source", "arch", "num_classes"}
-        if unknown or "source" not in spec:
-            raise DfkdError(f"teacher: expected a source or {{source, arch, num_classes}}, got {spec}.")
-        return load_teacher(spec["source"], arch=spec.get("arch"), num_classes=spec.get("num_classes"))
-    return load_teacher(TEACHER if spec == "demo" else spec)
+    """'demo', a teacher source, or a mapping {source, arch, num_classes, input_size, mean, std}
+    (for bare weights such as Fast-Datafree/CMI or torchvision checkpoints): see TeacherSpec."""
+    from .teacher_spec import TeacherSpec
+    return TeacherSpec.from_config(spec).load()
 
 
 def backbone_source(name: str) -> str:

@@ -16,10 +16,9 @@ from .sampling import checked_name, runs_dir
 def sample_sets() -> dict[str, str]:
     """Label -> folder: the app's sample sets, and the sample stores inside runs."""
     root = runs_dir()
-    found = {p.parent.name: str(p.parent) for p in sorted((root / "sample-sets").glob("*/manifest.csv"))}
-    for manifest in sorted(root.glob("*/*/manifest.csv")):
-        stage = manifest.parent
-        if stage.parent.name != "sample-sets":
+    found = {p.name: str(p) for p in sorted((root / "sample-sets").glob("*")) if SampleStore(p).exists()}
+    for stage in sorted(root.glob("*/*")):
+        if stage.parent.name != "sample-sets" and SampleStore(stage).exists():
             found[f"{stage.parent.name}/{stage.name}"] = str(stage)
     return found
 

@@ -6,10 +6,9 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from .data.store import SampleStore
 from .errors import DfkdError
-from .filtering import store_batch
 from .guidance import GuidanceConfig, guided_sample
+from .store import SampleStore, is_store, store_batch
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -42,17 +41,20 @@ def sample_set_path(name: str, root=None) -> Path:
 
 
 def open_sample_set(name_or_path: str) -> SampleStore:
-    """A store folder (holding manifest.csv), or the name of one of the app's sample sets."""
+    """A store folder (holding metadata.csv, or manifest.csv from before it), or the name of
+    one of the app's sample sets."""
     path = Path(name_or_path)
-    if not (path / "manifest.csv").is_file() and "/" not in name_or_path:
+    if not is_store(path) and "/" not in name_or_path:
         path = sample_set_path(name_or_path)
-    if not (path / "manifest.csv").is_file():
-        raise DfkdError(f"No sample store at '{name_or_path}': expected a folder holding manifest.csv "
+    if not is_store(path):
+        raise DfkdError(f"No sample store at '{name_or_path}': expected a folder holding metadata.csv "
                         "(e.g. the --out of `dfkd generate`) or the name of a sample set.")
     return SampleStore(path)
 
 
 def add_to_sample_set(name: str, batch, teacher, settings: dict, root=None) -> SampleStore:
+    """Add a batch to the set `name`; samples it already holds (same class and seed) are
+    refused, never replaced: the DfkdError names them and the next unused seed."""
     store = SampleStore(sample_set_path(name, root))
     store_batch(store, batch, teacher, settings)
     return store

@@ -119,9 +119,10 @@ def test_cli_filter_writes_scores_exports_and_resumes(store, tmp_path, capsys):
     assert "kept 12 of 18" in out and "kept set:" in out
     scores = pd.read_csv(store.root / "scores.csv")
     assert scores["kept"].sum() == 12 and len(SampleStore(tmp_path / "kept").manifest()) == 12
-    cache = next((store.root / "embeddings").glob("teacher-*.safetensors"))
-    mtime = cache.stat().st_mtime_ns
+    shards = sorted((store.root / "embeddings").glob("teacher-*/*.safetensors"))  # the cache: one shard per batch
+    stamps = [p.stat().st_mtime_ns for p in shards]
     assert main(args[:-2]) == 0  # rerun: nothing to embed, the cache is not rewritten
-    assert cache.stat().st_mtime_ns == mtime
+    assert sorted((store.root / "embeddings").glob("teacher-*/*.safetensors")) == shards
+    assert [p.stat().st_mtime_ns for p in shards] == stamps
     assert main(["filter", str(tmp_path / "missing"), "--teacher", card]) == 2
     assert "No sample store" in capsys.readouterr().err

@@ -56,7 +56,7 @@ def test_unguided_samples_differ_across_classes(kit, tmp_path):
 def test_a_store_from_an_older_seed_plan_is_refused(kit, tmp_path):
     cfg = _config(kit, tmp_path / "run")
     run_generation(cfg)
-    manifest = tmp_path / "run" / "manifest.csv"
+    manifest = SampleStore(tmp_path / "run").manifest_path
     df = pd.read_csv(manifest)
     df.loc[1, "seed"] = 1000  # as if planned differently
     df.to_csv(manifest, index=False)
@@ -100,16 +100,16 @@ def test_cli_with_flags_and_with_the_written_config(kit, tmp_path, capsys):
     assert main(["generate", "--teacher", kit["teacher"], "--backbone", kit["backbone"], "--classes", "1", "2",
                  "--per-class", "2", "--steps", "3", "--cutmix-steps", "1", "--candidates", "2", "--out", str(out),
                  "--device", "cpu"]) == 0
-    df = pd.read_csv(out / "manifest.csv")
+    df = pd.read_csv(out / "metadata.csv")
     assert sorted(df["class_name"]) == ["b", "b", "c", "c"] and df["teacher_prob"].between(0, 1).all()
     assert df["cutmix"].str.contains("partner").all()  # two per class in one batch: each has a partner
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["guidance"]["cutmix"] == {"at_steps": [1], "alpha": 1.0} and config["guidance"]["candidates"] == 2
     # The written config reproduces the run: rerunning it resumes with nothing left to do.
     assert main(["generate", "--config", str(out / "config.yaml")]) == 0
-    assert len(pd.read_csv(out / "manifest.csv")) == 4
+    assert len(pd.read_csv(out / "metadata.csv")) == 4
     assert main(["generate", "--config", str(out / "config.yaml"), "--out", str(tmp_path / "cli2")]) == 0
-    again = pd.read_csv(tmp_path / "cli2" / "manifest.csv")
+    again = pd.read_csv(tmp_path / "cli2" / "metadata.csv")
     assert (again["teacher_prob"].values == df["teacher_prob"].values).all()
 
 

@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
-from ..data.store import LabelledBatch, SampleStore
+from ..store import LabelledBatch, SampleStore, store_batch
 from ..errors import DfkdError
-from ..filtering import store_batch
 from ..guidance import MODES, GuidanceConfig, guided_sample
 
 METHOD = "dda"
@@ -132,12 +131,13 @@ def vary(store: SampleStore, chunk, backbone, teacher, cfg: DDAConfig, should_st
 
 
 def save_variations(store: SampleStore, batch: LabelledBatch, chunk, cfg: DDAConfig, teacher,
-                    backbone_name: str = ""):
-    """Store variations, marked with their source, k and strength (replacing older ones with their ids)."""
+                    backbone_name: str = "", replace: bool = False):
+    """Store variations, marked with their source, k and strength. Variations already in the
+    store are refused (the store's clash check) unless `replace` (augment_store's overwrite)."""
     settings = {"dda": cfg.identity(), "backbone": backbone_name, "class_names": list(teacher.class_names)}
     rows = [{"id": variation_id(s, k), "source_id": s, "variation": k, "strength": cfg.strength, "method": METHOD}
             for s, k in chunk]
-    store_batch(store, batch, teacher, settings, rows)
+    store_batch(store, batch, teacher, settings, rows, replace=replace)
 
 
 def augment_store(store: SampleStore, backbone, teacher, cfg: DDAConfig, source_ids=None, overwrite: bool = False,
@@ -150,7 +150,7 @@ def augment_store(store: SampleStore, backbone, teacher, cfg: DDAConfig, source_
     for start in range(0, len(todo), cfg.batch_size):
         chunk = todo[start:start + cfg.batch_size]
         batch = vary(store, chunk, backbone, teacher, cfg, should_stop)
-        save_variations(store, batch, chunk, cfg, teacher, name)
+        save_variations(store, batch, chunk, cfg, teacher, name, replace=overwrite)
         if progress:
             progress(start + len(chunk), len(todo))
     return len(todo)

@@ -16,9 +16,8 @@ import time
 
 import torch
 
-from ..data.store import LabelledBatch, SampleStore, to_uint8
+from ..store import LabelledBatch, SampleStore, store_batch, to_uint8
 from ..errors import DfkdError
-from ..filtering import store_batch
 from ..io import atomic_write
 from .collect import class_frequencies, collect
 from .models import standing_stats
