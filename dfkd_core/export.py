@@ -20,6 +20,8 @@ def student_card(student, arch: str, teacher: Teacher, **extra) -> dict:
     card = {"arch": arch, "num_classes": teacher.num_classes, "in_channels": pre.in_channels,
             "input_size": pre.input_size, "mean": pre.mean.flatten().tolist(), "std": pre.std.flatten().tolist(),
             "class_names": teacher.class_names, "teacher": teacher.info.get("source", "")}
+    if pre.resize_size != pre.input_size:  # resize, then the central crop (e.g. a transformers crop_pct)
+        card["resize_size"] = pre.resize_size
     if isinstance(student, SimKDStudent):
         card["simkd_teacher_dim"] = student.head.in_features
     return {**card, **extra}
@@ -45,8 +47,7 @@ def export_onnx(path, student: nn.Module, teacher: Teacher, check: bool = True) 
     pre = teacher.preprocess
     # The wrapper must be in eval mode too: the exporter restores the wrapper's mode recursively,
     # which would leave the student's BatchNorm in training mode.
-    model = _WithPreprocess(student.cpu(), type(pre)(pre.in_channels, pre.input_size, pre.mean.flatten().tolist(),
-                                                     pre.std.flatten().tolist())).eval()
+    model = _WithPreprocess(student.cpu(), type(pre)(**pre.settings())).eval()
     example = torch.rand(2, pre.in_channels, pre.input_size, pre.input_size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         want = model(example).numpy()

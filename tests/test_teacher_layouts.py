@@ -127,3 +127,23 @@ def test_a_teacher_with_non_finite_weights_is_refused_naming_the_tensors(tmp_pat
     _, card_path = save_classifier(tmp_path / "mine", model, card)
     with pytest.raises(DfkdError, match="NaN or infinite"):
         load_teacher(card_path)
+
+
+def test_a_student_of_a_cropping_teacher_keeps_the_crop_in_its_card_and_onnx(tmp_path):
+    from dfkd_core.export import export_onnx, export_student, student_card
+    _tiny_convnext(tmp_path / "convnext")
+    teacher = load_teacher(tmp_path / "convnext")
+    torch.manual_seed(0)
+    student = build_model("resnet8", 4, 3).eval()
+    _, card_path = export_student(tmp_path / "student", student, student_card(student, "resnet8", teacher))
+    reloaded = load_teacher(card_path)
+    assert (reloaded.input_size, reloaded.preprocess.resize_size) == (32, 36)
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        want = student(teacher.preprocess(x))
+    assert torch.allclose(reloaded(x), want, atol=1e-5)
+    onnxruntime = pytest.importorskip("onnxruntime")
+    export_onnx(tmp_path / "student.onnx", student, teacher)
+    session = onnxruntime.InferenceSession(str(tmp_path / "student.onnx"), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"images": x.numpy()})[0]
+    assert abs(got - want.numpy()).max() < 1e-3
