@@ -134,7 +134,7 @@ def distill(settings, plan, where, cfg):
     try:
         DistillConfig(**{k: v for k, v in settings.items() if k in _names(DistillConfig)})
     except (TypeError, DfkdError) as e:
-        raise DfkdError(f"{where}: {e}")
+        raise DfkdError(f"{where}: {str(e).removeprefix('distill settings: ')}")
     canonical_arch(text(settings.get("student", "wrn_16_1"), "student", where))
     repeat = integer(settings.get("real_repeat", 0), "real_repeat", where, low=0)
     if repeat and not plan.real:
