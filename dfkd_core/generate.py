@@ -5,7 +5,7 @@ metadata.csv, settings.json).
 Rerunning the same config resumes: samples already in the manifest are skipped."""
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -14,7 +14,12 @@ from .augment.cutmix import CutMixConfig
 from .errors import DfkdError
 from .guidance import GuidanceConfig, guided_sample
 from .io import write_json, write_text
+from .settings import check_keys, check_types, integer, number, text
 from .store import SampleStore, store_batch
+
+MAX_PER_CLASS = 100_000  # CIFAR-scale runs make 5,000 per class
+MAX_IMAGES = 2_000_000  # per run; ImageNet-scale diffusion distillation used 1.28 M
+MAX_BATCH = 4096
 
 
 @dataclass
@@ -30,20 +35,45 @@ class GenerateConfig:
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "GenerateConfig":
-        d = dict(d)
-        g = dict(d.pop("guidance", {}) or {})
+    def from_dict(cls, d: dict, where: str = "generate config") -> "GenerateConfig":
+        """A checked config (see validate) from a mapping, e.g. a YAML file."""
+        d = dict(check_keys(d, [f.name for f in fields(cls)], where))
+        g = dict(check_keys(d.pop("guidance", None) or {}, [f.name for f in fields(GuidanceConfig)],
+                            f"{where}: guidance"))
         if g.get("cutmix"):
-            g["cutmix"] = CutMixConfig(**g["cutmix"])
+            g["cutmix"] = CutMixConfig(**check_keys(g["cutmix"], [f.name for f in fields(CutMixConfig)],
+                                                    f"{where}: guidance.cutmix"))
         if "window" in g:
+            if not isinstance(g["window"], (list, tuple)) or len(g["window"]) != 2:
+                raise DfkdError(f"{where}: guidance.window must be [start, end], got {g['window']!r}.")
             g["window"] = tuple(g["window"])
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise DfkdError(f"Unknown settings {sorted(unknown)}; expected {sorted(cls.__dataclass_fields__)}.")
         try:
-            return cls(**d, guidance=GuidanceConfig(**g))
+            cfg = cls(**d, guidance=GuidanceConfig(**g))
         except TypeError as e:
-            raise DfkdError(f"Bad generate config: {e}.")
+            raise DfkdError(f"{where}: {e}.") from None
+        return cfg.validate(where)
+
+    def validate(self, where: str = "generate config") -> "GenerateConfig":
+        """Types and ranges of every setting, before any work. per_class and the planned
+        total are bounded: a plan of 10^9 samples once ran the machine out of memory."""
+        text(self.out, "out", where)
+        check_types(self, where)
+        integer(self.per_class, "per_class", where, low=1, high=MAX_PER_CLASS)
+        integer(self.batch_size, "batch_size", where, low=1, high=MAX_BATCH)
+        integer(self.seed, "seed", where, low=0, high=2 ** 48)
+        if self.classes is not None:
+            if not isinstance(self.classes, (list, tuple)) or not self.classes:
+                raise DfkdError(f"{where}: classes must be a non-empty list of class indices (or left out: every "
+                                f"class), got {self.classes!r}.")
+            self.classes = [integer(c, "classes", where, low=0) for c in self.classes]
+            if len(set(self.classes)) != len(self.classes):
+                raise DfkdError(f"{where}: classes {self.classes} name a class twice.")
+            planned_images(self, len(self.classes), where)
+        check_types(self.guidance, f"{where}: guidance")
+        for value in self.guidance.window:
+            number(value, "guidance.window", where, low=0, high=1)
+        self.guidance.validate()
+        return self
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -79,6 +109,14 @@ def same_backbone_digest(out: Path, name: str) -> str:
     return digest
 
 
+def planned_images(cfg: GenerateConfig, num_classes: int, where: str = "generate config") -> int:
+    total = cfg.per_class * num_classes
+    if total > MAX_IMAGES:
+        raise DfkdError(f"{where}: {cfg.per_class} per class x {num_classes} classes = {total:,} images; one run makes "
+                        f"at most {MAX_IMAGES:,}. Lower per_class, or split the classes over several runs.")
+    return total
+
+
 def plan(cfg: GenerateConfig, num_classes: int) -> list[tuple[int, int]]:
     """(target, seed) for every sample of the run, class by class (so a batch holds
     same-class partners for Latent CutMix). Every sample has its own seed, seed + k * K + c
@@ -89,11 +127,13 @@ def plan(cfg: GenerateConfig, num_classes: int) -> list[tuple[int, int]]:
     bad = [c for c in classes if not 0 <= c < num_classes]
     if bad:
         raise DfkdError(f"classes {bad} out of range: the teacher has classes 0..{num_classes - 1}.")
+    planned_images(cfg, len(classes))
     return [(c, cfg.seed + k * num_classes + c) for c in classes for k in range(cfg.per_class)]
 
 
 def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher=None, backbone=None) -> SampleStore:
     """progress(done, total) after each batch; should_stop() polled every step."""
+    cfg.validate()
     out = Path(cfg.out)
     config_path = out / "config.yaml"
     if config_path.exists():
@@ -101,16 +141,16 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
         if previous.to_dict() != cfg.to_dict():
             raise DfkdError(f"{out} holds a run with other settings (see {config_path}). "
                             "Use a new output folder, or the same settings to resume.")
-    cfg.guidance.validate()
     digest = same_backbone_digest(out, cfg.backbone)  # before loading anything: a refusal is immediate
     teacher = teacher or resolve_teacher(cfg.teacher)
+    planned = plan(cfg, teacher.num_classes)  # its limits are checked before the backbone loads
     backbone = backbone or resolve_backbone(cfg.backbone, cfg.device)
     teacher.to(cfg.device)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "backbone.json", {"backbone": cfg.backbone, "weights": digest})
     write_text(config_path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     store = SampleStore(out)
-    done, planned = store.existing_keys(), plan(cfg, teacher.num_classes)
+    done = store.existing_keys()
     stray = done - set(planned)
     if stray:
         raise DfkdError(f"{out} holds {len(stray)} samples this config would not make (e.g. class, seed "

@@ -116,4 +116,4 @@ def test_cli_with_flags_and_with_the_written_config(kit, tmp_path, capsys):
 def test_bad_config_gives_a_clear_error(kit, tmp_path, capsys):
     (tmp_path / "c.yaml").write_text("out: x\nper_clas: 3\n")
     assert main(["generate", "--config", str(tmp_path / "c.yaml")]) == 2
-    assert "Unknown settings ['per_clas']" in capsys.readouterr().err
+    assert "unknown settings 'per_clas' (did you mean 'per_class'?)" in capsys.readouterr().err
