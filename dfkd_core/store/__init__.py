@@ -4,6 +4,7 @@ sharded feature cache with store_batch (add a batch and cache its teacher output
 
 from .batch import LabelledBatch, to_uint8
 from .features import store_batch
+from . import features, rows
 from .rows import COLUMNS
 from .sample_store import SampleStore
 
