@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .errors import DfkdError
-from .hub import offline_by_default
+from .hub import looks_like_hub_id, offline_by_default
 from .models.cards import load_card_model
 from .models.checkpoints import load_zoo_model, read_state_dict, describe_mismatch
 from .processor_input import ProcessorInput, read_processor
@@ -61,11 +61,11 @@ def load_teacher(source, arch: str | None = None, num_classes: int | None = None
         names = CIFAR10_CLASSES if (n, c) == (10, 3) else None
         return _teacher(model, n, c, ProcessorInput(32, 32, mean, std), declared, names,
                         {"arch": arch, "source": str(src), "format": "fast-datafree/cmi state dict"})
-    if "/" in str(source) and not str(source).startswith((".", "/")):
+    if looks_like_hub_id(source):
         offline = local_files_only if local_files_only is not None else offline_by_default()
         return _from_transformers(str(source), offline, trust_remote_code, declared)
-    raise DfkdError(f"Teacher source {source} not found. Expected a card (.json), a checkpoint file, "
-                    "a transformers model folder, or a hub id (org/name).")
+    raise DfkdError(f"Teacher file {source} not found (looked for {src.expanduser().resolve()}). Expected a card "
+                    "(.json), a checkpoint file, a transformers model folder, or a hub id (org/name).")
 
 
 def _teacher(model, num_classes, channels, inputs: ProcessorInput, declared: dict, names, info,
