@@ -111,6 +111,11 @@ def teacher_loss(teacher, images, targets, cfg: GuidanceConfig, student=None) ->
     return loss
 
 
+def _network(backbone, z, t: int, cond) -> torch.Tensor:
+    """The denoiser's output for the float32 trajectory state z, run in the backbone's dtype."""
+    return backbone.model_output(z.to(backbone.dtype), t, cond)
+
+
 def _direction(grad: torch.Tensor) -> torch.Tensor:
     rms = grad.flatten(1).pow(2).mean(1).sqrt().clamp_min(1e-12)
     return grad / rms.view(-1, *[1] * (grad.dim() - 1))
@@ -147,7 +152,7 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
         raise DfkdError(f"need one seed per target: {len(targets)} targets, {len(seeds)} seeds.")
     if int(targets.max()) >= teacher.num_classes or int(targets.min()) < 0:
         raise DfkdError(f"target classes must be in 0..{teacher.num_classes - 1}.")
-    device, dtype, sched = backbone.device, backbone.dtype, backbone.schedule
+    device, sched = backbone.device, backbone.schedule
     select = cfg.selection_step()
     if select and (init is not None or cond is not None):
         raise DfkdError("Candidate starts need fresh noise: SDEdit variations (init, cond) take candidates=1.")
@@ -156,7 +161,8 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
     # candidate-major rows: candidate j of sample i is row j * B + i
     gens = generators_for([starts[i][j] for j in range(k) for i in range(len(seeds))])
     cut_rngs = [np.random.default_rng([s, 1]) for s in seeds]
-    z = per_sample_noise((len(gens), *backbone.latent_shape()), gens, device, dtype)
+    # The trajectory stays in float32 whatever the backbone's dtype: only the network sees that dtype.
+    z = per_sample_noise((len(gens), *backbone.latent_shape()), gens, device, torch.float32)
     if cond is None:
         cond = backbone.conditioning(targets.repeat(k), teacher.class_names, cfg.prompt)
     timesteps = sched.timesteps(cfg.steps)
@@ -164,7 +170,7 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
     if not 0 <= start_step < n or (start_step and init is None):
         raise ValueError(f"start_step must lie in 0..{n - 1} and, above 0, come with init latents; got {start_step}")
     if init is not None:
-        z = sched.add_noise(init.to(device, dtype), z, timesteps[start_step])
+        z = sched.add_noise(init.to(device, torch.float32), z, timesteps[start_step])
     start, end = int(round(cfg.window[0] * n)), int(round(cfg.window[1] * n))
     first_guided = max(start, start_step, select or 0)
     sparse_from = first_guided + int(round(cfg.every_from * max(0, end - first_guided)))
@@ -187,13 +193,13 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
         if fresh and cfg.mode == "full":
             with torch.enable_grad():
                 z_in = z.detach().requires_grad_(True)
-                eps, x0 = sched.split(backbone.model_output(z_in, t, cond), z_in, t)
+                eps, x0 = sched.split(_network(backbone, z_in, t, cond), z_in, t)
                 x0_images = backbone.decode(x0, clamp=False)
                 grad = torch.autograd.grad(teacher_loss(teacher, x0_images, y, cfg, student), z_in)[0]
             eps, x0 = eps.detach(), x0.detach()
         else:
             with torch.no_grad():
-                eps, x0 = sched.split(backbone.model_output(z, t, cond), z, t)
+                eps, x0 = sched.split(_network(backbone, z, t, cond), z, t)
             if fresh:
                 with torch.enable_grad():
                     x0_in = x0.detach().requires_grad_(True)
@@ -202,10 +208,10 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
         if fresh:
             direction = _direction(grad)
         if guide:
-            a = sched.alpha(t, z)
-            shift = cfg.strength * (1 - a).sqrt() * direction
+            a = sched.alpha_value(t)
+            shift = cfg.strength * (1 - a) ** 0.5 * direction
             z = z - shift  # move z_t; with eps fixed, x0 moves by shift / sqrt(alpha_t)
-            x0 = x0 - shift / a.sqrt()
+            x0 = x0 - shift / a ** 0.5
         if on_preview and preview_every and (i % preview_every == 0 or i == n - 1):
             with torch.no_grad():
                 on_preview(i + 1, n, backbone.decode(x0[:len(seeds)]).cpu())

@@ -2,7 +2,19 @@
 either, with per-sample random generators (identical samples for identical seeds,
 whatever the batch). Timesteps and the noise schedule come from the model's diffusers
 scheduler config, so any step count and its timestep spacing (e.g. sd-turbo's
-'trailing') are honoured."""
+'trailing') are honoured.
+
+Precision: the coefficients are float64 numbers and the tensor arithmetic runs in
+float32 whatever the latents' dtype; only the result is cast back to it. In bfloat16
+alpha-bar near the clean end rounds to 1.0, and 1 - alpha-bar to 0 (sigma = 0/0: NaN).
+
+Parity with diffusers' DDIMScheduler.step (tests/test_schedule_parity.py): the same
+update, with eps re-derived from a clipped x0 (its use_clipped_model_output=True), the
+last step going to the config's final alpha-bar (set_alpha_to_one), and the previous
+timestep taken from the timestep list (diffusers subtracts train_steps // steps, which
+differs only for 'linspace' spacing)."""
+
+import math
 
 import torch
 from diffusers import DDIMScheduler
@@ -12,6 +24,7 @@ class NoiseSchedule:
     def __init__(self, scheduler_config: dict, prediction_type: str | None = None):
         self._scheduler = DDIMScheduler.from_config(dict(scheduler_config))
         self.alphas_cumprod = self._scheduler.alphas_cumprod.double()
+        self.final_alpha = float(self._scheduler.final_alpha_cumprod)
         self.prediction_type = prediction_type or self._scheduler.config.prediction_type
         if self.prediction_type not in ("epsilon", "v_prediction", "sample"):
             raise ValueError(f"unsupported prediction type {self.prediction_type}")
@@ -25,44 +38,46 @@ class NoiseSchedule:
         self._scheduler.set_timesteps(num_steps)
         return [int(t) for t in self._scheduler.timesteps]
 
+    def alpha_value(self, t: int) -> float:
+        """Cumulative alpha at t as a float64 number; t < 0: the end of the trajectory."""
+        return float(self.alphas_cumprod[t]) if t >= 0 else self.final_alpha
+
     def alpha(self, t: int, like: torch.Tensor) -> torch.Tensor:
-        """Cumulative alpha at t; t < 0 means the clean end of the trajectory (1)."""
-        value = self.alphas_cumprod[t] if t >= 0 else torch.tensor(1.0, dtype=torch.float64)
-        return value.to(device=like.device, dtype=like.dtype)
+        """alpha_value(t) as a 0-d float32 tensor on like's device (never in a lower precision)."""
+        return torch.tensor(self.alpha_value(t), dtype=torch.float32, device=like.device)
 
     def split(self, model_output: torch.Tensor, z: torch.Tensor, t: int):
-        """(eps, x0) from the network output at noisy sample z, timestep t."""
-        a = self.alpha(t, z)
+        """(eps, x0) from the network output at noisy sample z, timestep t, in z's dtype."""
+        a = self.alpha_value(t)
+        ra, rb = math.sqrt(a), math.sqrt(1 - a)
+        out, zf = model_output.float(), z.float()
         if self.prediction_type == "epsilon":
-            eps = model_output
-            x0 = (z - (1 - a).sqrt() * eps) / a.sqrt()
+            eps, x0 = out, (zf - rb * out) / ra
         elif self.prediction_type == "v_prediction":
-            x0 = a.sqrt() * z - (1 - a).sqrt() * model_output
-            eps = a.sqrt() * model_output + (1 - a).sqrt() * z
+            x0, eps = ra * zf - rb * out, ra * out + rb * zf
         else:
-            x0 = model_output
-            eps = (z - a.sqrt() * x0) / (1 - a).sqrt()
+            x0, eps = out, (zf - ra * out) / rb
         if self.clip_range is not None:
             x0 = x0.clamp(-self.clip_range, self.clip_range)
-            eps = self.eps_from_x0(z, x0, t)
-        return eps, x0
+            eps = (zf - ra * x0) / rb
+        return eps.to(z.dtype), x0.to(z.dtype)
 
     def eps_from_x0(self, z: torch.Tensor, x0: torch.Tensor, t: int) -> torch.Tensor:
-        a = self.alpha(t, z)
-        return (z - a.sqrt() * x0) / (1 - a).sqrt().clamp_min(1e-8)
+        a = self.alpha_value(t)
+        return ((z.float() - math.sqrt(a) * x0.float()) / max(math.sqrt(1 - a), 1e-8)).to(z.dtype)
 
     def step(self, x0, eps, t: int, t_prev: int, eta: float = 0.0, generators=None):
-        """DDIM update z_t -> z_{t_prev} (eta=0 deterministic, eta=1 DDPM-like ancestral)."""
-        a, a_prev = self.alpha(t, x0), self.alpha(t_prev, x0)
-        sigma = eta * ((1 - a_prev) / (1 - a)).sqrt() * (1 - a / a_prev).sqrt()
-        z_prev = a_prev.sqrt() * x0 + (1 - a_prev - sigma ** 2).clamp_min(0).sqrt() * eps
-        if eta > 0 and t_prev >= 0:
-            z_prev = z_prev + sigma * per_sample_noise(x0.shape, generators, x0.device, x0.dtype)
-        return z_prev
+        """DDIM update z_t -> z_{t_prev} (eta=0 deterministic, eta=1 DDPM-like ancestral), in x0's dtype."""
+        a, a_prev = self.alpha_value(t), self.alpha_value(t_prev)
+        sigma = eta * math.sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev))
+        z_prev = math.sqrt(a_prev) * x0.float() + math.sqrt(max(0.0, 1 - a_prev - sigma ** 2)) * eps.float()
+        if sigma > 0:  # at the last step only where the final alpha-bar is below 1, as diffusers
+            z_prev = z_prev + sigma * per_sample_noise(x0.shape, generators, x0.device, torch.float32)
+        return z_prev.to(x0.dtype)
 
     def add_noise(self, x0, noise, t: int):
-        a = self.alpha(t, x0)
-        return a.sqrt() * x0 + (1 - a).sqrt() * noise
+        a = self.alpha_value(t)
+        return (math.sqrt(a) * x0.float() + math.sqrt(1 - a) * noise.float()).to(x0.dtype)
 
 
 def per_sample_noise(shape, generators, device, dtype):
