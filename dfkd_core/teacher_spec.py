@@ -55,6 +55,9 @@ class TeacherSpec:
                             f"got {self.source!r}.")
         if self.arch is not None and (not isinstance(self.arch, str) or not self.arch.strip()):
             raise DfkdError(f"teacher arch must be a name such as wrn_40_2 or torchvision:resnet18, got {self.arch!r}.")
+        if self.arch is not None and not self.arch.startswith("torchvision:"):
+            from .models.zoo import canonical_arch
+            canonical_arch(self.arch)  # an unknown name is refused now, not after loading the rest
         _count(self.num_classes, "num_classes", 2, MAX_CLASSES)
         _count(self.input_size, "input_size", 1, MAX_INPUT_SIZE)
         object.__setattr__(self, "mean", _numbers(self.mean, "mean"))

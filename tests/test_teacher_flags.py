@@ -110,6 +110,7 @@ def test_distill_and_run_take_the_teacher_flags(tmp_path, monkeypatch, fast_data
     (["--teacher-mean", "0.5"], "mean and std together"),
     (["--teacher-normalization", "cifar10", "--teacher-mean", "0.5", "--teacher-std", "1"], "by name or as mean"),
     (["--teacher-num-classes", "1"], "num_classes must be a whole number from 2"),
+    (["--teacher-arch", "wrn_99_9"], "Unknown architecture 'wrn_99_9'"),
 ])
 def test_bad_teacher_flags_are_refused_before_any_work(tmp_path, capsys, flags, message):
     code, text = _run(capsys, "generate", "--out", tmp_path / "run", *flags)
