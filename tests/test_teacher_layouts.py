@@ -64,6 +64,16 @@ def test_a_32_px_vit_reads_its_size_dict_and_normalisation(tmp_path):
     assert torch.allclose(teacher(pixels / 255), model(pixel_values=want).logits, atol=1e-4)
 
 
+def test_dfkd_generate_runs_with_a_32_px_vit_teacher(tmp_path):
+    from dfkd_core import cli
+    from tiny_models import tiny_pixel_prior
+    _tiny_vit(tmp_path / "vit")
+    argv = ["generate", "--teacher", tmp_path / "vit", "--backbone", tiny_pixel_prior(tmp_path / "prior", channels=3),
+            "--classes", "1", "--per-class", "1", "--steps", "2", "--candidates", "1", "--device", "cpu",
+            "--out", tmp_path / "run"]
+    assert cli.main([str(a) for a in argv]) == 0
+
+
 def test_a_vit_without_a_processor_takes_its_own_image_size(tmp_path):
     _tiny_vit(tmp_path / "vit", processor=False)
     teacher = load_teacher(tmp_path / "vit")
