@@ -88,10 +88,21 @@ class GuidanceConfig:
         if self.candidates < 1 or not 0 < self.select_at < 1:
             raise DfkdError(f"candidates must be at least 1 and select_at in (0, 1); got {self.candidates} "
                             f"and {self.select_at}.")
+        if self.cutmix:
+            self.cutmix.validate(self.steps)
         select = self.selection_step()
         if select and self.cutmix and min(self.cutmix.at_steps, default=select) < select:
             raise DfkdError(f"Latent CutMix steps {self.cutmix.at_steps} come before the candidates are chosen "
                             f"(after step {select}); use later CutMix steps or candidates=1.")
+
+
+def check_backbone_fits_teacher(backbone, teacher):
+    """A grey prior cannot make the colours an RGB teacher reads (colour images do go to a grey
+    teacher, as luma)."""
+    if backbone.image_channels == 1 and teacher.in_channels != 1:
+        raise DfkdError(f"The backbone '{backbone.source}' makes 1-channel (grey) images but the teacher takes "
+                        f"{teacher.in_channels}-channel (colour) images. Use a colour backbone for this teacher "
+                        "(e.g. google/ddpm-cifar10-32 or a Stable Diffusion model).")
 
 
 def teacher_loss(teacher, images, targets, cfg: GuidanceConfig, student=None) -> torch.Tensor:
@@ -146,6 +157,7 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
     noised with each seed's noise to the timestep of step `start_step`, where the loop
     starts. `cond` replaces backbone.conditioning (e.g. image embeddings of the sources)."""
     cfg.validate()
+    check_backbone_fits_teacher(backbone, teacher)
     targets = torch.as_tensor(targets, dtype=torch.long)
     seeds = [int(s) for s in seeds]
     if len(seeds) != len(targets):
@@ -175,6 +187,9 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
     first_guided = max(start, start_step, select or 0)
     sparse_from = first_guided + int(round(cfg.every_from * max(0, end - first_guided)))
     cut_steps = set(cfg.cutmix.at_steps) if cfg.cutmix else set()
+    if cut_steps and min(cut_steps) < start_step:
+        raise DfkdError(f"Latent CutMix steps {sorted(cut_steps)} come before step {start_step}, where this "
+                        f"SDEdit trajectory starts; use CutMix steps from {start_step} on.")
     records = [[] for _ in seeds]
     y = targets.to(device)
     direction = None

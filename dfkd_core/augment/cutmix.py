@@ -8,11 +8,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..errors import DfkdError
+
 
 @dataclass
 class CutMixConfig:
     at_steps: list = field(default_factory=lambda: [5])  # step indices (0 = first, noisiest)
     alpha: float = 1.0
+
+    def validate(self, steps: int):
+        """Every CutMix step must be a step of the trajectory: one past its end would never happen."""
+        bad = [s for s in self.at_steps if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < steps]
+        if bad:
+            raise DfkdError(f"Latent CutMix steps {bad} must lie in 0..{steps - 1}: step indices of the {steps}-step "
+                            "trajectory (0 = the first, noisiest step).")
+        if not self.alpha > 0:
+            raise DfkdError(f"Latent CutMix alpha (of Beta(alpha, alpha)) must be > 0, got {self.alpha}.")
 
 
 def _partners(targets: list[int]) -> list[int | None]:

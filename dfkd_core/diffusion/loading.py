@@ -14,12 +14,9 @@ import torch
 from ..errors import DfkdError
 from ..hub import offline_by_default
 from .latent import LatentBackbone
+from .parts import load_part, require_scheduler
 from .pixel import PixelBackbone
 from .variation import load_image_variation
-
-DEFAULT_SCHEDULER = {"num_train_timesteps": 1000, "beta_schedule": "linear", "beta_start": 0.0001,
-                     "beta_end": 0.02, "prediction_type": "epsilon"}
-
 
 def _read_json(source: str, name: str, local_files_only: bool) -> dict | None:
     path = Path(source) / name
@@ -57,23 +54,23 @@ def load_backbone(source, device="cpu", dtype: torch.dtype | None = None, local_
                 where = "on this machine (offline)" if offline else "locally or on the hub"
                 raise DfkdError(f"No diffusion model found at '{source}' {where}. Expected a diffusers pipeline "
                                 "folder (model_index.json) or a UNet2DModel folder (config.json), or a hub id.")
-            sched = (_read_json(source, "scheduler/scheduler_config.json", offline)
-                     or _read_json(source, "scheduler_config.json", offline) or DEFAULT_SCHEDULER)
+            sched = require_scheduler(_read_json(source, "scheduler/scheduler_config.json", offline)
+                                      or _read_json(source, "scheduler_config.json", offline), source, False)
             return PixelBackbone(UNet2DModel.from_pretrained(source, **kw), sched, source).to(device)
-        sched = _read_json(source, "scheduler/scheduler_config.json", offline) or DEFAULT_SCHEDULER
+        sched = require_scheduler(_read_json(source, "scheduler/scheduler_config.json", offline), source, True)
         if (index.get("image_encoder") or [None])[0]:  # image-variation layout (lambdalabs/sd-image-variations-diffusers)
             return load_image_variation(source, sched, device, dtype, offline)
         if "vae" in index:
             from transformers import CLIPTextModel, CLIPTokenizer
-            unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", **kw)
-            vae = AutoencoderKL.from_pretrained(source, subfolder="vae", **kw)
-            text = CLIPTextModel.from_pretrained(source, subfolder="text_encoder", **kw)
-            tok = CLIPTokenizer.from_pretrained(source, subfolder="tokenizer", local_files_only=offline)
+            unet = load_part(UNet2DConditionModel, source, "unet", **kw)
+            vae = load_part(AutoencoderKL, source, "vae", **kw)
+            text = load_part(CLIPTextModel, source, "text_encoder", **kw)
+            tok = load_part(CLIPTokenizer, source, "tokenizer", local_files_only=offline)
             backbone = LatentBackbone(unet, vae, text, tok, sched, source, guidance_scale).to(device)
             if str(device).startswith("cuda"):  # the guidance gradient through UNet + VAE is memory-bound there
                 backbone.enable_gradient_checkpointing()
             return backbone
-        return PixelBackbone(UNet2DModel.from_pretrained(source, subfolder="unet", **kw), sched, source).to(device)
+        return PixelBackbone(load_part(UNet2DModel, source, "unet", **kw), sched, source).to(device)
     except (OSError, ValueError) as e:
         raise DfkdError(f"Could not load the diffusion model '{source}': {str(e).splitlines()[0]}")
 

@@ -9,6 +9,7 @@ import torch
 
 from ..clip_image import ClipImageEncoder
 from .latent import LatentBackbone
+from .parts import load_part
 
 
 class ImageVariationBackbone(LatentBackbone):
@@ -44,7 +45,7 @@ def load_image_variation(source: str, scheduler_config: dict, device, dtype, loc
         from huggingface_hub import snapshot_download
         source = snapshot_download(source, local_files_only=local_files_only)
     kw = {"local_files_only": local_files_only, "torch_dtype": dtype}
-    unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", **kw)
-    vae = AutoencoderKL.from_pretrained(source, subfolder="vae", **kw)
+    unet = load_part(UNet2DConditionModel, source, "unet", **kw)
+    vae = load_part(AutoencoderKL, source, "vae", **kw)
     encoder = ClipImageEncoder.from_folder(source, dtype=dtype, local_files_only=local_files_only)
     return ImageVariationBackbone(unet, vae, encoder, scheduler_config, source, guidance_scale).to(device)
