@@ -60,6 +60,13 @@ def add_to_sample_set(name: str, batch, teacher, settings: dict, root=None) -> S
     return store
 
 
+def unused_seed(name: str, root=None) -> int:
+    """The first seed of a batch that the set `name` cannot already hold (0 for a new set):
+    the engine's default seed for the Samples tab, so that adding never clashes."""
+    path = sample_set_path(name, root)
+    return SampleStore(path).unused_seed() if is_store(path) else 0
+
+
 def cutmix_box_in_pixels(record: dict, latent_size: int, image_size: int) -> list[int]:
     """A CutMix box recorded in latent coordinates, in image pixels."""
     scale = image_size / latent_size

@@ -47,7 +47,7 @@ import pytest  # noqa: E402
 from dda_kit import NAMES, small_teacher  # noqa: E402
 
 from dfkd_core.errors import DfkdError  # noqa: E402
-from dfkd_core.sampling import add_to_sample_set  # noqa: E402
+from dfkd_core.sampling import add_to_sample_set, unused_seed  # noqa: E402
 from dfkd_core.store import LabelledBatch, SampleStore, store_batch  # noqa: E402
 from dfkd_core.store import features  # noqa: E402
 
@@ -66,7 +66,7 @@ def test_adding_samples_the_set_already_holds_is_refused_never_replaced(tmp_path
     store = SampleStore(tmp_path / "set")
     store.add(batch([0, 1], [0, 1], value=0.2), NAMES, SETTINGS)
     before = (store.root / "images" / "c000-s0.png").read_bytes()
-    with pytest.raises(DfkdError, match=r"already holds 1 of these samples \(c000-s0\).*next unused seed .* 2"):
+    with pytest.raises(DfkdError, match=r"already holds 1 of these samples \(c000-s0\).*next unused seed here is 2"):
         store.add(batch([0, 2], [0, 5], value=0.9), NAMES, SETTINGS)
     assert store.manifest()["id"].tolist() == ["c000-s0", "c001-s1"]
     assert (store.root / "images" / "c000-s0.png").read_bytes() == before
@@ -78,6 +78,7 @@ def test_the_samples_tab_engine_call_refuses_a_second_add_on_the_same_seeds(tmp_
     add_to_sample_set("mine", batch([0, 1], [0, 1]), teacher, SETTINGS, root=tmp_path)
     with pytest.raises(DfkdError, match="already holds 2 of these samples"):
         add_to_sample_set("mine", batch([0, 1], [0, 1]), teacher, {**SETTINGS, "strength": 0.9}, root=tmp_path)
+    assert unused_seed("mine", root=tmp_path) == 2 and unused_seed("new", root=tmp_path) == 0
     store = add_to_sample_set("mine", batch([0, 1], [2, 3]), teacher, SETTINGS, root=tmp_path)
     assert len(store.manifest()) == 4
 
@@ -87,7 +88,7 @@ def test_the_variations_tab_engine_call_does_not_remake_existing_variations(tmp_
     store, teacher, cfg = SampleStore(tmp_path / "set"), small_teacher(), DDAConfig(variations=1, strength=0.5)
     store.add(batch([0], [0]), NAMES, SETTINGS)
     save_variations(store, batch([0], [7], value=0.1), [("c000-s0", 1)], cfg, teacher)
-    with pytest.raises(DfkdError, match="c000-s0-v1"):
+    with pytest.raises(DfkdError, match="c000-s0-v1.*overwrite explicitly"):
         save_variations(store, batch([0], [7], value=0.8), [("c000-s0", 1)], DDAConfig(variations=1, strength=0.9),
                         teacher)
     assert store.manifest().set_index("id").loc["c000-s0-v1", "strength"] == 0.5

@@ -69,7 +69,7 @@ class SampleStore:
             R.upgrade(self.root)
             taken = self._taken(ids)
             if taken and not replace:
-                raise self._clash(taken)
+                raise self._clash(taken, variations=bool((rows["variation"].astype(int) > 0).any()))
             rows["settings_id"] = R.register_settings(self.root, [settings])[0]
             for file, data in zip(rows["file_name"], pngs):
                 atomic_write(self.root / file, lambda tmp, data=data: Path(tmp).write_bytes(data))
@@ -101,12 +101,21 @@ class SampleStore:
         listed = set(self.manifest()["id"])
         return [i for i in maybe if i in listed]
 
-    def _clash(self, taken) -> DfkdError:
-        df = self.manifest()
-        hint = f" The next unused seed in this set is {int(df['seed'].max()) + 1}." if len(df) else ""
+    def _clash(self, taken, variations: bool) -> DfkdError:
+        if variations:
+            what = ("To replace them, overwrite explicitly (dfkd augment --overwrite); to keep both, write the new "
+                    "variations to another set.")
+        else:
+            what = f"Make them with other seeds (the next unused seed here is {self.unused_seed()}), or add them to " \
+                   "another set."
         return DfkdError(f"{self.root} already holds {len(taken)} of these samples ({', '.join(taken[:5])}"
                          f"{' ...' if len(taken) > 5 else ''}): adding them would replace the earlier ones, so "
-                         f"nothing was added. Make them with other seeds, or add them to another set.{hint}")
+                         f"nothing was added. {what}")
+
+    def unused_seed(self) -> int:
+        """One more than the largest seed in the store (0 when empty): from it on, no id is taken."""
+        seeds = self.manifest()["seed"]
+        return int(seeds.max()) + 1 if len(seeds) else 0
 
     def copy_to(self, ids, dest) -> "SampleStore":
         """A new store at `dest` holding the samples `ids` (images and rows); resumable."""
