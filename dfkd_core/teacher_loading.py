@@ -18,6 +18,7 @@ from .errors import DfkdError
 from .hub import looks_like_hub_id, offline_by_default
 from .models.cards import load_card_model
 from .models.checkpoints import load_zoo_model, read_state_dict, describe_mismatch
+from .models.zoo import canonical_arch
 from .processor_input import ProcessorInput, read_processor
 from .teacher import Teacher
 from .teacher_spec import NORMALISATIONS
@@ -34,18 +35,24 @@ ARCH_HINT = ("declare their architecture with --teacher-arch NAME (dfkd generate
 def load_teacher(source, arch: str | None = None, num_classes: int | None = None,
                  local_files_only: bool | None = None, trust_remote_code: bool = False,
                  input_size: int | None = None, mean=None, std=None) -> Teacher:
-    declared = {"input_size": input_size, "mean": mean, "std": std}
+    declared = {"input_size": input_size, "mean": mean, "std": std, "num_classes": num_classes}
     src = Path(source)
     if src.suffix == ".safetensors" and src.with_suffix(".json").is_file() and not arch:
         src = src.with_suffix(".json")
     if src.suffix == ".json":
         model, card = load_card_model(src)
+        if arch and canonical_arch(arch) != canonical_arch(card["arch"]):
+            raise DfkdError(f"{src} is a card for '{card['arch']}', but the architecture '{arch}' was declared. "
+                            "A card names its own architecture: declare none, or pass its weights file instead.")
         inputs = ProcessorInput(card["input_size"], card.get("resize_size") or card["input_size"],
                                 card["mean"], card["std"])
         return _teacher(model, card["num_classes"], card["in_channels"], inputs, declared, card.get("class_names"),
                         {**card, "source": str(src)})
     if src.is_dir():
         if (src / "config.json").is_file():
+            if arch:
+                raise DfkdError(f"{src} is a transformers model folder, whose config.json names its architecture; "
+                                f"the architecture '{arch}' declared for it is only for bare weights: declare none.")
             return _from_transformers(str(src), True, trust_remote_code, declared)
         raise DfkdError(f"{src} is a folder without config.json. Expected a transformers model folder "
                         "(save_pretrained layout), or a checkpoint file.")
@@ -72,6 +79,8 @@ def _teacher(model, num_classes, channels, inputs: ProcessorInput, declared: dic
              logits_fn=None) -> Teacher:
     """The Teacher with the declared input (if any) over the source's, once its weights are finite."""
     source = info.get("source")
+    if declared["num_classes"] not in (None, num_classes):
+        raise DfkdError(f"{source}: {declared['num_classes']} classes were declared, but the teacher has {num_classes}.")
     check_finite_weights(model, source)
     if declared["input_size"] is not None:
         inputs.input_size = inputs.resize_size = int(declared["input_size"])

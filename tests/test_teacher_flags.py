@@ -130,3 +130,20 @@ def test_the_yaml_mapping_is_checked_with_did_you_mean(fast_datafree_pth):
     assert TeacherSpec.from_config(spec.to_config()) == spec
     one_value = TeacherSpec(source=str(fast_datafree_pth), arch="wrn_16_1", mean=0.5, std=0.25).load()
     assert torch.allclose(one_value.preprocess.mean, torch.full((1, 3, 1, 1), 0.5))  # one value: every channel
+
+
+def test_what_a_card_or_a_transformers_folder_says_is_not_silently_overridden(tmp_path):
+    from dfkd_core.models.checkpoints import save_classifier
+    from transformers import ViTConfig, ViTForImageClassification
+    card = dict(arch="resnet8", num_classes=4, in_channels=1, input_size=32, mean=[0.5], std=[0.5],
+                class_names=list("abcd"))
+    _, card_path = save_classifier(tmp_path / "t", build_model("resnet8", 4, 1), card)
+    with pytest.raises(DfkdError, match="5 classes were declared, but the teacher has 4"):
+        TeacherSpec(source=str(card_path), num_classes=5).load()
+    with pytest.raises(DfkdError, match="card for 'resnet8', but the architecture 'wrn_16_1' was declared"):
+        TeacherSpec(source=str(card_path), arch="wrn_16_1").load()
+    assert TeacherSpec(source=str(card_path), arch="resnet8", num_classes=4).load().num_classes == 4
+    ViTForImageClassification(ViTConfig(image_size=16, patch_size=8, hidden_size=8, num_hidden_layers=1,
+                                        num_attention_heads=2, intermediate_size=16)).save_pretrained(tmp_path / "vit")
+    with pytest.raises(DfkdError, match="transformers model folder.*declare none"):
+        TeacherSpec(source=str(tmp_path / "vit"), arch="wrn_16_1").load()
