@@ -96,8 +96,8 @@ def main():
         assert total == args.big + args.repeats * args.batch, total
         disk = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file()) / 2 ** 20
     small, big = (statistics.median(costs[k]) * 1000 for k in ("small", "big"))
-    print(f"store built directly: {args.small:,} samples in {built['small']:.1f} s, {args.big:,} in {built['big']:.1f} s "
-          f"({disk:.0f} MB on disk, deleted)")
+    print(f"store built directly: {args.small:,} samples in {built['small']:.1f} s, {args.big:,} in "
+          f"{built['big']:.1f} s ({disk:.0f} MB on disk, deleted)")
     print(f"append a batch of {args.batch} (images, rows, feature shard), median of {args.repeats}:")
     print(f"  store of {args.small:>7,}: {small:7.1f} ms")
     print(f"  store of {args.big:>7,}: {big:7.1f} ms")

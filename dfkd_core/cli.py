@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="teacher-guided diffusion samples into a sample store")
     gen.add_argument("--config", help="YAML file with the settings below (flags are ignored then, but --out)")
-    gen.add_argument("--out", help="run folder: config.yaml, images/, manifest.csv; rerun to resume")
+    gen.add_argument("--out", help="run folder: config.yaml, images/, metadata.csv, settings.json; rerun to resume")
     add_teacher_arguments(gen)  # --teacher and --teacher-arch/-num-classes/-input-size/-mean/-std/-normalization
     gen.add_argument("--backbone", default="demo", help="'demo', a diffusers folder, or a hub id")
     gen.add_argument("--classes", type=int, nargs="+", help="class indices (default: all)")

@@ -66,8 +66,8 @@ def compute_features(store: SampleStore, teacher, embedding: str = "teacher", cl
         return store.read_files([file_of[i] for i in chunk])
 
     cache = Path(cache_dir or store.root / "embeddings")
-    out = cached_rows(teacher_cache(cache, teacher), ids, row_stamps, lambda chunk: teacher_outputs(teacher, images(chunk)),
-                      batch_size, progress, should_stop)
+    out = cached_rows(teacher_cache(cache, teacher), ids, row_stamps,
+                      lambda chunk: teacher_outputs(teacher, images(chunk)), batch_size, progress, should_stop)
     emb = out["features"]
     if embedding == "clip":
         encoder = {}

@@ -14,4 +14,4 @@ def is_store(folder) -> bool:
     return SampleStore(folder).exists()
 
 
-__all__ = ["COLUMNS", "LabelledBatch", "SampleStore", "is_store", "store_batch", "to_uint8"]
+__all__ = ["COLUMNS", "LabelledBatch", "SampleStore", "features", "is_store", "rows", "store_batch", "to_uint8"]
