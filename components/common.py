@@ -2,8 +2,8 @@
 the page checked before use, and user mistakes (DfkdError) shown as a clear pop-up."""
 
 import functools
-import html
 import inspect
+import re
 
 import gradio as gr
 import numpy as np
@@ -15,6 +15,7 @@ from dfkd_core.settings import number
 from dfkd_core.teacher_report import load_teacher_cached
 
 PREVIEW_SCALE = 4  # 32 px samples are shown 4x larger
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 
 
 def session_teacher(spec):
@@ -30,8 +31,10 @@ def enlarged(image, scale: int = PREVIEW_SCALE) -> Image.Image:
 
 
 def user_error(error) -> gr.Error:
-    """A pop-up with the message of a user mistake; the server log gets no traceback for it."""
-    return gr.Error(html.escape(str(error)), duration=None, print_exception=False)
+    """A pop-up with the message of a user mistake; the server log gets no traceback for it.
+    The pop-up renders HTML and messages quote what the user typed, so tags are defused
+    (a bare "<= 200" stays readable, also to API clients)."""
+    return gr.Error(_TAG_START.sub("&lt;", str(error)), duration=None, print_exception=False)
 
 
 def shows_user_errors(fn):

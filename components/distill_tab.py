@@ -55,10 +55,10 @@ def _settings(student, epochs, temperature, batch_size, lr, ce_weight, mixup, si
 @shows_user_errors
 def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight, mixup, simkd,
                eval_set, run_name, request: gr.Request = None, progress=gr.Progress()):
+    settings = _settings(student, epochs, temperature, batch_size, lr, ce_weight, mixup, simkd, eval_set)
     sets = sample_sets()
     if sample_set not in sets:
         raise DfkdError(f"Pick a sample set (found: {', '.join(sets) or 'none yet: add samples in the Samples tab'}).")
-    settings = _settings(student, epochs, temperature, batch_size, lr, ce_weight, mixup, simkd, eval_set)
     checked_name(run_name, "Run")
     spec = teacher_spec or {"source": str(TEACHER)}
     teacher = session_teacher(spec)

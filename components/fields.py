@@ -4,6 +4,8 @@ field refuses it with a message naming the field and what it expects, before any
 runs. (The check wraps the instance's preprocess: a component subclass would make Gradio
 write a .pyi stub beside this file.)"""
 
+import gradio as gr
+
 from dfkd_core import DfkdError
 
 from .common import field, user_error
@@ -22,7 +24,7 @@ def checked(component, optional: bool = False):
             value = field(payload, label, low=component.minimum, high=component.maximum)
         except DfkdError as e:
             raise user_error(e) from None
-        return component.round_to_precision(value, component.precision)
+        return gr.Number.round_to_precision(value, getattr(component, "precision", None))
 
     component.preprocess = preprocess
     return component

@@ -14,7 +14,8 @@ from dfkd_core.embedding import project, warm_up
 from dfkd_core.runs import sample_sets
 from dfkd_core.sampling import sample_set_path
 
-from .common import enlarged, session_teacher
+from .common import enlarged, field, session_teacher, user_error
+from .fields import checked
 
 COLOUR_BY = ["class", "kept / dropped", "confidence"]
 PROJECTIONS = {"auto (UMAP; PCA for few points)": "auto", "UMAP": "umap", "PCA": "pca"}
@@ -101,13 +102,15 @@ def compute_ui(teacher_spec, label, embedding, clip_folder, projection, omega, t
         teacher = session_teacher(teacher_spec)
         progress(0, desc="teacher outputs and embeddings (cached per sample)")
         kind = "clip" if embedding.startswith("CLIP") else "teacher"
-        features = filtering.compute_features(store, teacher, embedding=kind, clip_model=(clip_folder or "").strip() or None,
+        omega, tau = field(omega, "ω"), field(tau, "τ")
+        features = filtering.compute_features(store, teacher, embedding=kind,
+                                              clip_model=(clip_folder or "").strip() or None,
                                               progress=lambda done, total: progress((done, total), unit="images"))
         scores = filtering.scores_frame(store.manifest(), features, omega, tau)
         progress(1, desc="2-D projection")
         proj = project(features.embeddings, PROJECTIONS[projection], cache_dir=store.root / "embeddings" / "2d")
     except DfkdError as e:
-        raise gr.Error(str(e), duration=None)
+        raise user_error(e) from None
     note = (proj.note + ".") if proj.note else ("(projection from cache)" if proj.cached else "")
     state = {"root": str(store.root), "scores": scores, "xy": proj.xy, "method": proj.method, "note": note}
     return _views(state, colour_by, show)
@@ -116,21 +119,22 @@ def compute_ui(teacher_spec, label, embedding, clip_folder, projection, omega, t
 def rethreshold_ui(state, omega, tau, colour_by, show):
     """Recolour for new ω, τ: only the kept flags change."""
     if not state:
-        raise gr.Error("Compute the scores of a sample set first.")
+        raise user_error("Compute the scores of a sample set first.")
     try:
+        omega, tau = field(omega, "ω"), field(tau, "τ")
         state = {**state, "scores": filtering.apply_thresholds(state["scores"], omega, tau)}
     except DfkdError as e:
-        raise gr.Error(str(e), duration=None)
+        raise user_error(e) from None
     return _views(state, colour_by, show)
 
 
 def inspect_ui(state, sample_id):
     if not state:
-        raise gr.Error("Compute the scores of a sample set first.")
+        raise user_error("Compute the scores of a sample set first.")
     scores = state["scores"].set_index("id")
     sample_id = (sample_id or "").strip()
     if sample_id not in scores.index:
-        raise gr.Error(f"No sample '{sample_id}' in this set.")
+        raise user_error(f"No sample '{sample_id}' in this set.")
     row = scores.loc[sample_id]
     store = SampleStore(state["root"])
     source = _image(store, row["source_id"]) if row["source_id"] in scores.index else None
@@ -145,14 +149,14 @@ def select_ui(state, evt: gr.SelectData):
 
 def export_ui(state, name):
     if not state:
-        raise gr.Error("Compute the scores of a sample set first.")
+        raise user_error("Compute the scores of a sample set first.")
     try:
         dest = sample_set_path(name)
-        if (dest / "manifest.csv").exists():
+        if SampleStore(dest).exists():
             raise DfkdError(f"Sample set '{name}' already exists; choose a new name.")
         new = filtering.export_kept(SampleStore(state["root"]), state["scores"], dest)
     except DfkdError as e:
-        raise gr.Error(str(e), duration=None)
+        raise user_error(e) from None
     return f"Exported {len(new.manifest())} kept samples to `{new.root}`.", gr.update(choices=list(sample_sets()))
 
 
@@ -169,8 +173,8 @@ def build(teacher_spec: gr.State) -> None:
             clip_folder = gr.Textbox(label="CLIPVisionModelWithProjection folder", visible=False)
             projection = gr.Radio(list(PROJECTIONS), value=next(iter(PROJECTIONS)), label="2-D projection")
             compute = gr.Button("Compute scores", variant="primary")
-            omega = gr.Slider(-1, 1, value=0.9, step=0.01, label="ω: keep when cos(sample, source) ≥ ω")
-            tau = gr.Slider(0, 1, value=0.0, step=0.01, label="τ: keep when p(target) ≥ τ")
+            omega = checked(gr.Slider(-1, 1, value=0.9, step=0.01, label="ω: keep when cos(sample, source) ≥ ω"))
+            tau = checked(gr.Slider(0, 1, value=0.0, step=0.01, label="τ: keep when p(target) ≥ τ"))
             colour_by = gr.Radio(COLOUR_BY, value=COLOUR_BY[1], label="Colour by")
             summary = gr.Markdown(elem_id="filter-summary")
             bars = gr.Plot(label="Kept per class")

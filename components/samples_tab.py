@@ -16,7 +16,8 @@ from dfkd_core.guidance import Cancelled, GuidanceConfig
 from dfkd_core.sampling import add_to_sample_set, compare_job, cutmix_box_in_pixels
 from dfkd_core.streaming import stream
 
-from .common import PREVIEW_SCALE, enlarged, session_teacher
+from .common import PREVIEW_SCALE, enlarged, field, session_teacher, user_error
+from .fields import checked
 
 DEMO_PRIOR, LOCAL, HUB = "Demo prior (Fashion-MNIST + shapes)", "Local folder", "Hub id"
 
@@ -56,14 +57,19 @@ def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, 
         source = str(PRIOR) if backbone_kind == DEMO_PRIOR else (backbone_path or "").strip()
         if not source:
             raise DfkdError("Enter the backbone's local folder or hub id.")
-        backbone = load_backbone_cached(source)
-        cfg = GuidanceConfig(steps=int(steps), strength=strength, bn=bn, window=(window_start, window_end),
-                             mode=mode, candidates=int(candidates), every=int(every), eta=float(eta),
-                             cutmix=CutMixConfig([int(cutmix_step)], cutmix_alpha) if use_cutmix else None)
+        per_class, seed = field(per_class, "samples per class", whole=True, low=1), field(seed, "seed", whole=True)
+        cutmix = CutMixConfig([field(cutmix_step, "CutMix step", whole=True)], field(cutmix_alpha, "CutMix alpha")) \
+            if use_cutmix else None
+        cfg = GuidanceConfig(steps=field(steps, "steps", whole=True), strength=field(strength, "strength"),
+                             bn=field(bn, "bn"),
+                             window=(field(window_start, "guide from"), field(window_end, "guide until")),
+                             mode=mode, candidates=field(candidates, "candidates", whole=True),
+                             every=field(every, "every", whole=True), eta=field(eta, "eta"), cutmix=cutmix)
         cfg.validate()
+        backbone = load_backbone_cached(source)
         names = teacher.class_names
-        targets = [names.index(c) for c in classes for _ in range(int(per_class))]
-        seeds = [int(seed) + j for j in range(len(targets))]  # one per sample: unguided, a shared seed repeats
+        targets = [names.index(c) for c in classes for _ in range(per_class)]
+        seeds = [seed + j for j in range(len(targets))]  # one per sample: unguided, a shared seed repeats
         for item in stream(compare_job, backbone, teacher, targets, seeds, cfg):
             if item[0] == "preview":
                 _, step, total, images = item
@@ -79,16 +85,16 @@ def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, 
                        {"batch": guided, "names": names, "teacher": teacher,
                         "settings": {**asdict(cfg), "backbone": source, "class_names": names}})
     except (DfkdError, Cancelled) as e:
-        raise gr.Error(str(e) or "Cancelled.", duration=None)
+        raise user_error(str(e) or "Cancelled.") from None
 
 
 def add_ui(last, name):
     if not last:
-        raise gr.Error("Generate samples first.")
+        raise user_error("Generate samples first.")
     try:
         store = add_to_sample_set(name, last["batch"], last["teacher"], last["settings"])
     except DfkdError as e:
-        raise gr.Error(str(e), duration=None)
+        raise user_error(e) from None
     return f"Added {len(last['batch'].seeds)} samples to `{store.root}` ({len(store.manifest())} in the set)."
 
 
@@ -99,31 +105,32 @@ def build(teacher_spec: gr.State) -> None:
             backbone_kind = gr.Radio([DEMO_PRIOR, LOCAL, HUB], value=DEMO_PRIOR, label="Diffusion backbone")
             backbone_path = gr.Textbox(label="Folder or hub id (e.g. google/ddpm-cifar10-32)", visible=False)
             classes = gr.CheckboxGroup(_class_names(), value=_class_names()[:4], label="Classes")
-            per_class = gr.Slider(1, 8, value=2, step=1, label="Samples per class")
-            strength = gr.Slider(0, 0.5, value=0.08, step=0.01, label="Guidance strength")
-            bn = gr.Slider(0, 1, value=0.0, step=0.01, label="BN-statistics weight (bn)")
-            steps = gr.Slider(5, 100, value=25, step=1, label="Denoising steps")
+            per_class = checked(gr.Slider(1, 8, value=2, step=1, label="Samples per class"))
+            strength = checked(gr.Slider(0, 0.5, value=0.08, step=0.01, label="Guidance strength"))
+            bn = checked(gr.Slider(0, 1, value=0.0, step=0.01, label="BN-statistics weight (bn)"))
+            steps = checked(gr.Slider(5, 100, value=25, step=1, label="Denoising steps"))
             with gr.Row():
-                window_start = gr.Slider(0, 1, value=0.0, step=0.05, label="Guide from (fraction)")
-                window_end = gr.Slider(0, 1, value=1.0, step=0.05, label="Guide until (fraction)")
+                window_start = checked(gr.Slider(0, 1, value=0.0, step=0.05, label="Guide from (fraction)"))
+                window_end = checked(gr.Slider(0, 1, value=1.0, step=0.05, label="Guide until (fraction)"))
             mode = gr.Radio(["x0", "full"], value="x0", label="Gradient",
                             info="x0: cheap, without the denoiser's Jacobian; full: through the denoiser")
-            candidates = gr.Slider(1, 6, value=GuidanceConfig.candidates, step=1, label="Candidate starts",
-                                   info="noises tried per sample; after the first fifth of the steps the teacher "
-                                        "keeps the one it finds most like the target")
-            every = gr.Slider(1, 4, value=GuidanceConfig.every, step=1, label="Fresh teacher gradient every k-th step",
-                              info=f"past the first {GuidanceConfig.every_from:.0%} of the guided steps; the direction "
-                                   "is reused between. 1: a fresh gradient at every step (slower)")
-            eta = gr.Slider(0, 1, value=GuidanceConfig.eta, step=0.1, label="Sampler noise (eta)",
-                            info="0: DDIM; 1: ancestral, fresh noise each step (still fixed by the seed); "
-                                 "on the demo prior 1 gives cleaner images")
+            candidates = checked(gr.Slider(1, 6, value=GuidanceConfig.candidates, step=1, label="Candidate starts",
+                                           info="noises tried per sample; after the first fifth of the steps the "
+                                                "teacher keeps the one it finds most like the target"))
+            every = checked(gr.Slider(1, 4, value=GuidanceConfig.every, step=1,
+                                      label="Fresh teacher gradient every k-th step",
+                                      info=f"past the first {GuidanceConfig.every_from:.0%} of the guided steps; the "
+                                           "direction is reused between. 1: a fresh gradient at every step (slower)"))
+            eta = checked(gr.Slider(0, 1, value=GuidanceConfig.eta, step=0.1, label="Sampler noise (eta)",
+                                    info="0: DDIM; 1: ancestral, fresh noise each step (still fixed by the seed); "
+                                         "on the demo prior 1 gives cleaner images"))
             with gr.Row():
-                seed = gr.Number(value=0, precision=0, label="Seed")
+                seed = checked(gr.Number(value=0, precision=0, label="Seed"))
                 randomize = gr.Button("Randomize", size="sm")
             with gr.Accordion("Latent CutMix", open=False):
                 use_cutmix = gr.Checkbox(label="Mix same-class latents during sampling")
-                cutmix_step = gr.Slider(0, 99, value=5, step=1, label="At step")
-                cutmix_alpha = gr.Slider(0.1, 5, value=1.0, step=0.1, label="Beta(α, α)")
+                cutmix_step = checked(gr.Slider(0, 99, value=5, step=1, label="At step"))
+                cutmix_alpha = checked(gr.Slider(0.1, 5, value=1.0, step=0.1, label="Beta(α, α)"))
             with gr.Row():
                 run = gr.Button("Generate", variant="primary", elem_id="generate-samples")
                 cancel = gr.Button("Cancel", variant="stop")

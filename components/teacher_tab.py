@@ -12,7 +12,8 @@ from dfkd_core.teacher_report import (
     load_teacher_cached,
 )
 
-from .common import session_teacher
+from .common import field, session_teacher, user_error
+from .fields import checked
 from .uploads import stage_checkpoint_upload
 
 DEMO, UPLOAD = "Demo teacher (Fashion-MNIST)", "Upload a checkpoint"
@@ -24,7 +25,7 @@ def _load(choice, files, arch, num_classes):
         return load_teacher_cached(str(DEMO_TEACHER)), {"source": str(DEMO_TEACHER)}
     source = stage_checkpoint_upload([f if isinstance(f, str) else f.name for f in (files or [])])
     spec = {"source": str(source), "arch": None if source.suffix == ".json" else (arch or None),
-            "num_classes": int(num_classes) if num_classes else None}
+            "num_classes": None if num_classes is None else field(num_classes, "number of classes", whole=True, low=2)}
     return load_teacher_cached(spec["source"], spec["arch"], spec["num_classes"]), spec
 
 
@@ -37,22 +38,23 @@ def load_teacher_ui(choice, files, arch, num_classes):
     try:
         teacher, spec = _load(choice, files, arch, num_classes)
     except DfkdError as e:
-        raise gr.Error(str(e), duration=None)
+        raise user_error(e) from None
     summary = describe_teacher(teacher)
-    status = f"Loaded **{summary['architecture']}**: {summary['classes']} classes, {summary['parameters']:,} parameters."
+    status = (f"Loaded **{summary['architecture']}**: {summary['classes']} classes, "
+              f"{summary['parameters']:,} parameters.")
     return spec, _card_table(summary), status
 
 
 def evaluate_ui(spec, dataset, progress=gr.Progress()):
     if not spec:
-        raise gr.Error("Load a teacher first.")
+        raise user_error("Load a teacher first.")
     try:
         teacher = session_teacher(spec)
         progress(0, desc="Loading the test set")
         result = evaluate_teacher(teacher, dataset,
                                   progress=lambda done, total: progress(done / total, desc=f"{done}/{total} images"))
     except DfkdError as e:
-        raise gr.Error(str(e), duration=None)
+        raise user_error(e) from None
     return f"Test accuracy: **{100 * result['accuracy']:.2f}%** on {result['dataset']} ({result['images']:,} images)"
 
 
@@ -68,8 +70,8 @@ def build() -> gr.State:
                             visible=False)
             arch = gr.Dropdown(list(ARCHITECTURES), value=None, allow_custom_value=True, visible=False,
                                label="Architecture (for bare weights; torchvision:NAME also works)")
-            num_classes = gr.Number(label="Number of classes (optional; read from the weights)", precision=0,
-                                    visible=False)
+            num_classes = checked(gr.Number(label="Number of classes (optional; read from the weights)", precision=0,
+                                            minimum=2, visible=False), optional=True)
             load_btn = gr.Button("Load teacher", variant="primary", elem_id="load-teacher")
         with gr.Column(scale=2):
             status = gr.Markdown("No teacher loaded.", elem_id="teacher-status")

@@ -5,7 +5,7 @@ teacher features and the teacher's probability, and add them to the set."""
 import gradio as gr
 
 from dfkd_core import DfkdError
-from dfkd_core.augment.dda import DDAConfig, save_variations, source_rows, vary
+from dfkd_core.augment.dda import DDAConfig, plan, save_variations, source_rows, vary
 from dfkd_core.data.store import SampleStore, to_uint8
 from dfkd_core.demo import PRIOR
 from dfkd_core.diffusion import load_backbone_cached
@@ -14,7 +14,8 @@ from dfkd_core.guidance import Cancelled
 from dfkd_core.runs import sample_sets
 from dfkd_core.streaming import stream
 
-from .common import enlarged, session_teacher
+from .common import enlarged, field, session_teacher, shows_user_errors, user_error
+from .fields import checked
 from .filter_tab import _store
 from .samples_tab import DEMO_PRIOR, HUB, LOCAL
 
@@ -27,7 +28,7 @@ def sources_ui(label):
         store = _store(label)
         rows = source_rows(store)
     except DfkdError as e:
-        raise gr.Error(str(e), duration=None)
+        raise user_error(e) from None
     shown = rows.head(SOURCES_MAX)
     images = store.images(list(shown["id"])) if len(shown) else None
     items = [(enlarged(a), f"{i} · {c}") for a, i, c in zip(to_uint8(images), shown["id"], shown["class_name"])] \
@@ -51,29 +52,34 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
         store = _store(label)
         if not picked:
             raise DfkdError("Pick at least one sample (click it in the gallery or choose its id).")
-        source_rows(store, picked)  # checks they are sources of this set
         source = str(PRIOR) if backbone_kind == DEMO_PRIOR else (backbone_path or "").strip()
         if not source:
             raise DfkdError("Enter the backbone's local folder or hub id.")
-        teacher, backbone = session_teacher(teacher_spec), load_backbone_cached(source)
-        n = int(variations)
-        cfg = DDAConfig(variations=n, strength=float(strength), steps=int(steps), guidance=float(guidance),
-                        seed=int(seed))
+        n = field(variations, "variations", whole=True, low=1)
+        cfg = DDAConfig(variations=n, strength=field(strength, "strength"), steps=field(steps, "steps", whole=True),
+                        guidance=field(guidance, "guidance"), seed=field(seed, "seed", whole=True))
         cfg.validate()
-        chunk = [(s, k) for s in picked for k in range(1, n + 1)]
+        # the engine's plan (as `dfkd augment`): refuses variations the set holds with other
+        # settings, skips those it holds with these; it also checks the picks are sources
+        chunk = plan(store, cfg, list(picked))
+        if not chunk:
+            raise DfkdError(f"The set already holds these {n} variations of each picked sample, made with these "
+                            "settings. Pick other samples, ask for more variations, or use another set.")
+        teacher, backbone = session_teacher(teacher_spec), load_backbone_cached(source)
         for kind, *payload in stream(_job, store, chunk, backbone, teacher, cfg):
             if kind == "step":  # yielding often also lets Cancel stop the job at its next step
                 yield gr.skip(), f"Denoising: step {payload[0]} of {payload[1]}", gr.skip()
             else:
                 batch = payload[0]
     except (DfkdError, Cancelled) as e:
-        raise gr.Error(str(e) or "Cancelled.", duration=None)
+        raise user_error(str(e) or "Cancelled.") from None
     sources = store.images(list(picked))
-    cosines = paired_cosines(teacher, batch.images, sources.repeat_interleave(n, 0))
+    row_of = {sid: i for i, sid in enumerate(picked)}
+    cosines = paired_cosines(teacher, batch.images, sources[[row_of[sid] for sid, _ in chunk]])
     items = []
-    for i, (sid, src) in enumerate(zip(picked, to_uint8(sources))):
+    for sid, src in zip(picked, to_uint8(sources)):
         items.append((enlarged(src), f"{sid} (source)"))
-        for j in range(i * n, (i + 1) * n):
+        for j in (j for j, (s, _) in enumerate(chunk) if s == sid):
             items.append((enlarged(to_uint8(batch.images[j:j + 1])[0]),
                           f"v{chunk[j][1]} · cos {cosines[j]:.2f} · p {batch.target_prob[j]:.2f}"))
     summary = (f"{len(chunk)} variations at s = {cfg.strength:.2f}: mean cosine with their source "
@@ -83,9 +89,11 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
     yield gr.update(value=items, columns=n + 1), summary, last
 
 
+@shows_user_errors
 def save_ui(last):
+    """Adds through the engine, which refuses (never replaces) variations the set already holds."""
     if not last:
-        raise gr.Error("Make variations first.")
+        raise DfkdError("Make variations first.")
     store = SampleStore(last["root"])
     save_variations(store, last["batch"], last["chunk"], last["cfg"], last["teacher"], last["backbone"])
     return f"Added {len(last['chunk'])} variations to `{store.root}` ({len(store.manifest())} samples in the set)."
@@ -105,11 +113,12 @@ def build(teacher_spec: gr.State) -> None:
             backbone_kind = gr.Radio([DEMO_PRIOR, LOCAL, HUB], value=DEMO_PRIOR, label="Diffusion backbone")
             backbone_path = gr.Textbox(label="Folder or hub id (pixel, Stable Diffusion or image-variation pipeline)",
                                        visible=False)
-            strength = gr.Slider(0.02, 1, value=0.5, step=0.01, label="Strength s (0: the source, 1: from noise)")
-            variations = gr.Slider(1, 6, value=2, step=1, label="Variations per sample")
-            steps = gr.Slider(5, 100, value=25, step=1, label="Denoising steps (of a whole trajectory)")
-            guidance = gr.Slider(0, 0.5, value=0.08, step=0.01, label="Teacher guidance while denoising")
-            seed = gr.Number(value=0, precision=0, label="Seed")
+            strength = checked(gr.Slider(0.02, 1, value=0.5, step=0.01,
+                                         label="Strength s (0: the source, 1: from noise)"))
+            variations = checked(gr.Slider(1, 6, value=2, step=1, label="Variations per sample"))
+            steps = checked(gr.Slider(5, 100, value=25, step=1, label="Denoising steps (of a whole trajectory)"))
+            guidance = checked(gr.Slider(0, 0.5, value=0.08, step=0.01, label="Teacher guidance while denoising"))
+            seed = checked(gr.Number(value=0, precision=0, label="Seed"))
             with gr.Row():
                 run = gr.Button("Make variations", variant="primary")
                 cancel = gr.Button("Cancel", variant="stop")

@@ -1,0 +1,97 @@
+"""Bad numbers sent to the app (strings, None, NaN, negatives, out of range), as an API
+client or a tampered page can send them: each is refused with a message that names the
+field and what it expects (never Gradio's generic error or a null message), and the
+server log gets no traceback for these user mistakes."""
+
+import math
+
+import pytest
+from gradio_client import Client
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+DISTILL = dict(sample_set="none-such", student="resnet8", epochs=2, temperature=4, batch_size=16, lr=0.05,
+               ce_weight=0.0, mixup=0.0, simkd=False, eval_set="none", run_name="x")
+SAMPLES = dict(backbone_kind="Demo prior (Fashion-MNIST + shapes)", backbone_path="", classes=["T-shirt/top"],
+               per_class=1, strength=0.08, bn=0.0, steps=5, window_start=0.0, window_end=1.0, mode="x0",
+               candidates=1, every=1, eta=0.0, seed=0, use_cutmix=False, cutmix_step=1, cutmix_alpha=1.0)
+
+CASES = [
+    ("/distill", DISTILL, "epochs", "abc", r"Epochs.*must be a number.*'abc'"),
+    ("/distill", DISTILL, "epochs", None, r"Epochs: enter a number"),
+    ("/distill", DISTILL, "lr", -0.1, r"lr.*must be > 0"),
+    ("/distill", DISTILL, "epochs", 100000, r"Epochs.*must be >= 1 and <= 200"),
+    ("/generate_samples", SAMPLES, "per_class", "two", r"Samples per class.*must be a number.*'two'"),
+    ("/generate_samples", SAMPLES, "seed", "x", r"Seed must be a number, got 'x'"),
+    ("/generate_samples", SAMPLES, "cutmix_alpha", -1, r"Beta.*must be >= 0.1"),
+]
+
+
+@pytest.mark.parametrize("api, base, key, value, message", CASES)
+def test_a_bad_number_is_refused_with_a_clear_message(client, capfd, api, base, key, value, message):
+    with pytest.raises(Exception, match=message) as info:
+        client.predict(**{**base, key: value}, api_name=api)
+    assert "null" not in str(info.value)
+    assert "Traceback" not in capfd.readouterr().err  # the server's log: no traceback for a user mistake
+
+
+def test_hidfd_send_refuses_bad_counts(client):
+    for count, message in [("lots", r"Samples.*must be a number"), (-5, r"Samples.*>= 1"),
+                           (10 ** 12, r"Samples.*<= 1000000")]:
+        with pytest.raises(Exception, match=message):
+            client.predict("set-name", count, False, api_name="/hidfd_send")
+
+
+def test_teacher_class_count_must_be_a_whole_number(client):
+    with pytest.raises(Exception, match=r"Number of classes.*must be a number"):
+        client.predict("Upload a checkpoint", [], None, "ten", api_name="/load_teacher")
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_nan_and_infinities_are_refused_by_the_fields_and_the_handlers(value, runs_dir):
+    """(JSON clients cannot send NaN, but a raw request can: the fields refuse it, and the
+    handlers check again when called directly.)"""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import gradio as gr
+    from components import distill_tab, samples_tab
+    from components.fields import checked
+
+    with pytest.raises(gr.Error, match="Temperature T must be a finite number"):
+        checked(gr.Slider(1, 10, label="Temperature T")).preprocess(value)
+    with pytest.raises(gr.Error, match="temperature must be a finite number"):
+        next(distill_tab.distill_ui(None, "no-set", "resnet8", 2, value, 16, 0.05, 0.0, 0.0, False, "none", "x"))
+    with pytest.raises(gr.Error, match="eta must be a finite number"):
+        next(samples_tab.generate_ui(None, **{**SAMPLES, "eta": value}))
+
+
+def test_variations_never_replace_what_the_set_holds(client, runs_dir, tmp_path):
+    """Finding 10: the Variations tab plans through the engine (as `dfkd augment` does) and
+    adds through its store, so a second save of the same variations is refused, not a replacement."""
+    import torch
+    from tiny_models import tiny_pixel_prior
+
+    from dfkd_core.demo import demo_teacher
+    from dfkd_core.sampling import add_to_sample_set
+    from dfkd_core.stages import label_with_teacher
+
+    teacher, prior = demo_teacher(), str(tiny_pixel_prior(tmp_path / "prior"))
+    images = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(3))
+    add_to_sample_set("vary-fresh", label_with_teacher(teacher, images, [0, 1], "noise"), teacher, {})
+    ids = client.predict("vary-fresh", api_name="/show_sources")[1]["choices"]
+    ids = [i[0] if isinstance(i, (list, tuple)) else i for i in ids]
+    args = ("vary-fresh", ids, "Local folder", prior, 0.3, 2, 5, 0.0, 0)
+    update, summary = client.predict(*args, api_name="/make_variations")
+    assert len(update["value"]) == 6 and "4 variations" in summary  # 2 sources, each with v1 and v2
+    assert "Added 4 variations" in client.predict(api_name="/save_variations")
+    with pytest.raises(Exception, match="already holds"):  # the same batch again: refused by the store
+        client.predict(api_name="/save_variations")
+    with pytest.raises(Exception, match="already holds these 2 variations"):  # nothing left to make
+        client.predict(*args, api_name="/make_variations")
+    update, summary = client.predict(*args[:5], 3, *args[6:], api_name="/make_variations")
+    assert "2 variations" in summary  # only v3 of each source is new
