@@ -121,7 +121,7 @@ def _targeted_pgd(teacher, images, wrong, eps=10 / 255, steps=8):
 
 @needs_fmnist
 def test_an_adversarial_perturbation_fools_the_teacher_but_not_the_pixel_judges(panel, real_test):
-    images, labels = real_test[0][:32], real_test[1][:32]
+    images, labels = real_test[0][:20], real_test[1][:20]
     wrong = (labels + 1) % 10
     adv = _targeted_pgd(panel.networks["teacher"].model, images, wrong)
     panel = JudgePanel(panel.reference, {"teacher": panel.networks["teacher"]})
@@ -176,3 +176,5 @@ def test_dfkd_judge_prints_every_judge_and_writes_the_grid(tmp_path, cache_dir, 
     assert figures["samples"] == 40 and figures["judges"]["pixel_knn"]["agreement"] >= 0.6
     grid = Image.open(tmp_path / "out" / "grid.png")
     assert grid.size == (LABEL_WIDTH + 4 * (96 + GAP), 10 * (96 + GAP))
+    assert main(["judge", str(tmp_path / "store"), "--k", "0", "--cache-dir", str(cache_dir)]) == 2
+    assert "k must be between 1 and 100" in capsys.readouterr().err

@@ -8,6 +8,7 @@ Keys of result["judges"]: "teacher" and "reference_cnn" (kind "network"), "pixel
 "pca_linear" (kind "texture-proof"); each holds agreement (share whose prediction is the
 target), mean_p_target, per_class, test_accuracy (on real test images) and a label."""
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +24,9 @@ from .reference import RealReference, ReferenceSettings
 
 
 def default_cache_dir() -> Path:
-    from ..sampling import runs_dir
-    return runs_dir() / "cache" / "judges"
+    """RUNS/cache/judges, RUNS as the app's runs_dir() finds it ($DFKD_RUNS_DIR, default ./runs);
+    not imported from dfkd_core.sampling: the judges sit below every source of images."""
+    return Path(os.environ.get("DFKD_RUNS_DIR") or "runs") / "cache" / "judges"
 
 
 @dataclass

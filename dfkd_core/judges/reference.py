@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from ..errors import DfkdError
 from .diversity import class_spreads
 from .frechet import gaussian_stats
 from .knn import PixelKNN
@@ -30,7 +31,6 @@ class ReferenceSettings:
     data_dir: str | None = None
 
     def validate(self):
-        from ..errors import DfkdError
         for name in ("fit_images", "test_images"):
             if not 10 <= getattr(self, name) <= MAX_IMAGES:
                 raise DfkdError(f"Judges: {name} must be between 10 and {MAX_IMAGES}, got {getattr(self, name)}.")
