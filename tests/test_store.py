@@ -235,3 +235,25 @@ def test_a_single_file_cache_from_before_the_shards_is_read(tmp_path):
     computed = []
     cached = filtering.compute_features(store, teacher, progress=lambda done, total: computed.append(done))
     assert computed == [] and np.array_equal(cached.probs, out["probs"])
+
+
+def test_a_damaged_row_stops_a_resumed_generate_run_with_its_name(tmp_path):
+    """It used to survive the resume and then crash every distillation of the store."""
+    from tiny_models import tiny_pixel_prior
+
+    from dfkd_core.generate import GenerateConfig, run_generation
+    from dfkd_core.models.checkpoints import save_classifier
+    from dfkd_core.models.zoo import build_model
+    save_classifier(tmp_path / "teacher", build_model("small_cnn", 3, 1),
+                    dict(arch="small_cnn", num_classes=3, in_channels=1, input_size=32, mean=[0.5], std=[0.25],
+                         class_names=NAMES))
+    cfg = {"out": str(tmp_path / "run"), "teacher": str(tmp_path / "teacher.json"), "per_class": 1,
+           "backbone": str(tiny_pixel_prior(tmp_path / "prior")), "guidance": {"steps": 2, "strength": 0.1}}
+    store = run_generation(GenerateConfig.from_dict(cfg))
+    df = pd.read_csv(store.manifest_path, dtype=str, keep_default_na=False)
+    df.loc[1, "seed"] = "4.5"
+    df.to_csv(store.manifest_path, index=False)
+    steps = []
+    with pytest.raises(DfkdError, match=r"metadata.csv, line 3 \(sample 'c001-s1'\): seed is '4.5'"):
+        run_generation(GenerateConfig.from_dict(cfg), should_stop=lambda: steps.append(1))
+    assert steps == []  # refused before sampling anything
