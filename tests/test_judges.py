@@ -165,16 +165,16 @@ def test_dfkd_judge_prints_every_judge_and_writes_the_grid(tmp_path, cache_dir, 
     probs = F.one_hot(labels, 10).float()
     SampleStore(tmp_path / "store").add(LabelledBatch(images, labels, list(range(40)), probs, "real"),
                                         CLASSES, {"class_names": CLASSES})
-    code = main(["judge", str(tmp_path / "store"), "--out", str(tmp_path / "out"), "--cache-dir", str(cache_dir),
+    code = main(["judge", str(tmp_path / "store"), "--cache-dir", str(cache_dir),  # writes beside the store
                  "--device", "cpu", "--columns", "4", *SMALL_FLAGS])
     out = capsys.readouterr().out
     assert code == 0
     for words in ("teacher (wrn_16_2)", "reference CNN (wrn_16_1)", "pixel kNN", "linear on pixel PCA-64",
                   "texture-proof", "network", "Fréchet distance", "within-class diversity"):
         assert words in out
-    figures = json.loads((tmp_path / "out" / "judges.json").read_text())
+    figures = json.loads((tmp_path / "store-judges" / "judges.json").read_text())
     assert figures["samples"] == 40 and figures["judges"]["pixel_knn"]["agreement"] >= 0.6
-    grid = Image.open(tmp_path / "out" / "grid.png")
+    grid = Image.open(tmp_path / "store-judges" / "grid.png")
     assert grid.size == (LABEL_WIDTH + 4 * (96 + GAP), 10 * (96 + GAP))
     assert main(["judge", str(tmp_path / "store"), "--k", "0", "--cache-dir", str(cache_dir)]) == 2
     assert "k must be between 1 and 100" in capsys.readouterr().err

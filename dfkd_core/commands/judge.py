@@ -27,7 +27,9 @@ def cmd_judge(args) -> None:
                                 device=device, settings=settings)
     with torch.no_grad():
         result = {"store": str(store.root), **panel.judge(images, targets)}
-    out = Path(args.out) if args.out else store.root / "judges"
+    # beside the store, not inside it: a store folder holds only its samples (it loads as an image dataset)
+    root = store.root.resolve()
+    out = Path(args.out) if args.out else root.with_name(root.name + "-judges")
     grid = save_grid(images, targets, panel.class_names, out / "grid.png", columns=args.columns, scale=args.scale)
     write_text(out / "judges.json", json.dumps({**result, "grid": str(grid)}, indent=2) + "\n")
     print(f"store: {store.root}")
@@ -39,7 +41,7 @@ def add_commands(sub) -> None:
     p = sub.add_parser("judge", help="judge a sample store: teacher, an independent CNN, texture-proof pixel "
                        "judges fit on real images, a Fréchet distance, diversity, and a per-class grid")
     p.add_argument("store", help="sample store folder (or sample-set name)")
-    p.add_argument("--out", help="folder for grid.png and judges.json (default STORE/judges)")
+    p.add_argument("--out", help="folder for grid.png and judges.json (default STORE-judges beside the store)")
     p.add_argument("--data-dir", help="folder holding the real dataset (default: $DFKD_DATA, system locations)")
     p.add_argument("--dataset", default="fashion-mnist", help="real dataset the pixel judges are fit on")
     p.add_argument("--fit-split", default="pool", help="split they are fit on (default: pool, unseen by the teacher)")
