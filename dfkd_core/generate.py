@@ -12,8 +12,9 @@ import yaml
 
 from .augment.cutmix import CutMixConfig
 from .errors import DfkdError
-from .guidance import GuidanceConfig, guided_sample
+from .guidance import GuidanceConfig, check_guidance_fits_teacher, guided_sample
 from .io import write_json, write_text
+from .online_student import online_student_for
 from .settings import check_keys, check_types, integer, number, text
 from .store import SampleStore, store_batch
 
@@ -143,6 +144,7 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
                             "Use a new output folder, or the same settings to resume.")
     digest = same_backbone_digest(out, cfg.backbone)  # before loading anything: a refusal is immediate
     teacher = teacher or resolve_teacher(cfg.teacher)
+    check_guidance_fits_teacher(cfg.guidance, teacher)  # before the backbone loads
     planned = plan(cfg, teacher.num_classes)  # its limits are checked before the backbone loads
     backbone = backbone or resolve_backbone(cfg.backbone, cfg.device)
     teacher.to(cfg.device)
@@ -150,6 +152,7 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
     write_json(out / "backbone.json", {"backbone": cfg.backbone, "weights": digest})
     write_text(config_path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     store = SampleStore(out)
+    student = online_student_for(cfg.guidance, teacher, out, cfg.seed)  # adv > 0: learns from each batch
     done = store.existing_keys()
     stray = done - set(planned)
     if stray:
@@ -163,8 +166,10 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
     for start in range(0, len(todo), cfg.batch_size):
         chunk = todo[start:start + cfg.batch_size]
         batch = guided_sample(backbone, teacher, [t for t, _ in chunk], [s for _, s in chunk], cfg.guidance,
-                              should_stop=should_stop)
+                              should_stop=should_stop, student=student)
         store_batch(store, batch, teacher, settings)
+        if student:
+            student.learn(batch.images)
         if progress:
             progress(len(done) + start + len(chunk), total)
     return store

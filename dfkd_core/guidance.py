@@ -5,7 +5,9 @@ models), compute the teacher loss
 
     L = oh * CE(T(x0), y) + bn * sum_l (||mu_l - mu_l_run|| + ||var_l - var_l_run||) + adv * L_adv(T, S)
 
-and move z_t down its gradient before the scheduler step. Two ways to get the gradient:
+with L_adv = -sum_i [T, S agree on x_i] KL(T(x_i) || S(x_i)) against an online student S
+trained on the finished batches (online_student.py), and move z_t down its gradient before
+the scheduler step. Two ways to get the gradient:
 
 - "full": d L / d z_t through the denoiser (and decoder), as in the paper;
 - "x0": d L / d x0 applied without the denoiser's Jacobian (MPGD-style): the denoiser
@@ -30,19 +32,18 @@ made by a small prior under strong guidance tend to be textures only the teacher
 the class (see BENCHMARKS.md). Candidates apply only where there is guidance (strength > 0,
 a non-empty window): unguided sampling gives the prior's own sample of each seed."""
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .augment.cutmix import CutMixConfig, latent_cutmix
 from .data.store import LabelledBatch
 from .diffusion.latent import CLASS_PROMPT
 from .diffusion.schedule import generators_for, per_sample_noise
 from .errors import Cancelled, DfkdError  # noqa: F401  (Cancelled: raised when should_stop() turns true)
-from .teacher import bn_statistics_loss
+from .guidance_losses import check_backbone_fits_teacher, check_guidance_fits_teacher, teacher_loss
+from .models.zoo import canonical_arch
 
 MODES = ("full", "x0")
 
@@ -53,7 +54,10 @@ class GuidanceConfig:
     strength: float = 0.08
     oh: float = 1.0
     bn: float = 0.0
-    adv: float = 0.0
+    adv: float = 0.0  # needs an online student (online_student.py), trained on each finished batch
+    adv_student: str = "wrn_16_1"  # zoo architecture of the online student
+    adv_steps: int = 2  # its KD steps per batch
+    adv_lr: float = 1e-3  # its Adam learning rate
     window: tuple = (0.0, 1.0)
     every: int = 2  # past every_from, a fresh teacher gradient every k-th guided step, its direction reused between
     every_from: float = 0.4  # fraction of the guided steps, from the first, that each take a fresh gradient
@@ -85,6 +89,9 @@ class GuidanceConfig:
             raise DfkdError(f"eta must be in [0, 1] (0: DDIM, 1: ancestral sampling); got {self.eta}.")
         if self.strength < 0 or min(self.oh, self.bn, self.adv) < 0:
             raise DfkdError("strength and the loss weights oh, bn, adv must be >= 0.")
+        if self.adv_steps < 1 or not self.adv_lr > 0:
+            raise DfkdError(f"adv_steps must be at least 1 and adv_lr > 0; got {self.adv_steps} and {self.adv_lr}.")
+        canonical_arch(self.adv_student)
         if self.candidates < 1 or not 0 < self.select_at < 1:
             raise DfkdError(f"candidates must be at least 1 and select_at in (0, 1); got {self.candidates} "
                             f"and {self.select_at}.")
@@ -94,32 +101,6 @@ class GuidanceConfig:
         if select and self.cutmix and min(self.cutmix.at_steps, default=select) < select:
             raise DfkdError(f"Latent CutMix steps {self.cutmix.at_steps} come before the candidates are chosen "
                             f"(after step {select}); use later CutMix steps or candidates=1.")
-
-
-def check_backbone_fits_teacher(backbone, teacher):
-    """A grey prior cannot make the colours an RGB teacher reads (colour images do go to a grey
-    teacher, as luma)."""
-    if backbone.image_channels == 1 and teacher.in_channels != 1:
-        raise DfkdError(f"The backbone '{backbone.source}' makes 1-channel (grey) images but the teacher takes "
-                        f"{teacher.in_channels}-channel (colour) images. Use a colour backbone for this teacher "
-                        "(e.g. google/ddpm-cifar10-32 or a Stable Diffusion model).")
-
-
-def teacher_loss(teacher, images, targets, cfg: GuidanceConfig, student=None) -> torch.Tensor:
-    """Summed over the batch, so each sample's gradient does not depend on the batch size."""
-    loss = images.new_zeros(())
-    with teacher.bn_statistics() if cfg.bn else nullcontext([]) as stats:  # the hooks cost time; only when used
-        logits = teacher(images)
-    if cfg.oh:
-        loss = loss + cfg.oh * F.cross_entropy(logits, targets, reduction="sum")
-    if cfg.bn:
-        loss = loss + cfg.bn * bn_statistics_loss(stats)
-    if cfg.adv and student is not None:
-        s_logits = student(images)
-        agree = (logits.argmax(1) == s_logits.argmax(1)).float()
-        kl = F.kl_div(F.log_softmax(s_logits, 1), F.softmax(logits, 1), reduction="none").sum(1)
-        loss = loss - cfg.adv * (agree * kl).sum()
-    return loss
 
 
 def _network(backbone, z, t: int, cond) -> torch.Tensor:
@@ -157,7 +138,11 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
     noised with each seed's noise to the timestep of step `start_step`, where the loop
     starts. `cond` replaces backbone.conditioning (e.g. image embeddings of the sources)."""
     cfg.validate()
+    check_guidance_fits_teacher(cfg, teacher)
     check_backbone_fits_teacher(backbone, teacher)
+    if cfg.adv and cfg.strength and student is None:
+        raise DfkdError("The adversarial loss (adv > 0) needs an online student: pass student= (an "
+                        "online_student.OnlineStudent that learns from each batch), as `dfkd generate` does.")
     targets = torch.as_tensor(targets, dtype=torch.long)
     seeds = [int(s) for s in seeds]
     if len(seeds) != len(targets):
