@@ -14,6 +14,8 @@ from dfkd_core.demo import TEACHER
 from dfkd_core.settings import number
 from dfkd_core.teacher_report import load_teacher_cached
 
+from .uploads import SOURCE_PREFIX, uploaded_teacher
+
 PREVIEW_SCALE = 4  # 32 px samples are shown 4x larger
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 
@@ -21,6 +23,8 @@ _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 def session_teacher(spec):
     """The teacher the Teacher tab chose (its spec in gr.State), or the demo teacher."""
     spec = spec or {"source": str(TEACHER)}
+    if spec["source"].startswith(SOURCE_PREFIX):
+        return uploaded_teacher(spec["source"])
     return load_teacher_cached(spec["source"], spec.get("arch"), spec.get("num_classes"))
 
 

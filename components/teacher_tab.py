@@ -14,7 +14,7 @@ from dfkd_core.teacher_report import (
 
 from .common import field, session_teacher, user_error
 from .fields import checked
-from .uploads import stage_checkpoint_upload
+from .uploads import load_uploaded_teacher
 
 DEMO, UPLOAD = "Demo teacher (Fashion-MNIST)", "Upload a checkpoint"
 EVAL_DATASETS = ["fashion-mnist", "cifar10", "cifar100"]
@@ -23,10 +23,8 @@ EVAL_DATASETS = ["fashion-mnist", "cifar10", "cifar100"]
 def _load(choice, files, arch, num_classes):
     if choice == DEMO:
         return load_teacher_cached(str(DEMO_TEACHER)), {"source": str(DEMO_TEACHER)}
-    source = stage_checkpoint_upload([f if isinstance(f, str) else f.name for f in (files or [])])
-    spec = {"source": str(source), "arch": None if source.suffix == ".json" else (arch or None),
-            "num_classes": None if num_classes is None else field(num_classes, "number of classes", whole=True, low=2)}
-    return load_teacher_cached(spec["source"], spec["arch"], spec["num_classes"]), spec
+    num_classes = None if num_classes is None else field(num_classes, "number of classes", whole=True, low=2)
+    return load_uploaded_teacher([f if isinstance(f, str) else f.name for f in (files or [])], arch, num_classes)
 
 
 def _card_table(summary: dict) -> pd.DataFrame:

@@ -30,8 +30,8 @@ def compare_job(backbone, teacher, targets, seeds, cfg: GuidanceConfig, report, 
 
 def checked_name(name: str, what: str = "Sample-set") -> str:
     """Names of sample sets and runs are plain (letters, digits, . _ -), never paths."""
-    if not _NAME.match(name or "") or ".." in name:
-        raise DfkdError(f"{what} name '{name}' is not allowed. Use 1-64 letters, digits, '.', '_' or '-', "
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:  # fullmatch: no "name\n"
+        raise DfkdError(f"{what} name {name!r} is not allowed. Use 1-64 letters, digits, '.', '_' or '-', "
                         "starting with a letter or digit.")
     return name
 

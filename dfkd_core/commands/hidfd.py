@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import DfkdError
 from ..gan.config import GANConfig
-from .run import execute, run_folder
+from .run import _data_flags, execute, run_folder
 
 GAN_FLAGS = ("steps", "batch_size", "g_ch", "d_ch", "z_dim", "lr_g", "lr_d", "d_steps", "adc", "oh", "bn", "ms",
              "cfs_beta", "cfs_decay", "ema_decay", "real_bank")
@@ -47,7 +47,7 @@ def cmd_hidfd(args) -> None:
         if not args.out:
             raise DfkdError("Pass --out FOLDER (or --config FILE.yaml).")
         cfg = build_config(args)
-    execute(cfg, run_folder(cfg, args.out), args.argv)
+    execute(cfg, run_folder(cfg, args.out), args)
 
 
 def add_commands(sub) -> None:
@@ -81,4 +81,5 @@ def add_commands(sub) -> None:
     s.add_argument("--eval", metavar="DATASET", help="real test set (e.g. fashion-mnist)")
     s.add_argument("--no-onnx", action="store_true", help="skip the student's ONNX export")
     h.add_argument("--device", default="auto")
+    _data_flags(h)
     h.set_defaults(func=cmd_hidfd)

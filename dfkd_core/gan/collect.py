@@ -44,7 +44,7 @@ def collect(teacher, source="demo", split: str | None = None, count: int | None 
         raise DfkdError("Collect either `count` images in total or `per_class` images per class (not both).")
     if (count if count is not None else per_class) < 1:
         raise DfkdError(f"The number of real images to collect must be at least 1, got {count or per_class}.")
-    pool, labelled = read_source(source, split, root)
+    pool, labelled = read_source(source, split, root, size=teacher.input_size)
     pool = to_teacher_format(pool, teacher.in_channels, teacher.input_size)
     if count is not None:
         if count > len(pool):
@@ -102,23 +102,24 @@ def _per_class(teacher, pool, order, per_class, batch_size):
     return torch.tensor(picked, dtype=torch.long), torch.stack(picked_probs)
 
 
-def read_source(source, split=None, root=None) -> tuple[ImageDataset, bool]:
-    """(images, whether their labels are real labels)."""
+def read_source(source, split=None, root=None, size: int | None = None) -> tuple[ImageDataset, bool]:
+    """(images, whether their labels are real labels). Uploaded images (files, a .zip) are
+    each resized to `size` (the teacher's input) while read."""
     if isinstance(source, (list, tuple)):
         zips = [p for p in source if str(p).lower().endswith(".zip")]
         if zips and len(source) > 1:
             raise DfkdError("Give one .zip of images, or image files, not both (or several zips).")
-        return (read_zip(zips[0]) if zips else read_image_files(source)), False
+        return (read_zip(zips[0], size) if zips else read_image_files(source, size)), False
     text = str(source)
     if text == "demo":
         return load_dataset(DEMO_DATASET, split or DEMO_SPLIT, root=root), True
     path = Path(text)
     if path.suffix.lower() == ".zip":
-        return read_zip(path), False
+        return read_zip(path, size), False
     if path.is_dir():
         if any(p.is_dir() for p in path.iterdir()):
             return load_image_folder(path, split), True
-        return read_image_files(sorted(p for p in path.iterdir() if p.is_file())), False
+        return read_image_files(sorted(p for p in path.iterdir() if p.is_file()), size), False
     if path.exists():
         raise DfkdError(f"{path} is neither a folder nor a .zip of images.")
     return load_dataset(text, split or "train", root=root), True
