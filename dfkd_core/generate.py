@@ -139,7 +139,9 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
     config_path = out / "config.yaml"
     if config_path.exists():
         previous = GenerateConfig.from_dict(yaml.safe_load(config_path.read_text()))
-        if previous.to_dict() != cfg.to_dict():
+        where = ("out", "device")  # a moved folder, or another device, makes the same samples
+        if {k: v for k, v in previous.to_dict().items() if k not in where} != \
+                {k: v for k, v in cfg.to_dict().items() if k not in where}:
             raise DfkdError(f"{out} holds a run with other settings (see {config_path}). "
                             "Use a new output folder, or the same settings to resume.")
     digest = same_backbone_digest(out, cfg.backbone)  # before loading anything: a refusal is immediate

@@ -101,3 +101,20 @@ def test_a_cancelled_distill_exports_nothing_and_is_not_finished(kit, tmp_path, 
     assert listed.set_index("run").loc["cancelled", "status"] == "cancelled"
     run_pipeline(config(teacher_card, data_dir), out, log=print)  # resumes and finishes
     assert runs_table().set_index("run").loc["cancelled", "status"] == "finished"
+
+
+def test_a_moved_run_resumes_inside_an_unfinished_generate_stage(kit, tmp_path):
+    from tiny_models import tiny_pixel_prior
+    teacher_card, data_dir = kit
+    prior = tiny_pixel_prior(tmp_path / "prior", channels=1, size=16)
+    cfg = {"name": "gen", "teacher": str(teacher_card), "device": "cpu", "stages": [
+        {"generate": {"backbone": str(prior), "per_class": 2, "batch_size": 4,
+                      "guidance": {"steps": 2, "candidates": 1}}},
+        {"distill": {"student": "resnet8", "epochs": 1, "batch_size": 8, "onnx": False}}]}
+    stop = []
+    ctx = run_pipeline(cfg, tmp_path / "a", should_stop=lambda: bool(stop), log=print,
+                       progress=lambda stage, done, total: stop.append(done))
+    assert ctx.cancelled and stop == [4]  # one batch of 8 made
+    shutil.move(tmp_path / "a", tmp_path / "b")
+    ctx = run_pipeline(cfg, tmp_path / "b", log=print)
+    assert ctx.results["images"] == 8 and not ctx.cancelled
