@@ -59,7 +59,7 @@ def test_an_output_folder_that_cannot_be_written_is_named(tmp_path, capsys):
     blocker.write_text("not a folder")
     code, text = _run(capsys, "generate", "--per-class", "1", "--classes", "0", "--steps", "2",
                       "--out", str(blocker / "run"))
-    errors = [line for line in text.splitlines() if line.startswith("error:")]
+    errors = [line.split("error:", 1)[1] for line in text.splitlines() if "error:" in line]  # (after tqdm's \r)
     # (not "Traceback" in text: a library logger may print one for pytest's closed capture streams)
     assert code == 2 and str(blocker) in errors[0] and "NotADirectoryError" not in text
 

@@ -65,14 +65,20 @@ def test_one_tiny_image_is_refused_and_mixed_sizes_take_the_teachers_size(tmp_pa
     assert read_image_files([*paths, small], size=32).images.shape == (3, 3, 32, 32)
 
 
-def test_the_hidfd_collection_reads_uploads_at_the_teachers_input_size(tmp_path):
+def test_a_small_upload_does_not_blur_the_others_hidfd_reads_them_at_the_teachers_size(tmp_path):
+    import numpy as np
     from dfkd_core.demo import demo_teacher
     from dfkd_core.gan.collect import collect
 
-    teacher = demo_teacher()
-    paths = [_png(tmp_path / f"{i}.png", (s, s)) for i, s in enumerate([9, 300, 28, 64])]
-    got = collect(teacher, [str(p) for p in paths], count=4)
-    assert got.images.images.shape[-1] == teacher.input_size
+    teacher = demo_teacher()  # 32 px
+    squares = (np.indices((64, 64)) // 8).sum(0) % 2 * 255  # a checkerboard of 8-px squares
+    board = tmp_path / "board.png"
+    Image.fromarray(squares.astype(np.uint8)).save(board)
+    got = collect(teacher, [str(board), str(_png(tmp_path / "small.png", (9, 9)))], count=2)
+    images = got.images.images.float()
+    assert images.shape[-1] == teacher.input_size
+    board_at_32 = images[[i for i, k in enumerate(got.indices) if k == 0][0]]
+    assert board_at_32.std() > 100  # its 4-px squares survive (through 9 px first they were a grey blur)
 
 
 def test_an_uploaded_checkpoint_leaves_nothing_on_disk_and_stays_usable(tmp_path):
