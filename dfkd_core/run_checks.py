@@ -23,7 +23,8 @@ def _local_file(value: str, what: str, where: str):
 
 
 def check_teacher(spec, where: str):
-    from .teacher_spec import TeacherSpec  # the one check of a teacher's keys, types and ranges
+    """The teacher's declaration (TeacherSpec: keys, numbers) and, for a local file, that it exists."""
+    from .teacher_spec import TeacherSpec
     source = TeacherSpec.from_config(spec, f"{where}: teacher").source
     if source != "demo":
         _local_file(source, "teacher file", where)
