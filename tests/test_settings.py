@@ -129,3 +129,22 @@ def test_a_diverging_loss_stops_the_run_without_exporting(kit, tmp_path):
         run_pipeline(_config(teacher_card, data_dir, lr=1e30, epochs=2, batch_size=8), tmp_path / "run")
     assert not (tmp_path / "run" / "02-distill" / "student.safetensors").exists()
     assert not (tmp_path / "run" / "02-distill" / "DONE.json").exists()
+
+
+def test_download_happens_before_any_work(kit, tmp_path, monkeypatch):
+    """--download fetches a missing eval dataset up front (here a stand-in for torchvision's download)."""
+    import dfkd_core.data.cifar as cifar
+    teacher_card, _ = kit
+    out, seen = tmp_path / "run", []
+
+    def fake_download(key, folder):
+        seen.append((key, out.exists()))
+        fake_cifar10(folder)
+
+    monkeypatch.setattr(cifar, "download", fake_download)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(_config(teacher_card, "cifar10")))
+    # The quadrant teacher has 4 classes, CIFAR-10 10: the run fails once distill loads the test set,
+    # but the download came first, before the folder existed.
+    main(["run", str(path), "--out", str(out), "--data-dir", str(tmp_path / "data"), "--download"])
+    assert seen == [("cifar10", False)]
