@@ -67,7 +67,11 @@ def check_run(cfg: dict, where: str = "run config", data_dir=None, download: boo
     check_teacher(cfg.get("teacher", "demo"), where)
     plan = Plan(data_dir, download)
     for i, (name, settings) in enumerate(stages_of(cfg), 1):
-        CHECKS[name](settings, plan, f"{where}, stage {i} '{name}'", cfg)
+        at = f"{where}, stage {i} '{name}'"
+        try:
+            CHECKS[name](settings, plan, at, cfg)
+        except DfkdError as e:  # a stage's own dataclass does not know where it sits in the run
+            raise e if str(e).startswith(at) else DfkdError(f"{at}: {e}") from None
     from .data.datasets import check_dataset
     for name, split, root, fetch, at in plan.datasets:
         try:

@@ -148,3 +148,21 @@ def test_download_happens_before_any_work(kit, tmp_path, monkeypatch):
     # but the download came first, before the folder existed.
     main(["run", str(path), "--out", str(out), "--data-dir", str(tmp_path / "data"), "--download"])
     assert seen == [("cifar10", False)]
+
+
+@pytest.mark.parametrize("stage, message", [
+    ({"noise": {"std": math.inf}}, "stage 2 'noise': std must be a finite number"),
+    ({"deepinversion": {"iterations": 0}}, "stage 2 'deepinversion': iterations must be >= 1"),
+    ({"augment": {"strength": 2}}, "stage 2 'augment': DDA strength s must be in (0, 1]"),
+    ({"filter": {"omega": math.nan}}, "stage 2 'filter': omega must be a finite number"),
+    ({"hidfd": {"gan": {"steps": 0}}}, "stage 2 'hidfd': GAN settings: steps must be at least 1"),
+    ({"hidfd": {"count": "many"}}, "stage 2 'hidfd': count must be a whole number"),
+    ({"samples": {"path": "/no/such/set"}}, "stage 2 'samples': No sample store"),
+    ({"generate": {"per_class": "three"}}, "stage 2 'generate'"),
+    ({"generate": {"guidance": {"strength": math.nan}}}, "strength must be a finite number"),
+    ({"generate": {"backbone": "/no/such/prior"}}, "backbone '/no/such/prior' does not exist"),
+])
+def test_every_stage_is_checked_up_front(stage, message):
+    with pytest.raises(DfkdError) as e:
+        check_run({"teacher": "demo", "device": "cpu", "stages": [{"noise": {"count": 3}}, stage, {"distill": {}}]})
+    assert message in str(e.value)
