@@ -20,13 +20,14 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _loaded: OrderedDict = OrderedDict()
 
 
-def stage_checkpoint_upload(paths: list[str], folder: Path) -> Path:
-    """Copy uploaded checkpoint files into `folder` under safe names and return the file to
-    load: the card (.json) when one was uploaded (its weights beside it), else the single
-    weights file."""
+def stage_checkpoint_upload(paths: list[str], folder: Path | None = None) -> Path:
+    """Copy uploaded checkpoint files into `folder` (default: a fresh temporary one, the
+    caller's to delete) under safe names and return the file to load: the card (.json) when
+    one was uploaded (its weights beside it), else the single weights file."""
     if not paths:
         raise DfkdError("No file uploaded. Upload a .safetensors/.pth/.pt checkpoint, "
                         "or a card (.json) with its weights.")
+    folder = folder or Path(tempfile.mkdtemp(prefix="dfkd-upload-"))
     staged = []
     for p in paths:
         src = Path(p)

@@ -11,7 +11,7 @@ import torch
 from ..errors import DfkdError
 from .collect import class_frequencies, collect
 from .models import standing_stats
-from .sample import balanced_plan, generate, save_generator
+from .sample import save_generator
 from .train import GANConfig, train_gan
 
 
@@ -34,14 +34,8 @@ MAX_SAMPLES = 1_000_000  # per request: chunks bound the memory, this bounds the
 CHUNK = 500
 
 
-def balanced_samples(generator, teacher, count: int, seed: int = 0):
-    """`count` samples of a trained generator spread evenly over the classes, with the teacher's probabilities."""
-    targets, seeds = balanced_plan(teacher.num_classes, count, seed)
-    return generate(generator, teacher, targets, seeds)
-
-
 def balanced_chunks(num_classes: int, count: int, seed: int = 0, chunk: int = CHUNK):
-    """balanced_plan(num_classes, count, seed) as (targets, seeds) pieces of at most `chunk`
+    """sample.balanced_plan(num_classes, count, seed) as (targets, seeds) pieces of at most `chunk`
     samples, in the same order, without ever holding the whole plan."""
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SAMPLES:
         raise DfkdError(f"The number of samples must be a whole number from 1 to {MAX_SAMPLES:,}, got {count!r}.")
