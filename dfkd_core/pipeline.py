@@ -136,13 +136,14 @@ def run_pipeline(cfg: dict, run_dir, teacher=None, data_dir=None, download: bool
     progress, on_metrics, command. Returns the context: `results` hold what the stages
     reported; `cancelled` is true when should_stop() stopped it (nothing marked finished)."""
     from .generate import resolve_teacher
-    from .run_checks import check_run
+    from .run_checks import check_against_teacher, check_run
 
     check_run(cfg, data_dir=data_dir, download=download)
     run_dir = Path(run_dir)
     claim_folder(run_dir, cfg)
     device = resolve_device(cfg.get("device", "auto"))
     teacher = teacher or resolve_teacher(cfg.get("teacher", "demo"))
+    check_against_teacher(cfg, teacher)
     teacher.to(device)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text(run_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))

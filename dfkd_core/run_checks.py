@@ -90,3 +90,15 @@ def check_dataclass(cls, settings: dict, where: str, **ranges):
     for name, (low, high) in ranges.items():
         number(getattr(obj, name), name, where, low=low, high=high)
     return obj
+
+
+def check_against_teacher(cfg: dict, teacher):
+    """Cross-checks that need the loaded teacher: an eval set with the teacher's class count."""
+    from .data.datasets import class_count
+    from .pipeline import stages_of
+    for i, (name, settings) in enumerate(stages_of(cfg), 1):
+        if name == "distill" and settings.get("eval"):
+            n = class_count(settings["eval"], settings.get("eval_split", "test"))
+            if n is not None and n != teacher.num_classes:
+                raise DfkdError(f"stage {i} 'distill': the eval set {settings['eval']} has {n} classes but the "
+                                f"teacher has {teacher.num_classes}; evaluate on the teacher's own test set.")

@@ -19,6 +19,15 @@ def kit(tmp_path_factory):
     return train_teacher(root), root / "data"
 
 
+def split_safetensors(raw: bytes) -> tuple[dict, bytes]:
+    """(header, tensor bytes): the header's JSON is compared as a mapping, since safetensors
+    writes its metadata entries in no fixed order; the weights themselves byte for byte."""
+    import json
+    import struct
+    size = struct.unpack("<Q", raw[:8])[0]
+    return json.loads(raw[8:8 + size]), raw[8 + size:]
+
+
 def config(teacher_card, data_dir, **distill):
     return {"name": "resume", "teacher": str(teacher_card), "device": "cpu",
             "stages": [{"noise": {"count": 96}},
@@ -36,7 +45,7 @@ def test_a_run_resumed_after_its_last_epoch_exports_the_identical_student(kit, t
     (out / "02-distill" / "DONE.json").unlink()
     (out / "results.json").unlink()
     again = run_pipeline(config(teacher_card, data_dir), out, log=lambda m: None)
-    assert weights.read_bytes() == exported
+    assert split_safetensors(weights.read_bytes()) == split_safetensors(exported)
     assert again.results["student_test_acc"] == first.results["student_test_acc"]
 
 

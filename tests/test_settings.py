@@ -131,7 +131,7 @@ def test_a_diverging_loss_stops_the_run_without_exporting(kit, tmp_path):
     assert not (tmp_path / "run" / "02-distill" / "DONE.json").exists()
 
 
-def test_download_happens_before_any_work(kit, tmp_path, monkeypatch):
+def test_download_happens_before_any_work(kit, tmp_path, monkeypatch, capsys):
     """--download fetches a missing eval dataset up front (here a stand-in for torchvision's download)."""
     import dfkd_core.data.cifar as cifar
     teacher_card, _ = kit
@@ -144,10 +144,11 @@ def test_download_happens_before_any_work(kit, tmp_path, monkeypatch):
     monkeypatch.setattr(cifar, "download", fake_download)
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(_config(teacher_card, "cifar10")))
-    # The quadrant teacher has 4 classes, CIFAR-10 10: the run fails once distill loads the test set,
-    # but the download came first, before the folder existed.
-    main(["run", str(path), "--out", str(out), "--data-dir", str(tmp_path / "data"), "--download"])
-    assert seen == [("cifar10", False)]
+    # The quadrant teacher has 4 classes, CIFAR-10 10: refused once the teacher is loaded, before any
+    # image is made, after the download.
+    assert main(["run", str(path), "--out", str(out), "--data-dir", str(tmp_path / "data"), "--download"]) == 2
+    assert seen == [("cifar10", False)] and not out.exists()
+    assert "the eval set cifar10 has 10 classes but the teacher has 4" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("stage, message", [

@@ -56,6 +56,17 @@ def _check_cifar(key: str, split: str, root, download: bool) -> Path:
     return folder
 
 
+def class_count(name: str, split: str = "test") -> int | None:
+    """How many classes the dataset has, without reading its images (None if unknown)."""
+    key = str(name).lower().replace("_", "-")
+    counts = {"fashion-mnist": 10, "fmnist": 10, "fashionmnist": 10, "cifar10": 10, "cifar-10": 10,
+              "cifar100": 100, "cifar-100": 100}
+    if key in counts:
+        return counts[key]
+    folder = Path(name) / split if split and (Path(name) / split).is_dir() else Path(name)
+    return sum(p.is_dir() for p in folder.iterdir()) if folder.is_dir() else None
+
+
 def check_dataset(name: str, split: str = "test", root=None, download: bool = False) -> str:
     """That load_dataset(name, split, root) would find its files (downloading them now when
     `download`), without reading the images: a run checks its datasets before any work.
