@@ -128,17 +128,18 @@ def _restore(ctx: RunContext, handed: dict):
     ctx.results.update(handed.get("results", {}))
 
 
-def run_pipeline(cfg: dict, run_dir, teacher=None, data_dir=None, download: bool = False, **hooks) -> RunContext:
+def run_pipeline(cfg: dict, run_dir, teacher=None, data_dir=None, download: bool = False, where: str = "run config",
+                 **hooks) -> RunContext:
     """Run (or resume) every stage of cfg in run_dir. The whole config is checked, and the
     teacher loaded, before the folder is claimed (config.yaml written) and before any stage
     works. data_dir/download: where stages find the datasets they read (a stage's own
     data_dir wins), and whether to download missing ones now. hooks: log, should_stop,
-    progress, on_metrics, command. Returns the context: `results` hold what the stages
+    progress, on_metrics, command. `where` names the config in messages. Returns the context: `results` hold what the stages
     reported; `cancelled` is true when should_stop() stopped it (nothing marked finished)."""
     from .generate import resolve_teacher
     from .run_checks import check_against_teacher, check_run
 
-    check_run(cfg, data_dir=data_dir, download=download)
+    check_run(cfg, where, data_dir=data_dir, download=download)
     run_dir = Path(run_dir)
     claim_folder(run_dir, cfg)
     device = resolve_device(cfg.get("device", "auto"))

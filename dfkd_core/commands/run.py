@@ -32,6 +32,7 @@ def execute(cfg: dict, out, args) -> None:
     progress = _Progress()
     try:
         ctx = run_pipeline(cfg, out, data_dir=args.data_dir, download=args.download, progress=progress,
+                           where=getattr(args, "config", None) or "dfkd distill",
                            command="dfkd " + shlex.join(args.argv),
                            on_metrics=lambda stage, row: progress.bar and progress.bar.set_postfix(
                                {k: row[k] for k in ("train_loss", "test_acc") if k in row}))
