@@ -134,8 +134,9 @@ def run_pipeline(cfg: dict, run_dir, teacher=None, data_dir=None, download: bool
     teacher loaded, before the folder is claimed (config.yaml written) and before any stage
     works. data_dir/download: where stages find the datasets they read (a stage's own
     data_dir wins), and whether to download missing ones now. hooks: log, should_stop,
-    progress, on_metrics, command. `where` names the config in messages. Returns the context: `results` hold what the stages
-    reported; `cancelled` is true when should_stop() stopped it (nothing marked finished)."""
+    progress, on_metrics, command. `where` names the config in messages. Returns the
+    context: `results` hold what the stages reported; `cancelled` is true when should_stop()
+    stopped it (nothing marked finished)."""
     from .generate import resolve_teacher
     from .run_checks import check_against_teacher, check_run
 
