@@ -13,7 +13,7 @@ from dfkd_core.data.store import to_uint8
 from dfkd_core.demo import PRIOR
 from dfkd_core.diffusion import load_backbone_cached
 from dfkd_core.guidance import Cancelled, GuidanceConfig
-from dfkd_core.sampling import add_to_sample_set, compare_job, cutmix_box_in_pixels
+from dfkd_core.sampling import add_to_sample_set, compare_job, cutmix_box_in_pixels, sample_seeds
 from dfkd_core.streaming import stream
 
 from .common import PREVIEW_SCALE, enlarged, field, session_teacher, user_error
@@ -69,7 +69,7 @@ def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, 
         backbone = load_backbone_cached(source)
         names = teacher.class_names
         targets = [names.index(c) for c in classes for _ in range(per_class)]
-        seeds = [seed + j for j in range(len(targets))]  # one per sample: unguided, a shared seed repeats
+        seeds = sample_seeds(targets, seed)  # the engine's plan: one seed per sample
         for item in stream(compare_job, backbone, teacher, targets, seeds, cfg):
             if item[0] == "preview":
                 _, step, total, images = item

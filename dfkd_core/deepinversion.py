@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from .data.image_dataset import random_crop_flip
-from .data.store import LabelledBatch
-from .stages import check_keys, write_in_batches
+from .store import LabelledBatch
+from .settings import check_keys
+from .sources.base import Key, Source, flat_plan
 from .teacher import bn_statistics_loss
 
 
@@ -40,7 +41,7 @@ def deep_inversion(teacher, targets: torch.Tensor, seeds, cfg: DeepInversionConf
     opt = torch.optim.Adam([v], lr=cfg.lr, betas=(0.5, 0.9))
     gen = torch.Generator().manual_seed(int(seeds[0]))
     for _ in range(cfg.iterations):
-        if should_stop():
+        if should_stop and should_stop():  # the unfinished batch goes back; write_source does not store it
             break
         x = torch.sigmoid(v)
         x_aug = random_crop_flip(x, cfg.jitter, True, gen) if cfg.jitter else x
@@ -57,19 +58,35 @@ def deep_inversion(teacher, targets: torch.Tensor, seeds, cfg: DeepInversionConf
     return images.cpu(), probs.cpu()
 
 
+class DeepInversion(Source):
+    """Seed `seed + i` is sample i; its class is i mod K, so every batch mixes classes as in
+    the paper. The optimisation sees the whole batch (BN statistics): a resumed run makes
+    the same batches, cut from the same plan."""
+    method = "deepinversion"
+
+    def __init__(self, teacher, cfg: DeepInversionConfig, per_class: int = 100, seed: int = 0):
+        super().__init__(teacher)
+        self.cfg, self.per_class, self.seed = cfg, per_class, seed
+
+    def plan(self) -> list[Key]:
+        k = self.teacher.num_classes
+        return flat_plan(self.per_class * k, self.seed, [i % k for i in range(self.per_class * k)])
+
+    def make(self, keys, should_stop=None):
+        targets = torch.tensor([k.target for k in keys])
+        images, probs = deep_inversion(self.teacher, targets, [k.seed for k in keys], self.cfg, should_stop)
+        return LabelledBatch(images, targets, [k.seed for k in keys], probs, self.method)
+
+    def settings(self) -> dict:
+        return {**asdict(self.cfg), "class_names": self.teacher.class_names}
+
+
 def stage(settings: dict, ctx):
     """Pipeline stage `deepinversion`: {per_class, seed, and DeepInversionConfig's fields}."""
-    check_keys("deepinversion", settings, set(DeepInversionConfig.__dataclass_fields__) | {"per_class", "seed"})
+    from .stages import write_stage
+    check_keys(settings, set(DeepInversionConfig.__dataclass_fields__) | {"per_class", "seed"},
+               "Stage 'deepinversion'")
     cfg = DeepInversionConfig(**{k: v for k, v in settings.items() if k in DeepInversionConfig.__dataclass_fields__})
-    per_class, base = int(settings.get("per_class", 100)), int(settings.get("seed", ctx.config.get("seed", 0)))
-    k = ctx.teacher.num_classes
-    # Seed i is sample i; its class is i mod K, so every batch mixes classes as in the paper.
-    keys = [base + i for i in range(per_class * k)]
-
-    def make(seeds):
-        targets = torch.tensor([(s - base) % k for s in seeds])
-        images, probs = deep_inversion(ctx.teacher, targets, seeds, cfg, ctx.should_stop)
-        return LabelledBatch(images, targets, list(seeds), probs, "deepinversion")
-
-    write_in_batches(ctx, "deepinversion", keys, make,
-                      {**asdict(cfg), "class_names": ctx.teacher.class_names}, batch_size=cfg.batch_size)
+    source = DeepInversion(ctx.teacher, cfg, int(settings.get("per_class", 100)),
+                           int(settings.get("seed", ctx.config.get("seed", 0))))
+    write_stage(ctx, "deepinversion", source, source.plan(), batch_size=cfg.batch_size)

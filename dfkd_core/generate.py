@@ -2,7 +2,7 @@
 
 One run = one folder with config.yaml (which reproduces it) and a sample store (images/,
 metadata.csv, settings.json).
-Rerunning the same config resumes: samples already in the manifest are skipped."""
+Rerunning the same config resumes: samples already in the store are skipped (sources.write_source)."""
 
 import json
 from dataclasses import asdict, dataclass, field, fields
@@ -12,11 +12,13 @@ import yaml
 
 from .augment.cutmix import CutMixConfig
 from .errors import DfkdError
-from .guidance import GuidanceConfig, check_guidance_fits_teacher, guided_sample
+from .guidance import GuidanceConfig, check_guidance_fits_teacher
 from .io import write_json, write_text
 from .online_student import online_student_for
 from .settings import check_keys, check_types, integer, number, text
-from .store import SampleStore, store_batch
+from .sources.base import Key, per_class_plan, write_source
+from .sources.diffusion import Diffusion
+from .store import SampleStore
 
 MAX_PER_CLASS = 100_000  # CIFAR-scale runs make 5,000 per class
 MAX_IMAGES = 2_000_000  # per run; ImageNet-scale diffusion distillation used 1.28 M
@@ -118,18 +120,15 @@ def planned_images(cfg: GenerateConfig, num_classes: int, where: str = "generate
     return total
 
 
-def plan(cfg: GenerateConfig, num_classes: int) -> list[tuple[int, int]]:
-    """(target, seed) for every sample of the run, class by class (so a batch holds
-    same-class partners for Latent CutMix). Every sample has its own seed, seed + k * K + c
-    for the k-th sample of class c of K: at strength 0 the class changes nothing, so a
-    seed shared across classes would repeat the same image in every class; and a larger
-    per_class keeps the seeds of the samples it already had."""
+def plan(cfg: GenerateConfig, num_classes: int) -> list[Key]:
+    """Every sample of the run, class by class: sources.per_class_plan (seed + k * K + c for
+    the k-th sample of class c of K), after checking the classes and the planned total."""
     classes = list(range(num_classes)) if cfg.classes is None else [int(c) for c in cfg.classes]
     bad = [c for c in classes if not 0 <= c < num_classes]
     if bad:
         raise DfkdError(f"classes {bad} out of range: the teacher has classes 0..{num_classes - 1}.")
     planned_images(cfg, len(classes))
-    return [(c, cfg.seed + k * num_classes + c) for c in classes for k in range(cfg.per_class)]
+    return per_class_plan(classes, cfg.per_class, num_classes, cfg.seed)
 
 
 def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher=None, backbone=None) -> SampleStore:
@@ -155,23 +154,12 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
     write_text(config_path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     store = SampleStore(out)
     student = online_student_for(cfg.guidance, teacher, out, cfg.seed)  # adv > 0: learns from each batch
-    done = store.existing_keys()
-    stray = done - set(planned)
+    stray = store.existing_keys() - {(k.target, k.seed) for k in planned}
     if stray:
         raise DfkdError(f"{out} holds {len(stray)} samples this config would not make (e.g. class, seed "
                         f"{sorted(stray)[0]}): made by an older version that planned seeds differently. "
                         "Use a new output folder.")
-    todo = [key for key in planned if key not in done]
-    total = len(done) + len(todo)
-    settings = {**asdict(cfg.guidance), "backbone": cfg.backbone, "teacher": cfg.teacher,
-                "class_names": teacher.class_names}
-    for start in range(0, len(todo), cfg.batch_size):
-        chunk = todo[start:start + cfg.batch_size]
-        batch = guided_sample(backbone, teacher, [t for t, _ in chunk], [s for _, s in chunk], cfg.guidance,
-                              should_stop=should_stop, student=student)
-        store_batch(store, batch, teacher, settings)
-        if student:
-            student.learn(batch.images)
-        if progress:
-            progress(len(done) + start + len(chunk), total)
+    source = Diffusion(backbone, teacher, cfg.guidance, cfg.classes, cfg.per_class, cfg.seed, student=student,
+                       extra_settings={"backbone": cfg.backbone, "teacher": cfg.teacher})
+    write_source(source, store, planned, cfg.batch_size, progress=progress, should_stop=should_stop)
     return store

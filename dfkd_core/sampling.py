@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .errors import DfkdError
 from .guidance import GuidanceConfig, guided_sample
-from .store import SampleStore, is_store, store_batch
+from .sources.base import REFUSE, Made, flat_plan, write_source
+from .store import SampleStore, is_store
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -56,8 +57,16 @@ def add_to_sample_set(name: str, batch, teacher, settings: dict, root=None) -> S
     """Add a batch to the set `name`; samples it already holds (same class and seed) are
     refused, never replaced: the DfkdError names them and the next unused seed."""
     store = SampleStore(sample_set_path(name, root))
-    store_batch(store, batch, teacher, settings)
+    source = Made(batch, teacher, settings)
+    keys = source.plan()
+    write_source(source, store, keys, max(len(keys), 1), existing=REFUSE)  # all or nothing
     return store
+
+
+def sample_seeds(targets, seed: int) -> list[int]:
+    """The Samples tab's seeds for a batch of `targets` from `seed` on: one per sample (at
+    strength 0 a shared seed repeats the same image), sources.flat_plan."""
+    return [k.seed for k in flat_plan(len(targets), seed, targets)]
 
 
 def unused_seed(name: str, root=None) -> int:

@@ -10,7 +10,7 @@ import torch
 from .data import load_dataset
 from .data.datasets import align_classes
 from .data.image_dataset import ImageDataset, pick_indices
-from .data.store import LabelledBatch, SampleStore, store_batch
+from .data.store import SampleStore
 from .devices import device_label
 from .distill import DistillConfig, make_student
 from .distill import distill as distill_student
@@ -20,18 +20,14 @@ from .export import export_onnx, export_student, student_card
 from .generate import GenerateConfig, run_generation
 from .models.zoo import build_model, canonical_arch
 from .settings import check_keys as settings_check_keys
+from .sources.base import label_with_teacher, write_source  # noqa: F401 - label_with_teacher: public here
+from .sources.baselines import Noise, RealImages
 from .stage_checks import DISTILL_EXTRA
 
 
 def check_keys(stage: str, settings: dict, allowed):
     """Unknown settings of a stage, with "did you mean" (settings.check_keys, named for the stage)."""
     settings_check_keys(settings, allowed, f"Stage '{stage}'")
-
-
-@torch.no_grad()
-def label_with_teacher(teacher, images: torch.Tensor, seeds, method: str) -> LabelledBatch:
-    probs = teacher.probs(images.to(teacher.device)).cpu()
-    return LabelledBatch(images, probs.argmax(1), list(seeds), probs, method)
 
 
 def generate(settings: dict, ctx):
@@ -53,17 +49,12 @@ def unguided(settings: dict, ctx):
     generate({**settings, "guidance": {**guidance, "strength": 0.0}}, ctx)
 
 
-def write_in_batches(ctx, stage: str, keys, make_batch, settings: dict, batch_size: int = 256):
-    """keys: sample seeds; make_batch(seeds) -> LabelledBatch. Skips seeds already stored."""
+def write_stage(ctx, stage: str, source, keys, batch_size: int = 256) -> SampleStore:
+    """Write `source`'s keys to the stage folder's store (sources.write_source: resumes, polls
+    ctx.should_stop); a complete store becomes the run's current one."""
     store = SampleStore(ctx.stage_dir)
-    done = {s for _, s in store.existing_keys()}
-    todo = [k for k in keys if k not in done]
-    for start in range(0, len(todo), batch_size):
-        batch = make_batch(todo[start:start + batch_size])
-        if ctx.should_stop():  # the batch may be unfinished: not stored
-            raise Cancelled(f"cancelled after {len(done) + start} of {len(keys)} images")
-        store_batch(store, batch, ctx.teacher, settings)
-        ctx.progress(stage, min(len(keys), len(done) + start + batch_size), len(keys))
+    write_source(source, store, keys, batch_size, progress=lambda done, total: ctx.progress(stage, done, total),
+                 should_stop=ctx.should_stop)
     ctx.store = store
     ctx.results["images"] = len(store.manifest())
     return store
@@ -72,17 +63,9 @@ def write_in_batches(ctx, stage: str, keys, make_batch, settings: dict, batch_si
 def noise(settings: dict, ctx):
     """Baseline: Gaussian noise images N(mean, std²) clipped to [0, 1]; seed k -> image k."""
     check_keys("noise", settings, {"count", "mean", "std", "seed"})
-    count, mean, std = int(settings.get("count", 1000)), settings.get("mean", 0.5), settings.get("std", 0.25)
-    base = int(settings.get("seed", ctx.config.get("seed", 0)))
-    shape = (ctx.teacher.in_channels, ctx.teacher.input_size, ctx.teacher.input_size)
-
-    def make(seeds):
-        images = torch.stack([(mean + std * torch.randn(shape, generator=torch.Generator().manual_seed(base + s)))
-                              .clamp(0, 1) for s in seeds])
-        return label_with_teacher(ctx.teacher, images, seeds, "noise")
-
-    write_in_batches(ctx, "noise", list(range(count)), make, {"mean": mean, "std": std, "seed": base,
-                                                                 "class_names": ctx.teacher.class_names})
+    source = Noise(ctx.teacher, int(settings.get("count", 1000)), settings.get("mean", 0.5), settings.get("std", 0.25),
+                   int(settings.get("seed", ctx.config.get("seed", 0))))
+    write_stage(ctx, "noise", source, source.plan())
 
 
 def real(settings: dict, ctx):
@@ -98,14 +81,9 @@ def real(settings: dict, ctx):
     if count is not None and not 0 < int(count) <= len(data):
         raise DfkdError(f"Stage 'real': count must be 1..{len(data)} (the size of {data.name}), got {count}.")
     idx = pick_indices(len(data), count and int(count), int(settings.get("seed", ctx.config.get("seed", 0))))
-
-    def make(seeds):
-        images = data.images[torch.tensor(seeds)].float().div(255)
-        return label_with_teacher(ctx.teacher, images, seeds, "real")
-
-    store = write_in_batches(ctx, "real", idx, make, {"dataset": data.name, "class_names": ctx.teacher.class_names})
-    if ctx.store is store:  # complete: `distill` may inflate them (real_repeat), as after hidfd
-        ctx.real_store, ctx.real = store, store.load()
+    source = RealImages(ctx.teacher, data, idx)
+    store = write_stage(ctx, "real", source, source.plan())
+    ctx.real_store, ctx.real = store, store.load()  # `distill` may inflate them (real_repeat), as after hidfd
 
 
 def samples(settings: dict, ctx):

@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
-from ..store import LabelledBatch, SampleStore, store_batch
 from ..errors import DfkdError
 from ..guidance import MODES, GuidanceConfig, guided_sample
+from ..sources.base import REFUSE, REPLACE, SKIP, Key, Made, Source, write_source
+from ..store import LabelledBatch, SampleStore
 
 METHOD = "dda"
 
@@ -121,23 +122,55 @@ def plan(store: SampleStore, cfg: DDAConfig, source_ids=None, overwrite: bool = 
     return todo
 
 
+class Variations(Source):
+    """DDA as a source over an existing store: key (source id, k) is variation k of that
+    stored sample, id `<source id>-v<k>`, seed variation_seed(source id, k, cfg.seed)."""
+    method = METHOD
+
+    def __init__(self, store: SampleStore, backbone, teacher, cfg: DDAConfig, backbone_name: str = "",
+                 on_preview=None):
+        super().__init__(teacher)
+        self.store, self.backbone, self.cfg, self.on_preview = store, backbone, cfg, on_preview
+        self.backbone_name = backbone_name or str(getattr(backbone, "source", ""))
+
+    def keys(self, chunk) -> list[Key]:
+        """Keys of [(source id, k)]."""
+        targets = self.store.manifest().set_index("id")["target"]
+        return [Key(variation_seed(s, k, self.cfg.seed), int(targets[s]), s, k) for s, k in chunk]
+
+    def plan(self, source_ids=None, overwrite: bool = False) -> list[Key]:
+        return self.keys(plan(self.store, self.cfg, source_ids, overwrite))
+
+    def make(self, keys, should_stop=None) -> LabelledBatch:
+        ids = [k.source_id for k in keys]
+        return make_variations(self.backbone, self.teacher, self.store.images(ids), [k.target for k in keys], ids,
+                               [k.variation for k in keys], self.cfg, should_stop=should_stop,
+                               on_preview=self.on_preview)
+
+    def settings(self) -> dict:
+        return {"dda": self.cfg.identity(), "backbone": self.backbone_name,
+                "class_names": list(self.teacher.class_names)}
+
+    def rows(self, keys) -> list[dict]:
+        return [{"id": k.id, "source_id": k.source_id, "variation": k.variation, "strength": self.cfg.strength,
+                 "method": METHOD} for k in keys]
+
+
 def vary(store: SampleStore, chunk, backbone, teacher, cfg: DDAConfig, should_stop=None,
          on_preview=None) -> LabelledBatch:
     """The variations [(source id, k)] of a store's samples (not stored)."""
-    ids = [s for s, _ in chunk]
-    targets = store.manifest().set_index("id")["target"]
-    return make_variations(backbone, teacher, store.images(ids), [int(targets[s]) for s in ids], ids,
-                           [k for _, k in chunk], cfg, should_stop=should_stop, on_preview=on_preview)
+    source = Variations(store, backbone, teacher, cfg, on_preview=on_preview)
+    return source.make(source.keys(chunk), should_stop)
 
 
 def save_variations(store: SampleStore, batch: LabelledBatch, chunk, cfg: DDAConfig, teacher,
                     backbone_name: str = "", replace: bool = False):
-    """Store variations, marked with their source, k and strength. Variations already in the
-    store are refused (the store's clash check) unless `replace` (augment_store's overwrite)."""
-    settings = {"dda": cfg.identity(), "backbone": backbone_name, "class_names": list(teacher.class_names)}
-    rows = [{"id": variation_id(s, k), "source_id": s, "variation": k, "strength": cfg.strength, "method": METHOD}
-            for s, k in chunk]
-    store_batch(store, batch, teacher, settings, rows, replace=replace)
+    """Store variations made already (the Variations tab shows them first), marked with their
+    source, k and strength. Variations already in the store are refused (the store's clash
+    check) unless `replace`."""
+    source = Variations(store, None, teacher, cfg, backbone_name)
+    made = Made(batch, teacher, source.settings(), source.rows(source.keys(chunk)))
+    write_source(made, store, made.plan(), max(len(chunk), 1), existing=REPLACE if replace else REFUSE)
 
 
 def augment_store(store: SampleStore, backbone, teacher, cfg: DDAConfig, source_ids=None, overwrite: bool = False,
@@ -145,12 +178,7 @@ def augment_store(store: SampleStore, backbone, teacher, cfg: DDAConfig, source_
     """Add cfg.variations variations of every source (or of `source_ids`) to the store;
     resumable: what is already there is skipped. Returns how many were made."""
     cfg.validate()
-    todo = plan(store, cfg, source_ids, overwrite)
-    name = backbone_name or str(getattr(backbone, "source", ""))
-    for start in range(0, len(todo), cfg.batch_size):
-        chunk = todo[start:start + cfg.batch_size]
-        batch = vary(store, chunk, backbone, teacher, cfg, should_stop)
-        save_variations(store, batch, chunk, cfg, teacher, name, replace=overwrite)
-        if progress:
-            progress(start + len(chunk), len(todo))
-    return len(todo)
+    source = Variations(store, backbone, teacher, cfg, backbone_name)
+    keys = source.plan(source_ids, overwrite)
+    return write_source(source, store, keys, cfg.batch_size, progress=progress, should_stop=should_stop,
+                        existing=REPLACE if overwrite else SKIP)

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from ..errors import DfkdError
+from ..sources.base import balanced_keys
 from .collect import class_frequencies, collect
 from .models import standing_stats
 from .sample import save_generator
@@ -39,14 +40,12 @@ def balanced_chunks(num_classes: int, count: int, seed: int = 0, chunk: int = CH
     samples, in the same order, without ever holding the whole plan."""
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SAMPLES:
         raise DfkdError(f"The number of samples must be a whole number from 1 to {MAX_SAMPLES:,}, got {count!r}.")
-    per, extra = divmod(count, num_classes)
     targets, seeds = [], []
-    for c in range(num_classes):
-        for j in range(per + (c < extra)):
-            targets.append(c)
-            seeds.append(seed + j)
-            if len(targets) == chunk:
-                yield targets, seeds
-                targets, seeds = [], []
+    for key in balanced_keys(num_classes, count, seed):
+        targets.append(key.target)
+        seeds.append(key.seed)
+        if len(targets) == chunk:
+            yield targets, seeds
+            targets, seeds = [], []
     if targets:
         yield targets, seeds

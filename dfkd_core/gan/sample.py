@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 from ..data.store import LabelledBatch
 from ..errors import DfkdError
 from ..io import save_state_dict, write_json
+from ..sources.base import balanced_plan as sources_balanced_plan
 from .models import Generator, GeneratorSpec
 
 FORMAT = "dfkd-generator/1"
@@ -37,15 +38,10 @@ def generate(generator: Generator, teacher, targets, seeds, batch_size: int = 25
 
 
 def balanced_plan(num_classes: int, count: int, seed: int = 0) -> tuple[list, list]:
-    """(targets, seeds) for `count` samples spread evenly over the classes (the first
-    count % K classes get one more); sample j of a class has seed seed + j."""
-    per, extra = divmod(count, num_classes)
-    targets, seeds = [], []
-    for c in range(num_classes):
-        n = per + (c < extra)
-        targets += [c] * n
-        seeds += [seed + j for j in range(n)]
-    return targets, seeds
+    """(targets, seeds) of sources.balanced_plan: `count` samples spread evenly over the
+    classes; sample j of a class has seed seed + j."""
+    keys = sources_balanced_plan(num_classes, count, seed)
+    return [k.target for k in keys], [k.seed for k in keys]
 
 
 def teacher_verdict(batch: LabelledBatch) -> dict:

@@ -16,32 +16,24 @@ import time
 
 import torch
 
-from ..store import LabelledBatch, SampleStore, store_batch, to_uint8
 from ..errors import DfkdError
 from ..io import atomic_write
+from ..settings import check_keys
+from ..sources.base import REFUSE, Made, write_source
+from ..sources.gan import GanSamples
+from ..store import LabelledBatch, SampleStore, to_uint8
 from .collect import class_frequencies, collect
 from .models import standing_stats
-from .sample import (
-    balanced_plan,
-    generate,
-    grid,
-    save_generator,
-    teacher_verdict,
-)
+from .sample import grid, save_generator, teacher_verdict
 from .train import GANConfig, train_gan
 
 REAL_KEYS = {"source", "split", "count", "per_class", "seed", "data_dir"}
 
 
 def hidfd(settings: dict, ctx):
-    unknown = set(settings) - {"real", "gan", "count", "seed", "batch_size"}
-    if unknown:
-        raise DfkdError(f"Stage 'hidfd': unknown settings {sorted(unknown)}; expected real, gan, count, seed, "
-                        "batch_size.")
-    real_settings = dict(settings.get("real") or {"source": "demo", "count": 600})
-    if set(real_settings) - REAL_KEYS:
-        raise DfkdError(f"Stage 'hidfd': unknown `real` settings {sorted(set(real_settings) - REAL_KEYS)}; "
-                        f"expected some of {sorted(REAL_KEYS)}.")
+    check_keys(settings, {"real", "gan", "count", "seed", "batch_size"}, "Stage 'hidfd'")
+    real_settings = dict(check_keys(settings.get("real") or {"source": "demo", "count": 600}, REAL_KEYS,
+                                    "Stage 'hidfd': real"))
     seed = int(settings.get("seed", ctx.config.get("seed", 0)))
     count = int(settings.get("count", 1000))
     if count < 1:
@@ -64,9 +56,7 @@ def hidfd(settings: dict, ctx):
     if not run.finished:
         return
     ema = standing_stats(run.ema, generator_rng=torch.Generator().manual_seed(seed))
-    store = write_samples(ema, ctx, count, seed, int(settings.get("batch_size", 250)))
-    if store is None:
-        return
+    store = write_samples(ema, ctx, count, seed, int(settings.get("batch_size", 250)))  # Cancelled when stopped
     verdict = teacher_verdict(_as_batch(store))
     save_generator(root / "generator", ema, {
         "class_names": names, "teacher": str(ctx.config.get("teacher", "demo")), "real_images": real_settings,
@@ -92,23 +82,17 @@ def collect_real(real_settings: dict, seed: int, ctx) -> SampleStore:
     names = ctx.teacher.class_names
     freq = class_frequencies(picked, names)
     atomic_write(ctx.stage_dir / "real-classes.csv", lambda tmp: freq.to_csv(tmp, index=False))
-    store.add(picked.as_batch(), names, {"source": str(s.get("source", "demo")), "class_names": names, **s})
+    source = Made(picked.as_batch(), ctx.teacher, {"source": str(s.get("source", "demo")), "class_names": names, **s})
+    write_source(source, store, source.plan(), max(len(source.plan()), 1), existing=REFUSE)
     return store
 
 
-def write_samples(ema, ctx, count: int, seed: int, batch_size: int) -> SampleStore | None:
+def write_samples(ema, ctx, count: int, seed: int, batch_size: int) -> SampleStore:
+    """The generator's balanced samples in samples/ (sources.write_source: resumes; Cancelled when stopped)."""
     store = SampleStore(ctx.stage_dir / "samples")
-    targets, seeds = balanced_plan(ctx.teacher.num_classes, count, seed)
-    done = store.existing_keys()
-    todo = [(t, s) for t, s in zip(targets, seeds) if (t, s) not in done]
-    settings = {"class_names": ctx.teacher.class_names, "generator": str(ctx.stage_dir / "generator.json")}
-    for start in range(0, len(todo), batch_size):
-        if ctx.should_stop():
-            return None
-        part = todo[start:start + batch_size]
-        store_batch(store, generate(ema, ctx.teacher, [t for t, _ in part], [s for _, s in part]), ctx.teacher,
-                    settings)
-        ctx.progress("hidfd samples", count - len(todo) + start + len(part), count)
+    source = GanSamples(ema, ctx.teacher, count, seed, {"generator": str(ctx.stage_dir / "generator.json")})
+    write_source(source, store, source.plan(), batch_size, should_stop=ctx.should_stop,
+                 progress=lambda done, total: ctx.progress("hidfd samples", done, total))
     return store
 
 
