@@ -5,11 +5,11 @@ Bare weights (Fast-Datafree/CMI `.pth`, torchvision checkpoints) say nothing abo
 input: arch, num_classes, input size and normalisation can be declared here. Anything not
 declared comes from the source (a card, an image processor) or the format's defaults."""
 
-import difflib
 import math
 from dataclasses import asdict, dataclass, fields
 
 from .errors import DfkdError
+from .settings import check_keys
 
 NORMALISATIONS = {"cifar10": ([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010]),
                   "cifar100": ([0.5071, 0.4867, 0.4408], [0.2675, 0.2565, 0.2761]),
@@ -79,12 +79,7 @@ class TeacherSpec:
             raise DfkdError(f"{where}: expected a source or a mapping with `source:` and any of "
                             f"{[f.name for f in fields(cls)][1:]}, got {value!r}.")
         value = dict(value)
-        known = [f.name for f in fields(cls)] + ["normalization"]
-        for key in value:
-            if key not in known:
-                close = difflib.get_close_matches(str(key), known, n=1)
-                hint = f" Did you mean `{close[0]}`?" if close else ""
-                raise DfkdError(f"{where}: unknown key `{key}`; expected {', '.join(known)}.{hint}")
+        check_keys(value, [f.name for f in fields(cls)] + ["normalization"], where, "keys")
         apply_normalization(value, value.pop("normalization", None))
         return cls(**value)
 
