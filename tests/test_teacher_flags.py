@@ -119,7 +119,7 @@ def test_bad_teacher_flags_are_refused_before_any_work(tmp_path, capsys, flags, 
 
 
 def test_the_yaml_mapping_is_checked_with_did_you_mean(fast_datafree_pth):
-    with pytest.raises(DfkdError, match="unknown keys 'input_sise' \(did you mean 'input_size'\?\)"):
+    with pytest.raises(DfkdError, match=r"unknown keys 'input_sise' \(did you mean 'input_size'\?\)"):
         resolve_teacher({"source": str(fast_datafree_pth), "arch": "wrn_16_1", "input_sise": 32})
     with pytest.raises(DfkdError, match="Unknown teacher normalization 'cifar'"):
         TeacherSpec.from_config({"source": "x.pth", "normalization": "cifar"})
