@@ -1,25 +1,49 @@
-"""DFKD Studio: the Gradio app (also the Hugging Face Spaces entry point)."""
+"""DFKD Studio: the Gradio app (also the Hugging Face Spaces entry point).
+
+    python app.py               # http://127.0.0.1:7860
+    DFKD_MCP=1 python app.py    # also an MCP server: generate samples, score a set, distil
+"""
 
 import os
 
 import gradio as gr
 
-from components import (distill_tab, filter_tab, hidfd_tab, samples_tab, teacher_tab,
-                        variations_tab)
+from components import (distill_tab, examples, filter_tab, hidfd_tab, how_it_works, mcp_tools, samples_tab,
+                        teacher_tab, variations_tab)
 
 TITLE = "DFKD Studio"
-INTRO = ("Data-free knowledge distillation with generative models: start from a trained classifier "
-         "(the teacher), synthesise data it recognises, and distil a smaller student, with no training data.")
+INTRO = ("Train a small classifier from a big one with no training data: synthesise images the teacher "
+         "recognises, judge them, distil a student. Using the demo teacher (WRN-16-2, Fashion-MNIST).")
+# Heavy handlers (generation, training, evaluation) share concurrency_id "compute" with a limit of 1;
+# cheap ones (load, list, score a click, cancel) have no limit, so they never wait behind them.
+COMPUTE = "compute"
+
+
+def _wire_path(steps, tabs):
+    for tab, button in steps:
+        button.click(lambda tab=tab: gr.Tabs(selected=tab), None, tabs, api_visibility="private",
+                     concurrency_limit=None)
+
+
+def _wire_examples(loads, controls, tabs):
+    outputs = [controls[k] for k in ("classes", "per_class", "strength", "seed", "steps", "eta", "status")] + [tabs]
+    for example, button in loads:
+        def fill(example=example):
+            return (*examples.control_values(example),
+                    f"Loaded the settings of “{example['title']}”: press **Generate**.", gr.Tabs(selected="samples"))
+        button.click(fill, None, outputs, api_visibility="private", concurrency_limit=None)
 
 
 def build_app() -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
-        gr.Markdown(f"# {TITLE}\n{INTRO}")
-        with gr.Tabs():
+        gr.Markdown(f"# {TITLE}\n{INTRO}", elem_id="app-intro")
+        with gr.Tabs(selected="how") as tabs:
+            with gr.Tab("How it works", id="how"):
+                path = how_it_works.build()
             with gr.Tab("Teacher", id="teacher"):
                 teacher_spec = teacher_tab.build()
             with gr.Tab("Samples", id="samples"):
-                samples_tab.build(teacher_spec)
+                controls = samples_tab.build(teacher_spec)
             with gr.Tab("Variations", id="variations"):
                 variations_tab.build(teacher_spec)
             with gr.Tab("Filter", id="filter"):
@@ -28,7 +52,14 @@ def build_app() -> gr.Blocks:
                 distill_tab.build(teacher_spec)
             with gr.Tab("HiDFD", id="hidfd"):
                 hidfd_tab.build(teacher_spec)
+        _wire_path(path["steps"], tabs)
+        _wire_examples(path["load_examples"], controls, tabs)
+        mcp_tools.register()
     return app
+
+
+def mcp_requested() -> bool:
+    return os.environ.get("DFKD_MCP", "").strip().lower() in ("1", "true", "yes")
 
 
 def main():
@@ -36,7 +67,7 @@ def main():
     app = build_app()
     app.queue(default_concurrency_limit=2)
     app.launch(theme=gr.themes.Soft(), server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-               server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+               server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), mcp_server=mcp_requested())
 
 
 if __name__ == "__main__":

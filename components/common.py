@@ -17,6 +17,7 @@ from dfkd_core.teacher_report import load_teacher_cached
 from .uploads import SOURCE_PREFIX, uploaded_teacher
 
 PREVIEW_SCALE = 4  # 32 px samples are shown 4x larger
+ERROR_SECONDS = 10  # pop-ups close themselves: a stale one must not follow the user to other tabs
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 
 
@@ -35,10 +36,11 @@ def enlarged(image, scale: int = PREVIEW_SCALE) -> Image.Image:
 
 
 def user_error(error) -> gr.Error:
-    """A pop-up with the message of a user mistake; the server log gets no traceback for it.
+    """A pop-up with the message of a user mistake (closing after ERROR_SECONDS); the server
+    log gets no traceback for it.
     The pop-up renders HTML and messages quote what the user typed, so tags are defused
     (a bare "<= 200" stays readable, also to API clients)."""
-    return gr.Error(_TAG_START.sub("&lt;", str(error)), duration=None, print_exception=False)
+    return gr.Error(_TAG_START.sub("&lt;", str(error)), duration=ERROR_SECONDS, print_exception=False)
 
 
 def shows_user_errors(fn):

@@ -1,38 +1,67 @@
 """Distill tab: pick a sample set and a student, launch, watch loss and test-accuracy
 curves live, cancel, download the finished student, and compare past runs."""
 
+import json
+import time
+
 import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dfkd_core import DfkdError
-from dfkd_core.demo import TEACHER
+from dfkd_core.demo import STUDENT_REFERENCE, TEACHER
 from dfkd_core.distill import DistillConfig
 from dfkd_core.models.zoo import ARCHITECTURES
 from dfkd_core.guidance import Cancelled
-from dfkd_core.runs import distill_job, runs_table, sample_count, sample_sets
+from dfkd_core.runs import distill_job, fresh_run_name, runs_table, sample_count, sample_sets
 from dfkd_core.sampling import checked_name
 from dfkd_core.streaming import stream
 
 from . import cancelling
 from .common import field, session_teacher, shows_user_errors
 from .fields import checked
+from .set_picker import SetPicker
 
 EVAL_DATASETS = ["fashion-mnist", "cifar10", "cifar100", "none"]
 JOB = "distill"  # its Cancel button's job name (components/cancelling.py)
+RUN_PREFIX = "student"  # default run names: student-1, student-2, ...
+PROGRESS_SECONDS = 0.3
 
 
-def _curves(rows: list[dict]) -> go.Figure:
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "test accuracy"))
+def _references(teacher) -> list[tuple[str, float]]:
+    """Horizontal lines on the accuracy chart: the teacher's accuracy from its card, and the
+    demo's real-data reference student (trained on the real images) when the demo teacher is used."""
+    lines = []
+    if teacher is not None and teacher.info.get("test_accuracy") is not None:
+        lines.append(("teacher", float(teacher.info["test_accuracy"])))
+    if teacher is not None and teacher.info.get("source") == str(TEACHER) and STUDENT_REFERENCE.exists():
+        card = json.loads(STUDENT_REFERENCE.read_text())
+        lines.append((f"{card['arch']} trained on real data", float(card["test_accuracy"])))
+    return lines
+
+
+def _curves(rows: list[dict], references=()) -> go.Figure:
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "test accuracy (%)"))
     epochs = [r["epoch"] for r in rows]
     fig.add_trace(go.Scatter(x=epochs, y=[r["train_loss"] for r in rows], mode="lines+markers", name="loss"), 1, 1)
     if rows and "test_acc" in rows[0]:
-        fig.add_trace(go.Scatter(x=epochs, y=[r["test_acc"] for r in rows], mode="lines+markers",
-                                 name="test acc"), 1, 2)
-    fig.update_layout(height=300, showlegend=False, margin=dict(l=40, r=20, t=40, b=40))
-    fig.update_xaxes(title_text="epoch")
+        fig.add_trace(go.Scatter(x=epochs, y=[100 * r["test_acc"] for r in rows], mode="lines+markers",
+                                 name="student"), 1, 2)
+    for (name, acc), dash in zip(references, ("dash", "dot")):
+        fig.add_hline(y=100 * acc, line_dash=dash, line_color="#555", row=1, col=2,
+                      annotation_text=f"{name} {100 * acc:.1f} %", annotation_position="bottom right")
+    fig.update_yaxes(range=[0, 100], ticksuffix=" %", row=1, col=2)
+    fig.update_layout(height=320, showlegend=False, margin=dict(l=40, r=20, t=40, b=40))
+    fig.update_xaxes(title_text="epoch", rangemode="tozero")
     return fig
+
+
+def _bar(done: float, total: float, text: str) -> str:
+    """An honest progress line: the fraction of the run's training steps done so far."""
+    percent = 100 * done / total if total else 0
+    return (f'<progress max="100" value="{percent:.1f}" style="width:100%"></progress>'
+            f"\n\n{text} ({percent:.0f} % of the run's steps)")
 
 
 def _card(results: dict) -> pd.DataFrame:
@@ -54,7 +83,7 @@ def _settings(student, epochs, temperature, batch_size, lr, ce_weight, mixup, si
 
 @shows_user_errors
 def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight, mixup, simkd,
-               eval_set, run_name, request: gr.Request = None, progress=gr.Progress()):
+               eval_set, run_name, request: gr.Request = None):
     settings = _settings(student, epochs, temperature, batch_size, lr, ce_weight, mixup, simkd, eval_set)
     sets = sample_sets()
     if sample_set not in sets:
@@ -62,26 +91,35 @@ def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_siz
     checked_name(run_name, "Run")
     spec = teacher_spec or {"source": str(TEACHER)}
     teacher = session_teacher(spec)
-    rows, steps, done = [], 0, 0.0
-    progress(0, desc=f"{sample_count(sets[sample_set])} images")
+    references = _references(teacher) if eval_set != "none" else []
+    rows, steps, done, shown_at = [], 0, 0.0, 0.0
+    yield (_curves(rows, references), gr.skip(), gr.skip(), gr.skip(),
+           _bar(0, 1, f"Starting on {sample_count(sets[sample_set])} images"), gr.skip())
     stop = cancelling.start(request, JOB)
     try:
         for kind, *payload in stream(distill_job, sets[sample_set], settings, run_name, teacher, spec, stop=stop):
             if kind == "progress":
                 steps, (done, total) = steps + 1, payload
-                progress(done / total, desc=f"epoch {done:.1f}/{total}")
+                if time.monotonic() - shown_at > PROGRESS_SECONDS:  # a few page updates a second at most
+                    shown_at = time.monotonic()
+                    text = f"Epoch {done:.1f} of {total}, step {steps}" + (
+                        "; evaluating and exporting the student ..." if done >= total else "")
+                    yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), _bar(done, total, text), gr.skip()
             elif kind == "epoch":
                 rows.append(payload[0])
-                yield _curves(rows), gr.skip(), gr.skip(), gr.skip(), f"Epoch {payload[0]['epoch']} done."
+                yield (_curves(rows, references), gr.skip(), gr.skip(), gr.skip(),
+                       _bar(payload[0]["epoch"], settings["epochs"], f"Epoch {payload[0]['epoch']} done"), gr.skip())
             elif "student" in payload[0]["results"]:  # the run finished: its student was exported
                 out = payload[0]
-                yield _curves(rows), _card(out["results"]), out["files"], runs_table(), "Done."
+                yield (_curves(rows, references), _card(out["results"]), out["files"], runs_table(), "Done.",
+                       fresh_run_name(RUN_PREFIX))
             else:
                 raise Cancelled()
     except Cancelled:
-        yield (_curves(rows), None, None, runs_table(),
+        yield (_curves(rows, references), None, None, runs_table(),
                f"**Cancelled at step {steps}** (epoch {done:.1f} of {settings['epochs']}): no student was exported "
-               "and the run is not finished. Distil again under the same name to resume from its last whole epoch.")
+               "and the run is not finished. Distil again under the same name to resume from its last whole epoch.",
+               gr.skip())
     finally:
         cancelling.finish(request, JOB, stop)
 
@@ -92,12 +130,12 @@ def cancel_ui(request: gr.Request = None) -> str:
     return "No run of yours is in progress."
 
 
-def build(teacher_spec: gr.State) -> None:
+def build(teacher_spec: gr.State) -> list[SetPicker]:
+    """The tab's components; returns its sample-set picker (app.py lists the sets on load)."""
     with gr.Row():
         with gr.Column(scale=1):
-            with gr.Row():
-                sample_set = gr.Dropdown(list(sample_sets()), label="Sample set", allow_custom_value=True)
-                refresh = gr.Button("↻", size="sm", scale=0)
+            picker = SetPicker()
+            sample_set = picker.dropdown
             student = gr.Dropdown(list(ARCHITECTURES), value="wrn_16_1", label="Student architecture")
             epochs = checked(gr.Slider(1, 200, value=DistillConfig.epochs, step=1, label="Epochs"))
             temperature = checked(gr.Slider(1, 10, value=DistillConfig.temperature, step=0.5, label="Temperature T"))
@@ -109,21 +147,23 @@ def build(teacher_spec: gr.State) -> None:
                                           label="Mixup: images mixed with weight ~ Beta(a, a); 0 is off"))
                 simkd = gr.Checkbox(label="SimKD: share the teacher's classifier (projector + frozen head)")
                 eval_set = gr.Dropdown(EVAL_DATASETS, value="fashion-mnist", label="Real test set (every epoch)")
-            run_name = gr.Textbox(value="my-student", label="Run name (rerun the same name to resume)")
+            run_name = gr.Textbox(value=lambda: fresh_run_name(RUN_PREFIX), elem_id="distill-run-name",
+                                  label="Run name (a new one per run; rerun a name to resume it)")
             with gr.Row():
                 launch = gr.Button("Distil", variant="primary", elem_id="distill-launch")
                 cancel = gr.Button("Cancel", variant="stop")
         with gr.Column(scale=2):
-            curves = gr.Plot(label="Curves")
+            curves = gr.Plot(_curves([]), label="Curves", elem_id="distill-curves")
             card = gr.Dataframe(label="Student card", interactive=False)
             status = gr.Markdown(elem_id="distill-status")
             files = gr.File(label="Download (safetensors, card, ONNX)", file_count="multiple")
-            table = gr.Dataframe(runs_table(), label="Runs", interactive=False)
+            table = gr.Dataframe(runs_table, label="Runs", interactive=False, wrap=True)  # read on each page load
 
-    refresh.click(lambda: (gr.update(choices=list(sample_sets())), runs_table()), None, [sample_set, table],
-                  api_name="refresh_runs")
+    refresh_runs = gr.Button("Refresh runs", visible=False)  # the API's way to list runs
+    refresh_runs.click(lambda: runs_table(), None, table, api_name="refresh_runs")
     launch.click(distill_ui, [teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight,
-                              mixup, simkd, eval_set, run_name], [curves, card, files, table, status],
+                              mixup, simkd, eval_set, run_name], [curves, card, files, table, status, run_name],
                  api_name="distill", concurrency_id="compute", concurrency_limit=1)
     # not cancels=[ev]: the run must end itself, so the tab can say where it stopped
     cancel.click(cancel_ui, None, status, api_name="cancel_distill", concurrency_limit=None)
+    return [picker]

@@ -2,8 +2,10 @@
 kept/dropped or confidence; ω and τ sliders that only recolour; a sample beside its
 source with its scores; per-class kept counts; export of the kept set as a new sample set."""
 
+import base64
+import io
+
 import gradio as gr
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image
@@ -16,11 +18,13 @@ from dfkd_core.sampling import sample_set_path
 
 from .common import enlarged, field, session_teacher, user_error
 from .fields import checked
+from .scatter_svg import CSS, DROPPED, JS, KEPT, scatter_html
+from .set_picker import SetPicker
 
 COLOUR_BY = ["class", "kept / dropped", "confidence"]
 PROJECTIONS = {"auto (UMAP; PCA for few points)": "auto", "UMAP": "umap", "PCA": "pca"}
 SHOW = ["dropped", "kept", "all"]
-GALLERY_MAX = 48
+GALLERY_MAX = 48  # images in the gallery below the scatter
 
 
 def _store(label) -> SampleStore:
@@ -30,38 +34,17 @@ def _store(label) -> SampleStore:
     return SampleStore(sets[label])
 
 
-def _figure(scores: pd.DataFrame, xy: np.ndarray, colour_by: str, method: str) -> go.Figure:
-    hover = [f"{i}<br>{c}<br>cos {cos:.3f} · p {p:.2f}<br>{'kept' if k else 'dropped'}" for i, c, cos, p, k in
-             zip(scores["id"], scores["class_name"], scores["cosine"], scores["teacher_prob"], scores["kept"])]
-    hover = np.array(hover)
-    # plotly symbol codes 0 = circle, 2 = diamond: a list of ints validates ~10x faster than names
-    symbol = np.where(scores["variation"] > 0, 0, 2)
-    fig = go.Figure()
-
-    def add(mask, name, **marker):
-        fig.add_trace(go.Scattergl(x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=name, text=hover[mask],
-                                   hoverinfo="text", marker={"size": 6, "symbol": symbol[mask].tolist(), **marker}))
-
-    if colour_by == "confidence":
-        add(np.ones(len(scores), bool), "p(target)", color=scores["teacher_prob"], colorscale="Viridis", cmin=0,
-            cmax=1, colorbar={"title": "p(target)"})
-    elif colour_by == "kept / dropped":
-        kept = scores["kept"].to_numpy()
-        add(kept, f"kept ({kept.sum()})", color="#2a9d8f")
-        add(~kept, f"dropped ({(~kept).sum()})", color="#e63946")
-    else:
-        for name in dict.fromkeys(scores.sort_values("target")["class_name"]):
-            add((scores["class_name"] == name).to_numpy(), name)
-    fig.update_layout(title=f"{method.upper()} of {len(scores)} samples (◆ source, ● variation)", height=480,
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"itemsizing": "constant"})
-    return fig
-
-
 def _bars(scores: pd.DataFrame) -> go.Figure:
-    counts = filtering.class_counts(scores)
-    fig = go.Figure([go.Bar(x=counts["class_name"], y=counts["kept"], name="kept", marker_color="#2a9d8f"),
-                     go.Bar(x=counts["class_name"], y=counts["dropped"], name="dropped", marker_color="#e63946")])
-    fig.update_layout(barmode="stack", title="Per class", height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    """Kept and dropped per class as horizontal bars: class names never overlap, even on a phone."""
+    counts = filtering.class_counts(scores).iloc[::-1]  # first class on top
+    fig = go.Figure([go.Bar(y=counts["class_name"], x=counts["kept"], name="kept", marker_color=KEPT,
+                            orientation="h"),
+                     go.Bar(y=counts["class_name"], x=counts["dropped"], name="dropped", marker_color=DROPPED,
+                            orientation="h")])
+    fig.update_layout(barmode="stack", height=60 + 24 * len(counts), xaxis_title="samples",
+                      margin={"l": 10, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h", "y": 1.02, "x": 0,
+                                                                         "yanchor": "bottom"})
+    fig.update_yaxes(automargin=True)
     return fig
 
 
@@ -88,11 +71,15 @@ def _summary(state) -> str:
             f"{int(variations.sum())}. {state['note']}")
 
 
-def _views(state, colour_by, show):
+def _plot(state, colour_by) -> str:
+    return scatter_html(state["scores"], state["xy"], colour_by, state["method"], state["label"],
+                        state.get("selected"))
+
+
+def _lists(state, show):
+    """The slower views: the per-class bars and the gallery of samples."""
     items, shown = _gallery(state, show)
-    state = {**state, "shown": shown}
-    return (state, _figure(state["scores"], state["xy"], colour_by, state["method"]), _bars(state["scores"]),
-            _summary(state), items)
+    return {**state, "shown": shown}, _bars(state["scores"]), items
 
 
 def compute_ui(teacher_spec, label, embedding, clip_folder, projection, omega, tau, colour_by, show,
@@ -112,12 +99,14 @@ def compute_ui(teacher_spec, label, embedding, clip_folder, projection, omega, t
     except DfkdError as e:
         raise user_error(e) from None
     note = (proj.note + ".") if proj.note else ("(projection from cache)" if proj.cached else "")
-    state = {"root": str(store.root), "scores": scores, "xy": proj.xy, "method": proj.method, "note": note}
-    return _views(state, colour_by, show)
+    state = {"root": str(store.root), "label": label, "scores": scores, "xy": proj.xy, "method": proj.method,
+             "note": note, "class_names": list(teacher.class_names)}
+    state, bars, items = _lists(state, show)
+    return state, _plot(state, colour_by), _summary(state), bars, items
 
 
-def rethreshold_ui(state, omega, tau, colour_by, show):
-    """Recolour for new ω, τ: only the kept flags change."""
+def rethreshold_ui(state, omega, tau, colour_by):
+    """Recolour for new ω, τ: only the kept flags change (the bars and gallery follow)."""
     if not state:
         raise user_error("Compute the scores of a sample set first.")
     try:
@@ -125,7 +114,24 @@ def rethreshold_ui(state, omega, tau, colour_by, show):
         state = {**state, "scores": filtering.apply_thresholds(state["scores"], omega, tau)}
     except DfkdError as e:
         raise user_error(e) from None
-    return _views(state, colour_by, show)
+    return state, _plot(state, colour_by), _summary(state)
+
+
+def _percent(p) -> str:
+    return "n/a" if pd.isna(p) else f"{100 * p:.1f} %"
+
+
+def _details(row, sample_id: str, class_names: list) -> pd.DataFrame:
+    """The sample's scores as a person reads them: names, 3 decimals, percentages."""
+    pred = int(row["teacher_pred"])
+    rows = [("sample", sample_id), ("class (target)", row["class_name"]),
+            ("source", row["source_id"] if row["source_id"] != sample_id else "itself (a source)"),
+            ("variation", "source" if row["variation"] == 0 else f"v{int(row['variation'])}"),
+            ("cos(sample, source)", "n/a" if pd.isna(row["cosine"]) else f"{row['cosine']:.3f}"),
+            ("teacher p(target)", _percent(row["teacher_prob"])),
+            ("teacher predicts", class_names[pred] if pred < len(class_names) else str(pred)),
+            ("entropy (nats)", f"{row['entropy']:.3f}"), ("kept", "yes" if row["kept"] else "no")]
+    return pd.DataFrame(rows, columns=["score", "value"])
 
 
 def inspect_ui(state, sample_id):
@@ -138,13 +144,34 @@ def inspect_ui(state, sample_id):
     row = scores.loc[sample_id]
     store = SampleStore(state["root"])
     source = _image(store, row["source_id"]) if row["source_id"] in scores.index else None
-    table = pd.DataFrame({"score": ["id", *row.index], "value": [sample_id, *[str(v) for v in row.to_numpy()]]})
-    return _image(store, sample_id), source, table
+    return _image(store, sample_id), source, _details(row, sample_id, state.get("class_names", []))
 
 
 def select_ui(state, evt: gr.SelectData):
     sample_id = state["shown"][evt.index]
     return (sample_id, *inspect_ui(state, sample_id))
+
+
+def point_ui(state, evt: gr.EventData):
+    """A click on a scatter point: that sample, its source and scores; it stays highlighted."""
+    sample_id = str(getattr(evt, "sample_id", ""))
+    sample, source, table = inspect_ui(state, sample_id)
+    return {**state, "selected": sample_id}, sample_id, sample, source, table
+
+
+def thumbnail(key: str) -> str | None:
+    """The hovered point's image as a data URL ("set label\nsample id"); None for anything
+    not a sample of a listed set (the key comes from the page)."""
+    label, _, sample_id = str(key).partition("\n")
+    sets = sample_sets()
+    if label not in sets:
+        return None
+    files = SampleStore(sets[label]).manifest().set_index("id")["file"]
+    if sample_id not in files.index:
+        return None
+    buffer = io.BytesIO()
+    Image.open(SampleStore(sets[label]).root / files[sample_id]).convert("RGB").save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def export_ui(state, name):
@@ -157,51 +184,66 @@ def export_ui(state, name):
         new = filtering.export_kept(SampleStore(state["root"]), state["scores"], dest)
     except DfkdError as e:
         raise user_error(e) from None
-    return f"Exported {len(new.manifest())} kept samples to `{new.root}`.", gr.update(choices=list(sample_sets()))
+    return f"Exported {len(new.manifest())} kept samples to sample set `{name}` (`{new.root}`)."
 
 
-def build(teacher_spec: gr.State) -> None:
+def build(teacher_spec: gr.State) -> list[SetPicker]:
+    """The tab's components; returns its sample-set picker (app.py lists the sets on load)."""
     warm_up()  # UMAP's numba compilation runs in the background while the app starts
     state = gr.State(None)
     with gr.Row():
-        with gr.Column(scale=1):
-            with gr.Row():
-                sample_set = gr.Dropdown(list(sample_sets()), label="Sample set", allow_custom_value=True, scale=4)
-                refresh = gr.Button("↻", size="sm", scale=1)
+        with gr.Column(scale=1, min_width=300):
+            picker = SetPicker()
             embedding = gr.Radio(["Teacher features", "CLIP (local folder)"], value="Teacher features",
                                  label="Embedding for the cosine")
             clip_folder = gr.Textbox(label="CLIPVisionModelWithProjection folder", visible=False)
             projection = gr.Radio(list(PROJECTIONS), value=next(iter(PROJECTIONS)), label="2-D projection")
-            compute = gr.Button("Compute scores", variant="primary")
-            omega = checked(gr.Slider(-1, 1, value=0.9, step=0.01, label="ω: keep when cos(sample, source) ≥ ω"))
-            tau = checked(gr.Slider(0, 1, value=0.0, step=0.01, label="τ: keep when p(target) ≥ τ"))
+            compute = gr.Button("Compute scores", variant="primary", elem_id="filter-compute")
+            omega = checked(gr.Slider(-1, 1, value=0.9, step=0.01, label="ω: keep when cos(sample, source) ≥ ω",
+                                      elem_id="filter-omega"))
+            tau = checked(gr.Slider(0, 1, value=0.0, step=0.01, label="τ: keep when p(target) ≥ τ",
+                                    elem_id="filter-tau"))
             colour_by = gr.Radio(COLOUR_BY, value=COLOUR_BY[1], label="Colour by")
             summary = gr.Markdown(elem_id="filter-summary")
             bars = gr.Plot(label="Kept per class")
-        with gr.Column(scale=2):
-            plot = gr.Plot(label="Embedding")
+        with gr.Column(scale=2, min_width=320):
+            plot = gr.HTML("<p>Compute the scores of a sample set to see its embedding here.</p>",
+                           js_on_load=JS, css_template=CSS, server_functions=[thumbnail], elem_id="filter-scatter",
+                           label="Embedding", show_label=False)
+            with gr.Row(equal_height=True):
+                sample = gr.Image(label="Selected sample", height=256, scale=1, min_width=150,
+                                  elem_id="filter-sample")
+                source = gr.Image(label="Its source", height=256, scale=1, min_width=150)
+                with gr.Column(scale=2, min_width=240):
+                    sample_id = gr.Textbox(label="Sample id (or click a point / an image)")
+                    details = gr.Dataframe(headers=["score", "value"], label="Scores", interactive=False,
+                                           wrap=True, elem_id="filter-details")
             show = gr.Radio(SHOW, value=SHOW[0], label="Samples (least similar to their source first)")
-            gallery = gr.Gallery(columns=8, height=240, object_fit="contain", allow_preview=False)
-            with gr.Row():
-                sample_id = gr.Textbox(label="Sample id", scale=2)
-                sample = gr.Image(label="Sample", height=160, scale=1)
-                source = gr.Image(label="Its source", height=160, scale=1)
-            details = gr.Dataframe(headers=["score", "value"], label="Scores", interactive=False)
+            gallery = gr.Gallery(columns=6, height="auto", object_fit="contain", allow_preview=False)
             with gr.Row():
                 export_name = gr.Textbox(value="kept-samples", label="Export the kept set as sample set")
                 export = gr.Button("Export")
             exported = gr.Markdown()
 
-    views = [state, plot, bars, summary, gallery]
-    refresh.click(lambda: gr.update(choices=list(sample_sets())), None, sample_set, api_visibility="private")
+    sample_set = picker.dropdown
     embedding.change(lambda e: gr.update(visible=e.startswith("CLIP")), embedding, clip_folder,
                      api_visibility="private")
     compute.click(compute_ui, [teacher_spec, sample_set, embedding, clip_folder, projection, omega, tau, colour_by,
-                               show], views, api_name="compute_scores", concurrency_id="compute", concurrency_limit=1)
-    for control in (omega, tau, colour_by, show):
-        control.change(rethreshold_ui, [state, omega, tau, colour_by, show], views,
+                               show], [state, plot, summary, bars, gallery], api_name="compute_scores",
+                  concurrency_id="compute", concurrency_limit=1)
+    for control in (omega, tau):  # the scatter first (fast), then the bars and gallery
+        control.change(rethreshold_ui, [state, omega, tau, colour_by], [state, plot, summary],
                        api_name="rethreshold" if control is omega else None, trigger_mode="always_last",
-                       api_visibility="public" if control is omega else "private")
+                       api_visibility="public" if control is omega else "private", concurrency_limit=None
+                       ).then(_lists, [state, show], [state, bars, gallery], api_visibility="private",
+                              concurrency_limit=None)
+    colour_by.change(lambda st, c: _plot(st, c) if st else gr.skip(), [state, colour_by], plot,
+                     api_visibility="private", concurrency_limit=None)
+    show.change(lambda st, sh: _lists(st, sh) if st else (gr.skip(),) * 3, [state, show], [state, bars, gallery],
+                api_visibility="private", concurrency_limit=None)
+    plot.click(point_ui, state, [state, sample_id, sample, source, details], api_visibility="private",
+               concurrency_limit=None)
     gallery.select(select_ui, state, [sample_id, sample, source, details], api_visibility="private")
     sample_id.submit(inspect_ui, [state, sample_id], [sample, source, details], api_name="inspect_sample")
-    export.click(export_ui, [state, export_name], [exported, sample_set], api_name="export_kept")
+    picker.refresh_on(export.click(export_ui, [state, export_name], exported, api_name="export_kept").success)
+    return [picker]

@@ -2,6 +2,9 @@
 teacher-guided GAN trained on them with live loss curves and a per-class sample grid; its
 samples sent to a named sample set for the Filter and Distill tabs."""
 
+import base64
+import html
+import io
 import time
 import uuid
 
@@ -46,14 +49,32 @@ def loss_figure(rows: list) -> go.Figure:
     return fig
 
 
-def class_rows(images, names):
-    """One gallery item per class: its row of the grid, captioned with the class name."""
+def _data_url(image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def class_grid(images, names, step=None) -> str:
+    """One grid, one row per class (its name as the row label), all classes visible; the
+    images keep their crisp pixels and shrink to the page's width on a phone."""
     per = len(images) // len(names)
-    items = []
+    rows = []
     for c, name in enumerate(names):
-        row = to_uint8(grid(images[c * per:(c + 1) * per], 1).unsqueeze(0))[0]
-        items.append((enlarged(row, SCALE), name))
-    return items
+        strip = enlarged(to_uint8(grid(images[c * per:(c + 1) * per], 1).unsqueeze(0))[0], SCALE)
+        rows.append(f'<tr><th scope="row">{html.escape(name)}</th><td><img src="{_data_url(strip)}" '
+                    f'alt="{html.escape(name)} samples"></td></tr>')
+    caption = f"EMA generator after step {step}: {per} samples per class" if step else f"{per} samples per class"
+    return (f'<table class="class-grid"><caption>{caption}</caption>{"".join(rows)}</table>')
+
+
+GRID_CSS = """
+.class-grid { border-collapse: collapse; width: 100%; }
+.class-grid caption { text-align: left; font-weight: 600; padding: 4px 0; }
+.class-grid th { text-align: right; padding: 2px 8px 2px 0; font-weight: normal; white-space: nowrap; width: 1%; }
+.class-grid td { padding: 2px 0; }
+.class-grid img { max-width: 100%; image-rendering: pixelated; display: block; }
+"""
 
 
 @shows_user_errors
@@ -88,7 +109,7 @@ def train_ui(teacher_spec, source_kind, files, how_many, mode, steps, batch_size
                        f"{r['step'] / max(time.time() - t0, 1e-9):.2f} steps/s")
                 yield msg, gr.skip(), loss_figure(rows), gr.skip(), gr.skip()
             elif item[0] == "samples":
-                samples = class_rows(item[2], names)
+                samples = class_grid(item[2], names, item[1])
                 yield gr.skip(), gr.skip(), gr.skip(), samples, gr.skip()
             elif item[1][0].finished:
                 run, collected = item[1]
@@ -170,8 +191,8 @@ def build(teacher_spec: gr.State) -> None:
             status = gr.Markdown(elem_id="hidfd-status")
             freq = gr.Dataframe(label="Teacher-predicted classes of the real images", interactive=False)
             curves = gr.Plot(label="Losses")
-            samples = gr.Gallery(label="EMA generator, one row per class", columns=2, height=420,
-                                 object_fit="contain", elem_id="hidfd-grid")
+            samples = gr.HTML("<p>The generator's samples appear here while it trains, one row per class.</p>",
+                              css_template=GRID_CSS, js_on_load=None, elem_id="hidfd-grid")
             with gr.Row():
                 set_name = gr.Textbox(value="hidfd-samples", label="Sample set")
                 count = checked(gr.Number(value=500, precision=0, minimum=1, maximum=MAX_SAMPLES, label="Samples"))

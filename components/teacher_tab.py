@@ -12,12 +12,17 @@ from dfkd_core.teacher_report import (
     load_teacher_cached,
 )
 
+from dfkd_core.guidance import Cancelled
+from dfkd_core.streaming import stream
+
+from . import cancelling
 from .common import field, session_teacher, user_error
 from .fields import checked
 from .uploads import load_uploaded_teacher
 
 DEMO, UPLOAD = "Demo teacher (Fashion-MNIST)", "Upload a checkpoint"
 EVAL_DATASETS = ["fashion-mnist", "cifar10", "cifar100"]
+JOB = "teacher-eval"  # its Cancel button's job name (components/cancelling.py)
 
 
 def _load(choice, files, arch, num_classes):
@@ -27,9 +32,25 @@ def _load(choice, files, arch, num_classes):
     return load_uploaded_teacher([f if isinstance(f, str) else f.name for f in (files or [])], arch, num_classes)
 
 
+HIDDEN_FIELDS = {"source", "card_command"}  # server paths and command lines are not for visitors
+
+
+def _value(key: str, value) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if key == "parameters":
+        return f"{value:,}"
+    if key == "card_test_accuracy":
+        return f"{100 * value:.2f} %"
+    if key == "card_wall_time_s":
+        return f"{value / 60:.0f} min"
+    return str(value)
+
+
 def _card_table(summary: dict) -> pd.DataFrame:
-    rows = [(k.replace("_", " "), ", ".join(v) if isinstance(v, list) else v) for k, v in summary.items()]
-    return pd.DataFrame(rows, columns=["field", "value"]).astype(str)
+    rows = [(k.removeprefix("card_").replace("_", " ").replace("wall time s", "training time"), _value(k, v))
+            for k, v in summary.items() if k not in HIDDEN_FIELDS]
+    return pd.DataFrame(rows, columns=["field", "value"])
 
 
 def load_teacher_ui(choice, files, arch, num_classes):
@@ -43,17 +64,42 @@ def load_teacher_ui(choice, files, arch, num_classes):
     return spec, _card_table(summary), status
 
 
-def evaluate_ui(spec, dataset, progress=gr.Progress()):
-    if not spec:
-        raise user_error("Load a teacher first.")
+def _evaluate_job(teacher, dataset, report, should_stop):
+    def progress(done, total):
+        if should_stop():
+            raise Cancelled(f"{done:,} of {total:,} images")
+        report((done, total))
+    return evaluate_teacher(teacher, dataset, progress=progress)
+
+
+def evaluate_ui(spec, dataset, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008 - Gradio's way
+    """Accuracy on the test set; the bar tracks the batches, Cancel stops after the current one."""
     try:
-        teacher = session_teacher(spec)
-        progress(0, desc="Loading the test set")
-        result = evaluate_teacher(teacher, dataset,
-                                  progress=lambda done, total: progress(done / total, desc=f"{done}/{total} images"))
+        teacher = session_teacher(spec or {"source": str(DEMO_TEACHER)})
     except DfkdError as e:
         raise user_error(e) from None
+    progress(0, desc="Loading the test set")
+    stop = cancelling.start(request, JOB)
+    try:
+        for kind, *payload in stream(_evaluate_job, teacher, dataset, stop=stop):
+            if kind == "result":
+                result = payload[0]
+            else:
+                done, total = kind, payload[0]
+                progress((done, total), desc="Evaluating", unit="images")
+    except Cancelled as e:
+        return f"**Cancelled** after {e}: no accuracy."
+    except DfkdError as e:
+        raise user_error(e) from None
+    finally:
+        cancelling.finish(request, JOB, stop)
     return f"Test accuracy: **{100 * result['accuracy']:.2f}%** on {result['dataset']} ({result['images']:,} images)"
+
+
+def cancel_ui(request: gr.Request = None) -> str:
+    if cancelling.cancel(request, JOB):
+        return "Cancelling the evaluation ..."
+    return "No evaluation of yours is running."
 
 
 def build() -> gr.State:
@@ -72,8 +118,10 @@ def build() -> gr.State:
                                             minimum=2, visible=False), optional=True)
             load_btn = gr.Button("Load teacher", variant="primary", elem_id="load-teacher")
         with gr.Column(scale=2):
-            status = gr.Markdown("No teacher loaded.", elem_id="teacher-status")
-            card = gr.Dataframe(headers=["field", "value"], label="Card", interactive=False, wrap=True)
+            status = gr.Markdown("Every tab uses the demo teacher until you load another one here.",
+                                 elem_id="teacher-status")
+            card = gr.Dataframe(headers=["field", "value"], label="Card", interactive=False, wrap=True,
+                                column_widths=["30%", "70%"], max_height=600, elem_id="teacher-card")
             with gr.Row():
                 dataset = gr.Dropdown(EVAL_DATASETS, value="fashion-mnist", label="Test set")
                 eval_btn = gr.Button("Evaluate on the test set", elem_id="evaluate-teacher")
@@ -83,8 +131,9 @@ def build() -> gr.State:
     choice.change(lambda c: [gr.update(visible=c == UPLOAD)] * 3, choice, [files, arch, num_classes],
                   api_visibility="private")
     load_btn.click(load_teacher_ui, [choice, files, arch, num_classes], [spec, card, status],
-                   api_name="load_teacher", concurrency_id="compute")
-    ev = eval_btn.click(evaluate_ui, [spec, dataset], result, api_name="evaluate_teacher",
-                        concurrency_id="compute", concurrency_limit=1)
-    cancel_btn.click(None, None, None, cancels=[ev])
+                   api_name="load_teacher", concurrency_limit=None)  # cheap: never waits behind compute
+    eval_btn.click(evaluate_ui, [spec, dataset], result, api_name="evaluate_teacher",
+                   concurrency_id="compute", concurrency_limit=1)
+    # not cancels=[...]: the evaluation runs in a worker thread that must stop itself
+    cancel_btn.click(cancel_ui, None, result, api_name="cancel_evaluation", concurrency_limit=None)
     return spec

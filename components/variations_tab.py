@@ -11,19 +11,23 @@ from dfkd_core.demo import PRIOR
 from dfkd_core.diffusion import load_backbone_cached
 from dfkd_core.filtering import paired_cosines
 from dfkd_core.guidance import Cancelled
-from dfkd_core.runs import sample_sets
 from dfkd_core.streaming import stream
 
+from . import cancelling
 from .common import enlarged, field, session_teacher, shows_user_errors, user_error
 from .fields import checked
 from .filter_tab import _store
 from .samples_tab import DEMO_PRIOR, HUB, LOCAL
+from .set_picker import SetPicker
 
 SOURCES_MAX = 48
+JOB = "variations"  # its Cancel button's job name (components/cancelling.py)
 
 
 def sources_ui(label):
     """The set's first sources (click one to pick it) and every source id as choices."""
+    if not label:  # no set yet (a fresh install): nothing to show, no pop-up
+        return [], [], gr.update(choices=[], value=[])
     try:
         store = _store(label)
         rows = source_rows(store)
@@ -47,7 +51,8 @@ def _job(store, chunk, backbone, teacher, cfg, report, should_stop):
                 on_preview=lambda step, total, _images: report(("step", step, total)))
 
 
-def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength, variations, steps, guidance, seed):
+def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength, variations, steps, guidance, seed,
+            request: gr.Request = None):
     try:
         store = _store(label)
         if not picked:
@@ -66,13 +71,23 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
             raise DfkdError(f"The set already holds these {n} variations of each picked sample, made with these "
                             "settings. Pick other samples, ask for more variations, or use another set.")
         teacher, backbone = session_teacher(teacher_spec), load_backbone_cached(source)
-        for kind, *payload in stream(_job, store, chunk, backbone, teacher, cfg):
-            if kind == "step":  # yielding often also lets Cancel stop the job at its next step
-                yield gr.skip(), f"Denoising: step {payload[0]} of {payload[1]}", gr.skip()
+    except DfkdError as e:
+        raise user_error(e) from None
+    stop, step = cancelling.start(request, JOB), 0
+    try:
+        for kind, *payload in stream(_job, store, chunk, backbone, teacher, cfg, stop=stop):
+            if kind == "step":
+                step = payload[0]
+                yield gr.skip(), f"Denoising: step {step} of {payload[1]}", gr.skip()
             else:
                 batch = payload[0]
-    except (DfkdError, Cancelled) as e:
-        raise user_error(str(e) or "Cancelled.") from None
+    except Cancelled:  # the gallery and "last" are cleared: Add never saves a cancelled batch
+        yield [], f"**Cancelled at step {step}**: no variations were made.", None
+        return
+    except DfkdError as e:
+        raise user_error(e) from None
+    finally:
+        cancelling.finish(request, JOB, stop)
     sources = store.images(list(picked))
     row_of = {sid: i for i, sid in enumerate(picked)}
     cosines = paired_cosines(teacher, batch.images, sources[[row_of[sid] for sid, _ in chunk]])
@@ -89,6 +104,12 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
     yield gr.update(value=items, columns=n + 1), summary, last
 
 
+def cancel_ui(request: gr.Request = None) -> str:
+    if cancelling.cancel(request, JOB):
+        return "Cancelling: stopping after the current denoising step ..."
+    return "Nothing of yours is running."
+
+
 @shows_user_errors
 def save_ui(last):
     """Adds through the engine, which refuses (never replaces) variations the set already holds."""
@@ -99,14 +120,13 @@ def save_ui(last):
     return f"Added {len(last['chunk'])} variations to `{store.root}` ({len(store.manifest())} samples in the set)."
 
 
-def build(teacher_spec: gr.State) -> None:
+def build(teacher_spec: gr.State) -> list[SetPicker]:
+    """The tab's components; returns its sample-set picker (app.py lists the sets on load)."""
     shown, last = gr.State([]), gr.State(None)
     with gr.Row():
         with gr.Column(scale=1):
-            with gr.Row():
-                sample_set = gr.Dropdown(list(sample_sets()), value=None, label="Sample set", allow_custom_value=True,
-                                         scale=4)  # no preselection: picking one fills the gallery
-                refresh = gr.Button("↻", size="sm", scale=1)
+            picker = SetPicker()
+            sample_set = picker.dropdown
             sources = gr.Gallery(label="Sources (click to pick)", columns=6, height=220, object_fit="contain",
                                  allow_preview=False)
             picked = gr.Dropdown([], multiselect=True, allow_custom_value=True, label="Picked samples")
@@ -129,13 +149,14 @@ def build(teacher_spec: gr.State) -> None:
             save = gr.Button("Add these variations to the set")
             saved = gr.Markdown()
 
-    refresh.click(lambda: gr.update(choices=list(sample_sets())), None, sample_set, api_visibility="private")
     sample_set.change(sources_ui, sample_set, [sources, shown, picked], api_name="show_sources")
     sources.select(pick_ui, [shown, picked], picked, api_visibility="private")
     backbone_kind.change(lambda k: gr.update(visible=k != DEMO_PRIOR), backbone_kind, backbone_path,
                          api_visibility="private")
-    ev = run.click(vary_ui, [teacher_spec, sample_set, picked, backbone_kind, backbone_path, strength, variations,
+    run.click(vary_ui, [teacher_spec, sample_set, picked, backbone_kind, backbone_path, strength, variations,
                              steps, guidance, seed], [gallery, summary, last], api_name="make_variations",
                    concurrency_id="compute", concurrency_limit=1)
-    cancel.click(None, None, None, cancels=[ev])
+    # not cancels=[ev]: the job must end itself, so the tab can say where it stopped
+    cancel.click(cancel_ui, None, summary, api_name="cancel_variations", concurrency_limit=None)
     save.click(save_ui, last, saved, api_name="save_variations")
+    return [picker]

@@ -23,6 +23,17 @@ def sample_sets() -> dict[str, str]:
     return found
 
 
+def newest_sample_set(sets: dict[str, str]) -> str | None:
+    """The label (of sample_sets()) whose samples were written last, or None."""
+    return max(sets, key=lambda label: SampleStore(sets[label]).manifest_path.stat().st_mtime, default=None)
+
+
+def fresh_run_name(prefix: str = "student") -> str:
+    """A run name no distill run uses yet: prefix-1, prefix-2, ..."""
+    taken = {p.name for p in distill_runs_dir().glob("*")} if distill_runs_dir().exists() else set()
+    return next(f"{prefix}-{i}" for i in range(1, len(taken) + 2) if f"{prefix}-{i}" not in taken)
+
+
 def distill_runs_dir() -> Path:
     return runs_dir() / "distill"
 

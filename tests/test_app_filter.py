@@ -1,10 +1,8 @@
 """The Variations and Filter tabs through gradio_client (demo teacher, a sample set whose
 v1 variations are exact copies of their sources, a tiny prior as a local folder)."""
 
-import base64
-import json
+import re
 
-import numpy as np
 import pytest
 from dda_kit import store_with_variations
 from gradio_client import Client
@@ -31,38 +29,49 @@ def prior(tmp_path_factory):
     return str(tiny_pixel_prior(tmp_path_factory.mktemp("prior")))
 
 
-def _values(v) -> list:
-    """Plotly's JSON holds arrays as lists or as base64 typed arrays."""
-    if isinstance(v, dict):
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
-    return list(v)
-
-
-def _points(plot) -> int:
-    return sum(len(_values(trace["x"])) for trace in json.loads(plot["plot"])["data"])
-
-
 def test_scores_view_rethreshold_inspect_and_export(client, sample_set, runs_dir):
-    plot, bars, summary, gallery = client.predict(SET, "Teacher features", "", "PCA", -1.0, 0.0, "kept / dropped",
+    plot, summary, bars, gallery = client.predict(SET, "Teacher features", "", "PCA", 1.0, 0.0, "kept / dropped",
                                                   "dropped", api_name="/compute_scores")
-    assert _points(plot) == 30 and "**30 of 30 kept**" in summary and gallery == []
-    plot, bars, summary, gallery = client.predict(1.0, 0.0, "kept / dropped", "dropped", api_name="/rethreshold")
-    traces = json.loads(plot["plot"])["data"]
-    assert [t["name"] for t in traces] == ["kept (20)", "dropped (10)"]
-    assert "**20 of 30 kept**" in summary
+    assert plot.count("data-id=") == 30 and "**20 of 30 kept**" in summary
+    assert "kept (20)" in plot and "dropped (10)" in plot  # the legend: one entry per colour, and per marker
+    assert "source</span>" in plot and "variation</span>" in plot
     assert len(gallery) == 10 and all("-v2 · cos" in item["caption"] for item in gallery)
-    assert [_values(b["y"]) for b in json.loads(bars["plot"])["data"]] == [[2] * 10, [1] * 10]
+    assert bars is not None
+    plot, summary = client.predict(-1.0, 0.0, "kept / dropped", api_name="/rethreshold")
+    assert "**30 of 30 kept**" in summary and "kept (30)" in plot and plot.count("data-id=") == 30
     sample, source, table = client.predict("c003-s0-v2", api_name="/inspect_sample")
     rows = dict(table["data"])
-    assert rows["source_id"] == "c003-s0" and float(rows["cosine"]) < 1 and rows["kept"] == "False"
+    assert rows["source"] == "c003-s0" and rows["class (target)"] == "Dress" and rows["kept"] == "yes"
+    assert re.fullmatch(r"-?\d\.\d{3}", rows["cos(sample, source)"])  # 3 decimals, not 9
+    assert re.fullmatch(r"\d{1,3}\.\d %", rows["teacher p(target)"])
+    assert rows["teacher predicts"] in demo_teacher().class_names  # a class name, not an index
     assert sample and source
-    message, _ = client.predict("dda-kept", api_name="/export_kept")
-    assert "Exported 20 kept samples" in message
-    assert len(SampleStore(runs_dir / "sample-sets" / "dda-kept").manifest()) == 20
+    message = client.predict("dda-kept", api_name="/export_kept")
+    assert "Exported 30 kept samples" in message
+    assert len(SampleStore(runs_dir / "sample-sets" / "dda-kept").manifest()) == 30
     with pytest.raises(Exception, match="already exists"):
         client.predict("dda-kept", api_name="/export_kept")
     with pytest.raises(Exception, match="not allowed"):
         client.predict("../escape", api_name="/export_kept")
+
+
+def test_hover_thumbnails_only_for_samples_of_listed_sets(sample_set):
+    from components.filter_tab import thumbnail
+    assert thumbnail(f"{SET}\nc000-s0").startswith("data:image/png;base64,")
+    assert thumbnail(f"{SET}\nno-such-id") is None
+    assert thumbnail("../../etc\npasswd") is None and thumbnail(None) is None
+
+
+def test_scatter_markup_marks_the_selected_sample_and_escapes_names():
+    import numpy as np
+    import pandas as pd
+
+    from components.scatter_svg import scatter_html
+    scores = pd.DataFrame({"id": ["a", "b<"], "class_name": ["x&y", "z"], "target": [0, 1], "cosine": [0.5, np.nan],
+                           "teacher_prob": [0.9, 0.1], "kept": [True, False], "variation": [1, 0]})
+    markup = scatter_html(scores, np.array([[0.0, 0.0], [1.0, 1.0]]), "class", "pca", "set", selected="a")
+    assert 'data-id="a"' in markup and 'class="selected"' in markup and "b&lt;" in markup and "x&amp;y" in markup
+    assert markup.index('data-id="b&lt;"') < markup.index('data-id="a"')  # the selected one is drawn on top
 
 
 def test_variations_beside_their_source_and_saved_into_the_set(client, sample_set, prior):
