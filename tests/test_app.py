@@ -26,6 +26,9 @@ def test_demo_teacher_loads_and_evaluates(client):
     table, status = client.predict("Demo teacher (Fashion-MNIST)", [], None, None, api_name="/load_teacher")
     card = _card(table)
     assert card["architecture"] == "wrn_16_2" and card["classes"] == "10" and card["bn layers"] == "13"
+    assert card["parameters"] == f"{sum(p.numel() for p in build_model('wrn_16_2', 10, 1).parameters()):,}"
+    assert card["test accuracy"] == "94.12 %" and "source" not in card  # no server path
+    assert not any("/work" in str(v) or str(TEACHER.parent) in str(v) for v in card.values())
     assert "Loaded **wrn_16_2**" in status
     text = client.predict("fashion-mnist", api_name="/evaluate_teacher")
     accuracy = float(re.search(r"\*\*([\d.]+)%\*\*", text).group(1))
@@ -63,3 +66,38 @@ def test_upload_staging_validates_names_and_types(tmp_path):
     assert staged.name == "my_weights_1_.pth" and staged.parent != tmp_path
     with pytest.raises(DfkdError, match="Upload one weights file"):
         stage_checkpoint_upload([str(weird), str(weird)])
+
+
+@needs_fmnist
+def test_teacher_evaluation_cancel_stops_it(client):
+    job = client.submit("fashion-mnist", api_name="/evaluate_teacher")
+    import time
+    while job.status().code.name not in ("PROCESSING", "ITERATING", "PROGRESS") and not job.done():
+        time.sleep(0.05)
+    client.predict(api_name="/cancel_evaluation")
+    assert job.result().startswith("**Cancelled** after")  # 10,000 images take far longer than the cancel
+
+
+def test_sample_set_dropdown_preselects_the_newest_set(runs_dir):
+    import time
+
+    from components.set_picker import listed
+    from dfkd_core.data.store import SampleStore
+    from dfkd_core.demo import demo_teacher
+    from dfkd_core.stages import label_with_teacher
+    teacher = demo_teacher()
+
+    def make(name):
+        store = SampleStore(runs_dir / "sample-sets" / name)
+        store.add(label_with_teacher(teacher, torch.rand(2, 1, 32, 32), [0, 1], "noise"), teacher.class_names, {})
+        time.sleep(0.05)  # distinct modification times
+
+    make("picker-a")
+    make("picker-b")
+    update, known = listed(None, [])  # a fresh page: every set is new, the newest is chosen
+    assert update["value"] == "picker-b" and {"picker-a", "picker-b"} <= set(update["choices"])
+    update, known = listed("picker-a", known)  # nothing new: the user's choice stays
+    assert update["value"] == "picker-a"
+    make("picker-c")  # made in another tab
+    update, known = listed("picker-a", known)
+    assert update["value"] == "picker-c" and "picker-c" in known

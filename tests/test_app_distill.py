@@ -32,7 +32,7 @@ def _args(sample_set, **kw):
 def test_distill_streams_curves_and_returns_the_student(client, sample_set, runs_dir):
     job = client.submit(**_args(sample_set), api_name="/distill")
     updates = list(job)
-    curves, card, files, table, status = job.outputs()[-1]
+    curves, card, files, table, status, next_name = job.outputs()[-1]
     assert len(updates) >= 2  # one curve update per epoch, then the result
     fields = dict(zip([r[0] for r in card["data"]], [r[1] for r in card["data"]]))
     assert fields["student"] == "resnet8" and fields["train images"] == "48" and fields["epochs"] == "2"
@@ -40,6 +40,7 @@ def test_distill_streams_curves_and_returns_the_student(client, sample_set, runs
     assert names == ["student.json", "student.onnx", "student.safetensors"]
     assert (runs_dir / "distill" / "app-student" / "02-distill" / "metrics.csv").exists()
     assert table["data"][0][0] == "distill/app-student" and status == "Done."
+    assert next_name == "student-1"  # a fresh default name for the next run (app-student is taken)
 
 
 def test_bad_sample_set_and_run_name_are_reported(client, sample_set):
@@ -47,3 +48,22 @@ def test_bad_sample_set_and_run_name_are_reported(client, sample_set):
         client.predict(**_args("no-such-set"), api_name="/distill")
     with pytest.raises(Exception, match="not allowed"):
         client.predict(**_args(sample_set, run_name="../x"), api_name="/distill")
+
+
+def test_fresh_run_names_skip_taken_ones(runs_dir):
+    from dfkd_core.runs import distill_runs_dir, fresh_run_name
+    (distill_runs_dir() / "fresh-1").mkdir(parents=True)
+    (distill_runs_dir() / "fresh-3").mkdir()
+    assert fresh_run_name("fresh") == "fresh-2"
+    (distill_runs_dir() / "fresh-2").mkdir()
+    assert fresh_run_name("fresh") == "fresh-4"
+
+
+def test_accuracy_chart_in_percent_with_teacher_and_reference_lines():
+    from components.distill_tab import _bar, _curves, _references
+    references = _references(demo_teacher())
+    assert [round(acc, 4) for _, acc in references] == [0.9412, 0.9306]
+    fig = _curves([{"epoch": 1, "train_loss": 1.0, "test_acc": 0.5}], references)
+    assert list(fig.data[1].y) == [50.0] and list(fig.layout.yaxis2.range) == [0, 100]
+    assert sorted(shape.y0 for shape in fig.layout.shapes) == [93.06, 94.12]
+    assert 'value="25.0"' in _bar(0.5, 2, "Epoch 0.5 of 2")  # steps done over the whole run

@@ -41,7 +41,8 @@ def test_train_streams_curves_and_grids_then_sends_samples(client, archive, runs
     assert len(outputs) >= 4  # collected, steps, grids, done
     assert "Done after **4** steps" in status
     assert sum(freq["data"][i][1] for i in range(10)) == 12  # teacher_count column sums to the images
-    assert curves is not None and len(grid) == 10  # one row of samples per class
+    assert curves is not None and grid.count('<th scope="row">') == 10  # one labelled row per class
+    assert all(f">{name}</th>" in grid for name in ["T-shirt/top", "Trouser", "Ankle boot"])
     assert list((runs_dir / "hidfd-app").glob("*/generator.json"))  # the trained generator is kept
     msg = client.predict("hidfd-app-set", 20, True, api_name="/hidfd_send")
     assert "Added 20 samples" in msg
@@ -69,4 +70,4 @@ def test_demo_pool_per_class(client):
     args = _args(None, source_kind=DEMO_POOL, how_many=2, mode="per teacher-predicted class", steps=2)
     status, freq, _, grid = client.predict(**args, api_name="/hidfd_train")[:4]
     assert [row[1] for row in freq["data"]] == [2] * 10
-    assert "Done after **2** steps" in status and len(grid) == 10
+    assert "Done after **2** steps" in status and grid.count('<th scope="row">') == 10
