@@ -115,7 +115,8 @@ def cmd_generate(args) -> None:
                                         "batch_size": args.batch_size, "seed": args.seed,
                                         "device": resolve_device(args.device), "guidance": g})
     check_generate(cfg, args.config or "dfkd generate")
-    bar = tqdm(unit="img", dynamic_ncols=True)
+    from . import distributed
+    bar = tqdm(unit="img", dynamic_ncols=True, disable=not distributed.is_main())  # rank 0 shows the whole job
 
     def progress(done, total):
         bar.total = total
@@ -123,7 +124,8 @@ def cmd_generate(args) -> None:
 
     store = run_generation(cfg, progress=progress)
     bar.close()
-    print(f"{len(store.manifest())} samples in {store.root} (manifest: {store.manifest_path})")
+    if distributed.is_main():
+        print(f"{len(store.manifest())} samples in {store.root} (manifest: {store.manifest_path})")
 
 
 def check_generate(cfg, where: str) -> None:
@@ -228,6 +230,9 @@ def main(argv=None) -> int:
         print(f"error: could not read or write{where}: {e.strerror or e}. Check the path and its permissions.",
               file=sys.stderr)
         return 2
+    finally:
+        from .distributed import cleanup
+        cleanup()  # under torchrun / accelerate launch: leave the process group cleanly
     return 0
 
 

@@ -2,7 +2,9 @@
 
 One run = one folder with config.yaml (which reproduces it) and a sample store (images/,
 metadata.csv, settings.json).
-Rerunning the same config resumes: samples already in the store are skipped (sources.write_source)."""
+Rerunning the same config resumes: samples already in the store are skipped (sources.write_source).
+Under torchrun or `accelerate launch` each process makes its share of the plan's batches into
+the same store (sources.share); the store ends the same as a one-process run's."""
 
 import json
 from dataclasses import asdict, dataclass, field, fields
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from . import distributed
 from .augment.cutmix import CutMixConfig
 from .errors import DfkdError
 from .guidance import GuidanceConfig, check_guidance_fits_teacher
@@ -144,14 +147,21 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
             raise DfkdError(f"{out} holds a run with other settings (see {config_path}). "
                             "Use a new output folder, or the same settings to resume.")
     digest = same_backbone_digest(out, cfg.backbone)  # before loading anything: a refusal is immediate
+    if distributed.is_distributed() and cfg.guidance.adv > 0:
+        raise DfkdError("guidance.adv > 0 teaches one online student from every batch in turn; with several "
+                        "processes each would teach its own and the images would differ from a one-process run. "
+                        "Run it in one process, or set adv to 0.")
+    device = distributed.init_if_needed(cfg.device)  # this rank's device (cuda:LOCAL_RANK under a launcher)
     teacher = teacher or resolve_teacher(cfg.teacher)
     check_guidance_fits_teacher(cfg.guidance, teacher)  # before the backbone loads
     planned = plan(cfg, teacher.num_classes)  # its limits are checked before the backbone loads
-    backbone = backbone or resolve_backbone(cfg.backbone, cfg.device)
-    teacher.to(cfg.device)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "backbone.json", {"backbone": cfg.backbone, "weights": digest})
-    write_text(config_path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    backbone = backbone or resolve_backbone(cfg.backbone, device)
+    teacher.to(device)
+    if distributed.is_main():  # the run's files, written once; the other ranks wait for them
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "backbone.json", {"backbone": cfg.backbone, "weights": digest})
+        write_text(config_path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    distributed.barrier()
     store = SampleStore(out)
     student = online_student_for(cfg.guidance, teacher, out, cfg.seed)  # adv > 0: learns from each batch
     stray = store.existing_keys() - {(k.target, k.seed) for k in planned}

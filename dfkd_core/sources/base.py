@@ -13,10 +13,12 @@ Overwrite rules: `existing` says what to do with keys the store already holds: "
 (resume), "refuse" (the store's clash error: the app's sample sets) or "replace" (DDA's
 explicit overwrite)."""
 
+import os
 from dataclasses import dataclass
 
 import torch
 
+from .. import distributed
 from ..errors import Cancelled, DfkdError
 from ..store import LabelledBatch, SampleStore, store_batch
 
@@ -159,26 +161,68 @@ def missing(store: SampleStore, keys: list[Key]) -> list[Key]:
     return [k for k in keys if not held(k)]
 
 
+def share(todo: list[Key], batch_size: int, rank: int = 0, world_size: int = 1) -> list[list[Key]]:
+    """Rank `rank`'s batches of `todo`: todo is cut into the batches one process would make
+    (batch_size keys, in plan order), and the ranks take every world_size-th batch. Split by
+    batch, not by key, so each batch is the one a single process makes: Latent CutMix pairs
+    partners within a batch, the BN-statistics loss and DeepInversion look at the whole
+    batch, and even per-sample sources round floats by batch size. All ranks compute the
+    same todo (from the store as it was before any of them wrote), so the shares are
+    disjoint and cover todo; a rerun with another world size splits what is missing then."""
+    batches = [todo[s:s + batch_size] for s in range(0, len(todo), batch_size)]
+    return batches[rank::world_size]
+
+
+def _rows_now(store: SampleStore) -> int:
+    """Rows in the store's file (all ranks' writes so far), without parsing it."""
+    path = store.manifest_path
+    return max(path.read_bytes().count(b"\n") - 1, 0) if path.exists() else 0
+
+
+def _die_if_asked(rank: int, made: int):
+    """Fault injection for the tests of resuming a run whose rank died: DFKD_DIE_AFTER=RANK:N
+    ends rank RANK at once (no cleanup, as a killed process) after it stored N batches."""
+    spec = os.environ.get("DFKD_DIE_AFTER", "")
+    if spec and spec.split(":") == [str(rank), str(made)]:
+        os._exit(17)
+
+
 def write_source(source: Source, store: SampleStore, keys: list[Key], batch_size: int, progress=None,
                  should_stop=None, existing: str = SKIP) -> int:
     """Make `keys` with `source` and add them to `store`, batch by batch; returns how many
     were made. progress(done, total) after each batch; should_stop() is polled after a
     batch is made and before it is stored (a source stopped inside a batch may hand back
-    an unfinished one): then Cancelled, and a rerun makes exactly the missing keys."""
+    an unfinished one): then Cancelled, and a rerun makes exactly the missing keys.
+
+    Under torchrun / accelerate launch (WORLD_SIZE > 1) every rank calls this with the same
+    keys; each makes its share() and writes it to the same store (the store's lock keeps the
+    writes apart), progress is reported on rank 0 for the whole job (the store's row count),
+    and all ranks return once the store holds every key."""
     if existing not in (SKIP, REFUSE, REPLACE):
         raise DfkdError(f"existing must be one of {SKIP}, {REFUSE}, {REPLACE}; got {existing!r}.")
     if batch_size < 1:
         raise DfkdError(f"batch_size must be at least 1, got {batch_size}.")
+    rank, size, _ = distributed.world()
     keys = list(keys)
     todo = missing(store, keys) if existing == SKIP else keys
     before, total = len(keys) - len(todo), len(keys)
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start:start + batch_size]
+    if size > 1:
+        rows_before = _rows_now(store)
+        distributed.barrier()  # every rank has read the store before any writes to it
+    made = 0
+    for i, chunk in enumerate(share(todo, batch_size, rank, size)):
         batch = source.make(chunk, should_stop)
         if should_stop and should_stop():
-            raise Cancelled(f"cancelled after {before + start} of {total} images")
+            raise Cancelled(f"cancelled after {before + made} of {total} images")
         store_batch(store, batch, source.teacher, source.settings(), source.rows(chunk), replace=existing == REPLACE)
         source.stored(batch)
-        if progress:
-            progress(before + start + len(chunk), total)
+        made += len(chunk)
+        _die_if_asked(rank, i + 1)
+        if progress and rank == 0:
+            done = before + (made if size == 1 else min(len(todo), _rows_now(store) - rows_before))
+            progress(done, total)
+    if size > 1:
+        distributed.barrier()  # the store is whole on every rank from here on
+        if progress and rank == 0:
+            progress(total, total)
     return len(todo)
