@@ -12,8 +12,8 @@ from components import (distill_tab, examples, filter_tab, hidfd_tab, how_it_wor
                         teacher_tab, variations_tab)
 
 TITLE = "DFKD Studio"
-INTRO = ("Train a small classifier from a big one with no training data: synthesise images the teacher "
-         "recognises, judge them, distil a student. Using the demo teacher (WRN-16-2, Fashion-MNIST).")
+INTRO = ("Train a small classifier from a big one, with no training data. "
+         "Using the demo teacher (WRN-16-2, Fashion-MNIST).")
 # Heavy handlers (generation, training, evaluation) share concurrency_id "compute" with a limit of 1;
 # cheap ones (load, list, score a click, cancel) have no limit, so they never wait behind them.
 COMPUTE = "compute"
@@ -37,7 +37,7 @@ def _wire_examples(loads, controls, tabs):
 def build_app() -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\n{INTRO}", elem_id="app-intro")
-        with gr.Tabs(selected="how") as tabs:
+        with gr.Tabs(selected="how", overflow_behavior="wrap") as tabs:
             with gr.Tab("How it works", id="how"):
                 path = how_it_works.build()
             with gr.Tab("Teacher", id="teacher"):

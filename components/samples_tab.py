@@ -1,163 +1,236 @@
-"""Samples tab: teacher-guided diffusion samples, streamed as they form, beside unguided
-samples on the same seeds; the Latent CutMix panel; adding samples to a sample set."""
+"""Samples tab: the main controls and Generate at the top, expert settings under "Advanced";
+guided and unguided samples of each seed side by side (streamed as they form), the judges'
+figures beside the teacher's p, a trajectory filmstrip, a strength sweep, and adding the
+finished batch to a sample set. Cancel stops the job itself; a cancelled batch is never kept."""
 
 import random
 from dataclasses import asdict
 
 import gradio as gr
-from PIL import ImageDraw
 
 from dfkd_core import DfkdError
 from dfkd_core.augment.cutmix import CutMixConfig
-from dfkd_core.data.store import to_uint8
 from dfkd_core.demo import PRIOR
 from dfkd_core.diffusion import load_backbone_cached
 from dfkd_core.guidance import Cancelled, GuidanceConfig
-from dfkd_core.sampling import add_to_sample_set, compare_job, cutmix_box_in_pixels, sample_seeds
+from dfkd_core.sample_judging import judge_batch
+from dfkd_core.sampling import (add_to_sample_set, app_defaults, compare_job, filmstrip_frames, sample_seeds,
+                                strength_rows)
 from dfkd_core.streaming import stream
 
-from .common import PREVIEW_SCALE, enlarged, field, session_teacher, user_error
+from . import cancelling, examples, figures
+from . import samples_views as views
+from .common import field, session_teacher, shows_user_errors, user_error
 from .fields import checked
+from .gpu import SAMPLING_S, gpu
 
 DEMO_PRIOR, LOCAL, HUB = "Demo prior (Fashion-MNIST + shapes)", "Local folder", "Hub id"
+JOB = "samples"  # the Cancel button's job name (components/cancelling.py)
+MAX_SWEEP = 6
 
 
-def _pil(images):
-    return [enlarged(a) for a in to_uint8(images)]
+def _config(teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps, window_start,
+            window_end, mode, candidates, every, eta, seed, use_cutmix, cutmix_step, cutmix_alpha):
+    """(teacher, backbone source, targets, seeds, GuidanceConfig) from the controls, checked."""
+    teacher = session_teacher(teacher_spec)
+    if not classes:
+        raise DfkdError("Pick at least one class.")
+    source = str(PRIOR) if backbone_kind in (None, DEMO_PRIOR) else (backbone_path or "").strip()
+    if not source:
+        raise DfkdError("Enter the backbone's local folder or hub id.")
+    per_class, seed = field(per_class, "samples per class", whole=True, low=1), field(seed, "seed", whole=True)
+    cutmix = CutMixConfig([field(cutmix_step, "CutMix step", whole=True)], field(cutmix_alpha, "CutMix alpha")) \
+        if use_cutmix else None
+    cfg = GuidanceConfig(steps=field(steps, "steps", whole=True), strength=field(strength, "strength"),
+                         bn=field(bn, "bn"), window=(field(window_start, "guide from"), field(window_end, "guide until")),
+                         mode=mode, candidates=field(candidates, "candidates", whole=True),
+                         every=field(every, "every", whole=True), eta=field(eta, "eta"), cutmix=cutmix)
+    cfg.validate()
+    names = teacher.class_names
+    unknown = [c for c in classes if c not in names]
+    if unknown:
+        raise DfkdError(f"Unknown classes {unknown}: the teacher's classes are {names}.")
+    targets = [names.index(c) for c in classes for _ in range(per_class)]
+    return teacher, source, targets, sample_seeds(targets, seed), cfg
 
 
-def _captioned(batch, names):
-    return [(img, f"{names[y]}: p={p:.2f}") for img, y, p in
-            zip(_pil(batch.images), batch.targets.tolist(), batch.target_prob.tolist())]
-
-
-def _cutmix_panel(batch, names, latent_size):
-    """(partner, result with the pasted box outlined) for each sample that was mixed."""
-    images, panel = _pil(batch.images), []
-    seed_index = {(y, s): i for i, (y, s) in enumerate(zip(batch.targets.tolist(), batch.seeds))}
-    for i, recs in enumerate(batch.records):
-        for rec in recs[:1]:
-            j = seed_index.get((int(batch.targets[i]), rec["partner"]))
-            if j is None:
-                continue
-            top, left, bottom, right = cutmix_box_in_pixels(rec, latent_size, batch.images.shape[-1] * PREVIEW_SCALE)
-            boxed = images[i].copy()
-            ImageDraw.Draw(boxed).rectangle([left, top, right - 1, bottom - 1], outline=(255, 64, 64), width=2)
-            panel += [(images[j], f"partner (seed {rec['partner']})"),
-                      (boxed, f"seed {batch.seeds[i]} after step {rec['step']}, λ={rec['lambda']:.2f}")]
-    return panel
-
-
-def generate_ui(teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps,
-                window_start, window_end, mode, candidates, every, eta, seed, use_cutmix, cutmix_step, cutmix_alpha):
+def _judged(teacher, guided, unguided) -> str:
     try:
-        teacher = session_teacher(teacher_spec)
-        if not classes:
-            raise DfkdError("Pick at least one class.")
-        source = str(PRIOR) if backbone_kind == DEMO_PRIOR else (backbone_path or "").strip()
-        if not source:
-            raise DfkdError("Enter the backbone's local folder or hub id.")
-        per_class, seed = field(per_class, "samples per class", whole=True, low=1), field(seed, "seed", whole=True)
-        cutmix = CutMixConfig([field(cutmix_step, "CutMix step", whole=True)], field(cutmix_alpha, "CutMix alpha")) \
-            if use_cutmix else None
-        cfg = GuidanceConfig(steps=field(steps, "steps", whole=True), strength=field(strength, "strength"),
-                             bn=field(bn, "bn"),
-                             window=(field(window_start, "guide from"), field(window_end, "guide until")),
-                             mode=mode, candidates=field(candidates, "candidates", whole=True),
-                             every=field(every, "every", whole=True), eta=field(eta, "eta"), cutmix=cutmix)
-        cfg.validate()
-        backbone = load_backbone_cached(source)
-        names = teacher.class_names
-        targets = [names.index(c) for c in classes for _ in range(per_class)]
-        seeds = sample_seeds(targets, seed)  # the engine's plan: one seed per sample
-        for item in stream(compare_job, backbone, teacher, targets, seeds, cfg):
-            if item[0] == "preview":
-                _, step, total, images = item
-                yield (gr.update(value=_pil(images), label=f"x̂0 forming: step {step}/{total}"),
-                       gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
-            else:
-                guided, unguided = item[1]
-                latent = backbone.latent_shape()[-1]
-                summary = (f"Teacher's mean probability of the target: **{guided.target_prob.mean():.2f}** guided vs "
-                           f"**{unguided.target_prob.mean():.2f}** unguided (strength 0, same seeds).")
-                yield (gr.skip(), _captioned(guided, names), _captioned(unguided, names),
-                       _cutmix_panel(guided, names, latent), summary,
-                       {"batch": guided, "names": names, "teacher": teacher,
-                        "settings": {**asdict(cfg), "backbone": source, "class_names": names}})
-    except (DfkdError, Cancelled) as e:
-        raise user_error(str(e) or "Cancelled.") from None
+        judged = {"guided": judge_batch(teacher, guided), "unguided": judge_batch(teacher, unguided)}
+        return views.judges_html(guided, unguided, judged)
+    except DfkdError as e:
+        return views.judges_html(guided, unguided, None, str(e))
 
 
-def add_ui(last, name):
-    if not last:
-        raise user_error("Generate samples first.")
+@gpu(SAMPLING_S)
+def generate_ui(teacher_spec, classes, per_class, strength, backbone_kind, backbone_path, bn, steps, window_start,
+                window_end, mode, candidates, every, eta, seed, use_cutmix, cutmix_step, cutmix_alpha,
+                request: gr.Request = None):
+    """Generate teacher-guided samples and unguided samples on the same seeds (demo prior and
+    the session's teacher by default). Yields the page's updates; the last one holds the
+    batch that "Add to sample set" stores."""
     try:
-        store = add_to_sample_set(name, last["batch"], last["teacher"], last["settings"])
+        teacher, source, targets, seeds, cfg = _config(
+            teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps, window_start,
+            window_end, mode, candidates, every, eta, seed, use_cutmix, cutmix_step, cutmix_alpha)
     except DfkdError as e:
         raise user_error(e) from None
+    names, frames = teacher.class_names, []
+    stop = cancelling.start(request, JOB)
+    # the previous batch stops being the one to add as soon as a new one starts
+    yield "Loading the diffusion model ...", figures.note("Starting ..."), gr.skip(), gr.skip(), [], None
+    try:
+        backbone = load_backbone_cached(source)
+        for item in stream(compare_job, backbone, teacher, targets, seeds, cfg, stop=stop):
+            if item[0] == "preview":
+                _, step, total, images = item
+                frames.append((step, total, images[0]))
+                yield (f"Guided pass: step {step}/{total}, then the same seeds unguided ...",
+                       views.forming_html(images, targets, names, step, total), gr.skip(), gr.skip(), gr.skip(), None)
+            else:
+                guided, unguided = item[1]
+                strip = views.filmstrip_html(filmstrip_frames(frames), f"{names[targets[0]]} · seed {seeds[0]}")
+                summary = (f"**{len(seeds)} samples.** Teacher's mean p(target): **{guided.target_prob.mean():.2f}** "
+                           f"guided vs **{unguided.target_prob.mean():.2f}** unguided (strength 0, same seeds).")
+                yield (summary, views.pairs_html(guided, unguided, names) + _judged(teacher, guided, unguided),
+                       strip, gr.skip(), views.cutmix_panel(guided, backbone.latent_shape()[-1]),
+                       {"batch": guided, "names": names, "teacher": teacher,
+                        "settings": {**asdict(cfg), "backbone": source, "class_names": names}})
+    except Cancelled as e:
+        yield (f"**{e}** Nothing was kept: generate again to add a batch.", gr.skip(), gr.skip(), gr.skip(),
+               gr.skip(), None)
+    except DfkdError as e:
+        raise user_error(e) from None
+    finally:
+        cancelling.finish(request, JOB, stop)
+
+
+@gpu(SAMPLING_S)
+def sweep_ui(teacher_spec, classes, strengths, seed, steps, eta, mode, candidates, every, backbone_kind,
+             backbone_path, request: gr.Request = None):
+    """Sample the same seeds (one per class, up to 6 classes) at several guidance strengths,
+    one row per strength, streamed row by row."""
+    try:
+        values = [field(v, "strength", low=0, high=2) for v in str(strengths).replace(";", ",").split(",")
+                  if v.strip()]
+        if not 1 <= len(values) <= MAX_SWEEP:
+            raise DfkdError(f"Give 1-{MAX_SWEEP} strengths separated by commas, e.g. 0, 0.04, 0.08, 0.16.")
+        teacher, source, targets, seeds, cfg = _config(
+            teacher_spec, backbone_kind, backbone_path, list(classes or [])[:MAX_SWEEP], 1, values[0], 0.0, steps,
+            0.0, 1.0, mode, candidates, every, eta, seed, False, 0, 1.0)
+    except DfkdError as e:
+        raise user_error(e) from None
+    rows, stop = [], cancelling.start(request, JOB)
+    yield figures.note(f"Sampling {len(values)} rows of {len(seeds)} seeds ...")
+    try:
+        backbone = load_backbone_cached(source)
+        for item in stream(strength_rows, backbone, teacher, targets, seeds, cfg, values, stop=stop):
+            if item[0] == "row":
+                rows.append(views.sweep_row_html(item[1], item[2], teacher.class_names))
+                yield "".join(rows)
+    except Cancelled as e:
+        yield "".join(rows) + figures.note(str(e))
+    except DfkdError as e:
+        raise user_error(e) from None
+    finally:
+        cancelling.finish(request, JOB, stop)
+
+
+def cancel_ui(request: gr.Request = None) -> str:
+    if cancelling.cancel(request, JOB):
+        return "Cancelling: the job stops after its current step ..."
+    return "Nothing of yours is running."
+
+
+@shows_user_errors
+def add_ui(last, name):
+    """Add the last finished batch to the sample set `name`."""
+    if not last:
+        raise DfkdError("Generate a batch first (a cancelled batch is never kept).")
+    store = add_to_sample_set(name, last["batch"], last["teacher"], last["settings"])
     return f"Added {len(last['batch'].seeds)} samples to `{store.root}` ({len(store.manifest())} in the set)."
 
 
-def build(teacher_spec: gr.State) -> None:
-    last = gr.State(None)
+def build(teacher_spec: gr.State) -> dict:
+    """The tab's components; returns the controls that examples fill, by name."""
+    d, last = app_defaults(), gr.State(None)
+    first = (examples.load() or [None])[0]
     with gr.Row():
-        with gr.Column(scale=1):
-            backbone_kind = gr.Radio([DEMO_PRIOR, LOCAL, HUB], value=DEMO_PRIOR, label="Diffusion backbone")
-            backbone_path = gr.Textbox(label="Folder or hub id (e.g. google/ddpm-cifar10-32)", visible=False)
-            classes = gr.CheckboxGroup(_class_names(), value=_class_names()[:4], label="Classes")
-            per_class = checked(gr.Slider(1, 8, value=2, step=1, label="Samples per class"))
-            strength = checked(gr.Slider(0, 0.5, value=0.08, step=0.01, label="Guidance strength"))
-            bn = checked(gr.Slider(0, 1, value=0.0, step=0.01, label="BN-statistics weight (bn)"))
-            steps = checked(gr.Slider(5, 100, value=25, step=1, label="Denoising steps"))
+        with gr.Column(scale=1, min_width=300):
+            classes = gr.CheckboxGroup(_class_names(), value=_class_names()[:4], label="Classes", elem_id="classes")
             with gr.Row():
-                window_start = checked(gr.Slider(0, 1, value=0.0, step=0.05, label="Guide from (fraction)"))
-                window_end = checked(gr.Slider(0, 1, value=1.0, step=0.05, label="Guide until (fraction)"))
-            mode = gr.Radio(["x0", "full"], value="x0", label="Gradient",
-                            info="x0: cheap, without the denoiser's Jacobian; full: through the denoiser")
-            candidates = checked(gr.Slider(1, 6, value=GuidanceConfig.candidates, step=1, label="Candidate starts",
-                                           info="noises tried per sample; after the first fifth of the steps the "
-                                                "teacher keeps the one it finds most like the target"))
-            every = checked(gr.Slider(1, 4, value=GuidanceConfig.every, step=1,
-                                      label="Fresh teacher gradient every k-th step",
-                                      info=f"past the first {GuidanceConfig.every_from:.0%} of the guided steps; the "
-                                           "direction is reused between. 1: a fresh gradient at every step (slower)"))
-            eta = checked(gr.Slider(0, 1, value=GuidanceConfig.eta, step=0.1, label="Sampler noise (eta)",
-                                    info="0: DDIM; 1: ancestral, fresh noise each step (still fixed by the seed); "
-                                         "on the demo prior 1 gives cleaner images"))
-            with gr.Row():
-                seed = checked(gr.Number(value=0, precision=0, label="Seed"))
-                randomize = gr.Button("Randomize", size="sm")
-            with gr.Accordion("Latent CutMix", open=False):
-                use_cutmix = gr.Checkbox(label="Mix same-class latents during sampling")
-                cutmix_step = checked(gr.Slider(0, 99, value=5, step=1, label="At step"))
-                cutmix_alpha = checked(gr.Slider(0.1, 5, value=1.0, step=0.1, label="Beta(α, α)"))
+                per_class = checked(gr.Slider(1, 8, value=2, step=1, label="Samples per class"))
+                strength = checked(gr.Slider(0, 0.5, value=d.strength, step=0.01, label="Guidance strength",
+                                             elem_id="strength"))
             with gr.Row():
                 run = gr.Button("Generate", variant="primary", elem_id="generate-samples")
-                cancel = gr.Button("Cancel", variant="stop")
-        with gr.Column(scale=2):
-            preview = gr.Gallery(label="x̂0 forming", columns=8, height=170, object_fit="contain", elem_id="preview")
-            summary = gr.Markdown(elem_id="samples-summary")
-            guided = gr.Gallery(label="Guided", columns=8, height=260, object_fit="contain", elem_id="guided")
-            unguided = gr.Gallery(label="Same seeds, strength 0", columns=8, height=260, object_fit="contain",
-                                  elem_id="unguided")
-            cutmix = gr.Gallery(label="Latent CutMix: partner, and the result with the pasted box", columns=4,
-                                height=220, object_fit="contain")
+                cancel = gr.Button("Cancel", variant="stop", elem_id="cancel-samples")
+            with gr.Accordion("Advanced settings", open=False):
+                backbone_kind = gr.Radio([DEMO_PRIOR, LOCAL, HUB], value=DEMO_PRIOR, label="Diffusion backbone")
+                backbone_path = gr.Textbox(label="Folder or hub id (e.g. google/ddpm-cifar10-32)", visible=False)
+                steps = checked(gr.Slider(5, 100, value=d.steps, step=1, label="Denoising steps"))
+                eta = checked(gr.Slider(0, 1, value=d.eta, step=0.1, label="Sampler noise (eta)",
+                                        info=f"0: DDIM; 1: ancestral, fresh noise each step (still fixed by the "
+                                             f"seed). Default {d.eta:g}: on the demo prior 1 gives cleaner images"))
+                with gr.Row():
+                    seed = checked(gr.Number(value=0, precision=0, label="Seed"))
+                    randomize = gr.Button("Randomize", size="sm")
+                bn = checked(gr.Slider(0, 1, value=d.bn, step=0.01, label="BN-statistics weight (bn)"))
+                with gr.Row():
+                    window_start = checked(gr.Slider(0, 1, value=d.window[0], step=0.05, label="Guide from"))
+                    window_end = checked(gr.Slider(0, 1, value=d.window[1], step=0.05, label="Guide until"))
+                mode = gr.Radio(["x0", "full"], value=d.mode, label="Gradient",
+                                info="x0: cheap, without the denoiser's Jacobian; full: through the denoiser")
+                candidates = checked(gr.Slider(1, 6, value=d.candidates, step=1, label="Candidate starts",
+                                               info="noises tried per sample; after the first fifth of the steps "
+                                                    "the teacher keeps the one it finds most like the target"))
+                every = checked(gr.Slider(1, 4, value=d.every, step=1, label="Fresh teacher gradient every k-th step",
+                                          info=f"past the first {d.every_from:.0%} of the guided steps; the "
+                                               "direction is reused between. 1: fresh at every step (slower)"))
+                use_cutmix = gr.Checkbox(label="Latent CutMix: mix same-class latents during sampling")
+                with gr.Row():
+                    cutmix_step = checked(gr.Slider(0, 99, value=5, step=1, label="CutMix at step"))
+                    cutmix_alpha = checked(gr.Slider(0.1, 5, value=1.0, step=0.1, label="CutMix Beta(α, α)"))
             with gr.Row():
-                set_name = gr.Textbox(value="my-samples", label="Sample set")
-                add = gr.Button("Add to sample set")
-            added = gr.Markdown()
+                set_name = gr.Textbox(value="my-samples", label="Sample set", scale=2)
+                add = gr.Button("Add to sample set", scale=1, elem_id="add-samples")
+            added = gr.Markdown(elem_id="samples-added")
+        with gr.Column(scale=2):
+            status = gr.Markdown("Pre-made example below (no compute): press **Generate** to make your own.",
+                                 elem_id="samples-status")
+            pairs = gr.HTML(examples.example_html(first) if first else "", css_template=figures.CSS,
+                            elem_id="samples-pairs")
+            with gr.Accordion("Trajectory filmstrip: x̂0 of the first sample as it forms", open=True):
+                filmstrip = gr.HTML(views.filmstrip_html([], ""), css_template=figures.CSS, elem_id="filmstrip")
+            with gr.Accordion("Strength sweep: the same seeds at several strengths", open=True):
+                with gr.Row():
+                    strengths = gr.Textbox("0, 0.04, 0.08, 0.16, 0.3", label="Strengths", scale=3)
+                    sweep_btn = gr.Button("Run sweep", scale=1, elem_id="run-sweep")
+                sweep = gr.HTML(figures.note("One row per strength, one sample per class."), css_template=figures.CSS,
+                                elem_id="sweep")
+            with gr.Accordion("Latent CutMix: partner, and the result with the pasted box (λ: share kept)",
+                              open=False):
+                cutmix = gr.Gallery(columns=4, height="auto", object_fit="contain", allow_preview=True)
 
     backbone_kind.change(lambda k: gr.update(visible=k != DEMO_PRIOR), backbone_kind, backbone_path,
-                         api_visibility="private")
-    randomize.click(lambda: random.randint(0, 2 ** 31 - 1), None, seed, api_visibility="private")
-    ev = run.click(generate_ui, [teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps,
-                                 window_start, window_end, mode, candidates, every, eta, seed, use_cutmix,
-                                 cutmix_step, cutmix_alpha],
-                   [preview, guided, unguided, cutmix, summary, last], api_name="generate_samples",
-                   concurrency_id="compute", concurrency_limit=1)
-    cancel.click(None, None, None, cancels=[ev])
-    add.click(add_ui, [last, set_name], added, api_name="add_to_sample_set")
-    teacher_spec.change(_refresh_classes, teacher_spec, classes, api_visibility="private")
+                         api_visibility="private", concurrency_id="light", concurrency_limit=None)
+    randomize.click(lambda: random.randint(0, 2 ** 31 - 1), None, seed, api_visibility="private",
+                    concurrency_id="light", concurrency_limit=None)
+    run.click(generate_ui, [teacher_spec, classes, per_class, strength, backbone_kind, backbone_path, bn, steps,
+                            window_start, window_end, mode, candidates, every, eta, seed, use_cutmix, cutmix_step,
+                            cutmix_alpha], [status, pairs, filmstrip, sweep, cutmix, last],
+              api_name="generate_samples", concurrency_id="compute", concurrency_limit=1)
+    sweep_btn.click(sweep_ui, [teacher_spec, classes, strengths, seed, steps, eta, mode, candidates, every,
+                               backbone_kind, backbone_path], sweep, api_name="strength_sweep",
+                    concurrency_id="compute", concurrency_limit=1)
+    # not cancels=[...]: the job must end itself, so the tab can say where it stopped
+    cancel.click(cancel_ui, None, status, api_name="cancel_samples", concurrency_limit=None)
+    add.click(add_ui, [last, set_name], added, api_name="add_to_sample_set", concurrency_id="light",
+              concurrency_limit=None)
+    teacher_spec.change(_refresh_classes, teacher_spec, classes, api_visibility="private", concurrency_id="light",
+                        concurrency_limit=None)
+    return {"classes": classes, "per_class": per_class, "strength": strength, "seed": seed, "steps": steps,
+            "eta": eta, "status": status}
 
 
 def _refresh_classes(spec):
