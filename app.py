@@ -10,6 +10,7 @@ import gradio as gr
 
 from components import (distill_tab, examples, filter_tab, hidfd_tab, how_it_works, mcp_tools, samples_tab,
                         teacher_tab, variations_tab)
+from components.set_picker import keep_listed
 
 TITLE = "DFKD Studio"
 INTRO = ("Train a small classifier from a big one, with no training data. "
@@ -44,14 +45,15 @@ def build_app() -> gr.Blocks:
                 teacher_spec = teacher_tab.build()
             with gr.Tab("Samples", id="samples"):
                 controls = samples_tab.build(teacher_spec)
-            with gr.Tab("Variations", id="variations"):
-                variations_tab.build(teacher_spec)
-            with gr.Tab("Filter", id="filter"):
-                filter_tab.build(teacher_spec)
-            with gr.Tab("Distill", id="distill"):
-                distill_tab.build(teacher_spec)
+            with gr.Tab("Variations", id="variations") as variations:
+                pickers = {variations: variations_tab.build(teacher_spec)}
+            with gr.Tab("Filter", id="filter") as filtering:
+                pickers[filtering] = filter_tab.build(teacher_spec)
+            with gr.Tab("Distill", id="distill") as distilling:
+                pickers[distilling] = distill_tab.build(teacher_spec)
             with gr.Tab("HiDFD", id="hidfd"):
                 hidfd_tab.build(teacher_spec)
+        keep_listed(app, pickers)  # sample-set dropdowns: listed on page load and when their tab opens
         _wire_path(path["steps"], tabs)
         _wire_examples(path["load_examples"], controls, tabs)
         mcp_tools.register()
