@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Further subcommands, one module each; each defines add_commands(subparsers).
 COMMAND_MODULES = ["dfkd_core.commands.run", "dfkd_core.commands.hidfd", "dfkd_core.commands.augment_filter",
-                   "dfkd_core.commands.judge"]
+                   "dfkd_core.commands.judge", "dfkd_core.commands.export_store"]
 
 
 def main(argv=None) -> int:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from . import distributed
 from .data.image_dataset import ImageDataset
 from .data.store import SampleStore
 from .devices import resolve_device
@@ -143,14 +144,17 @@ def run_pipeline(cfg: dict, run_dir, teacher=None, data_dir=None, download: bool
     check_run(cfg, where, data_dir=data_dir, download=download)
     run_dir = Path(run_dir)
     claim_folder(run_dir, cfg)
-    device = resolve_device(cfg.get("device", "auto"))
+    device = distributed.init_if_needed(resolve_device(cfg.get("device", "auto")))  # cuda:LOCAL_RANK per rank
     teacher = teacher or resolve_teacher(cfg.get("teacher", "demo"))
     check_against_teacher(cfg, teacher)
     teacher.to(device)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(run_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+    main = distributed.is_main()  # under torchrun / accelerate launch, rank 0 writes the run's files
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_text(run_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+        (run_dir / CANCELLED).unlink(missing_ok=True)
+    distributed.barrier()
     ctx = RunContext(run_dir, cfg, teacher, device, data_dir=data_dir, download=download, **hooks)
-    (run_dir / CANCELLED).unlink(missing_ok=True)
     for i, (name, settings) in enumerate(stages_of(cfg), 1):
         ctx.stage_dir = run_dir / f"{i:02d}-{name}"
         done_path = ctx.stage_dir / "DONE.json"
@@ -168,19 +172,24 @@ def run_pipeline(cfg: dict, run_dir, teacher=None, data_dir=None, download: bool
             ctx.stopped_at = str(e)
         if ctx.stopped_at is not None or ctx.should_stop():
             ctx.cancelled = True
-            write_json(run_dir / CANCELLED, {"stage": f"{i:02d}-{name}", "at": ctx.stopped_at or ""})
+            if main:
+                write_json(run_dir / CANCELLED, {"stage": f"{i:02d}-{name}", "at": ctx.stopped_at or ""})
             ctx.log(f"[{i}] {name}: stopped{' (' + ctx.stopped_at + ')' if ctx.stopped_at else ''}; "
                     "rerun the config to resume")
             return ctx
         new_results = {k: v for k, v in ctx.results.items() if before.get(k) != v}
         new_results[f"{name}_seconds"] = round(time.time() - t0, 1)
         ctx.results.update(new_results)
-        write_json(done_path, {"store": _handed_path(ctx.store.root if ctx.store is not None else None, run_dir),
-                               "real_store": _handed_path(ctx.real_store.root if ctx.real_store is not None
-                                                          else None, run_dir),
-                               "results": new_results})
-    write_json(run_dir / "results.json", ctx.results)
-    write_text(run_dir / "report.md", report(cfg, ctx.results))
+        if main:
+            write_json(done_path, {"store": _handed_path(ctx.store.root if ctx.store is not None else None, run_dir),
+                                   "real_store": _handed_path(ctx.real_store.root if ctx.real_store is not None
+                                                              else None, run_dir),
+                                   "results": new_results})
+        distributed.barrier()  # the ranks start each stage together
+    if main:
+        write_json(run_dir / "results.json", ctx.results)
+        write_text(run_dir / "report.md", report(cfg, ctx.results))
+    distributed.barrier()
     return ctx
 
 
