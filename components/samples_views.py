@@ -4,6 +4,7 @@ and the judges' figures beside the teacher's p."""
 
 import html
 
+import torch
 from PIL import ImageDraw
 
 from dfkd_core.data.store import to_uint8
@@ -38,7 +39,7 @@ def filmstrip_html(frames, caption: str) -> str:
     if not frames:
         return figures.note("The filmstrip appears when a batch is generated.")
     cards = [figures.card([a], [f"step {step}/{total}"], "", small=True)
-             for (step, total, _), a in zip(frames, _arrays([f[2] for f in frames]))]
+             for (step, total, _), a in zip(frames, _arrays(torch.stack([f[2] for f in frames])))]
     return figures.row(caption, cards)
 
 
