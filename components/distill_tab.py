@@ -134,10 +134,10 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
     """The tab's components; returns its sample-set picker (app.py lists the sets on load)."""
     with gr.Row():
         with gr.Column(scale=1):
-            picker = SetPicker()
+            picker = SetPicker(elem_id="distill-sets")
             sample_set = picker.dropdown
             student = gr.Dropdown(list(ARCHITECTURES), value="wrn_16_1", label="Student architecture")
-            epochs = checked(gr.Slider(1, 200, value=DistillConfig.epochs, step=1, label="Epochs"))
+            epochs = checked(gr.Slider(1, 200, value=DistillConfig.epochs, step=1, label="Epochs", elem_id="distill-epochs"))
             temperature = checked(gr.Slider(1, 10, value=DistillConfig.temperature, step=0.5, label="Temperature T"))
             with gr.Accordion("Options", open=False):
                 batch_size = checked(gr.Slider(16, 512, value=DistillConfig.batch_size, step=16, label="Batch size"))
@@ -151,7 +151,7 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
                                   label="Run name (a new one per run; rerun a name to resume it)")
             with gr.Row():
                 launch = gr.Button("Distil", variant="primary", elem_id="distill-launch")
-                cancel = gr.Button("Cancel", variant="stop")
+                cancel = gr.Button("Cancel", variant="stop", elem_id="distill-cancel")
         with gr.Column(scale=2):
             curves = gr.Plot(_curves([]), label="Curves", elem_id="distill-curves")
             card = gr.Dataframe(label="Student card", interactive=False)

@@ -193,7 +193,7 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
     state = gr.State(None)
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            picker = SetPicker()
+            picker = SetPicker(elem_id="filter-sets")
             embedding = gr.Radio(["Teacher features", "CLIP (local folder)"], value="Teacher features",
                                  label="Embedding for the cosine")
             clip_folder = gr.Textbox(label="CLIPVisionModelWithProjection folder", visible=False)

@@ -171,9 +171,10 @@ def build(teacher_spec: gr.State) -> None:
             files = gr.File(file_count="multiple", file_types=IMAGE_TYPES, label="Images, or a .zip of images",
                             visible=False)
             with gr.Row():
-                how_many = checked(gr.Number(value=60, precision=0, minimum=1, label="How many"))
+                how_many = checked(gr.Number(value=60, precision=0, minimum=1, label="How many",
+                                           elem_id="hidfd-how-many"))
                 mode = gr.Radio([IN_TOTAL, PER_CLASS], value=IN_TOTAL, label="Counted")
-            steps = checked(gr.Slider(2, 3000, value=300, step=1, label="GAN steps"))
+            steps = checked(gr.Slider(2, 3000, value=300, step=1, label="GAN steps", elem_id="hidfd-steps"))
             batch_size = checked(gr.Slider(4, 128, value=32, step=4, label="Batch size"))
             with gr.Accordion("Losses and model", open=False):
                 oh = checked(gr.Slider(0, 10, value=GANConfig.oh, step=0.1, label="Teacher CE weight (oh)"))

@@ -115,7 +115,8 @@ def scatter_html(scores: pd.DataFrame, xy: np.ndarray, colour_by: str, method: s
         points.append(_marker(shape, px[i], py[i], RADIUS, colours[i], attrs))
     legend += [_legend_item("diamond", "#555", "source"), _legend_item("circle", "#555", "variation")]
     note = f" ({len(shown)} of {len(scores)} shown, evenly spread)" if len(shown) < len(scores) else ""
-    return (f'<div class="scatter"><div class="title">{method.upper()} of {len(scores)} samples{note}: '
+    thresholds = f" at ω = {scores.attrs['omega']:.2f}, τ = {scores.attrs['tau']:.2f}" if "omega" in scores.attrs else ""
+    return (f'<div class="scatter"><div class="title">{method.upper()} of {len(scores)} samples{note}{thresholds}: '
             f'click a point to inspect it</div><div class="legend">{"".join(legend)}</div>'
             f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" data-set="{html.escape(set_label)}" role="img" '
             f'aria-label="embedding scatter">{"".join(points)}</svg>'

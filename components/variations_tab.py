@@ -125,7 +125,7 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
     shown, last = gr.State([]), gr.State(None)
     with gr.Row():
         with gr.Column(scale=1):
-            picker = SetPicker()
+            picker = SetPicker(elem_id="variations-sets")
             sample_set = picker.dropdown
             sources = gr.Gallery(label="Sources (click to pick)", columns=6, height=220, object_fit="contain",
                                  allow_preview=False)

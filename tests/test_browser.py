@@ -1,35 +1,143 @@
-"""A person's path through the app in Debian's Chromium, driven by Playwright."""
+"""A person's path through the app in Debian's Chromium, driven by Playwright: one session
+walks every tab at 1440x900 and at 390x844, saves a screenshot of each tab at both sizes in
+$DFKD_SCREENSHOTS (default runs/screenshots/), and drives the tabs' main actions with tiny
+budgets: the sample-set dropdowns are filled on a fresh page, a scatter click shows the
+sample, the HiDFD grid labels all 10 classes, the Distill chart is in % with its reference
+lines, and a cancelled distillation leaves no finished run."""
 
+import os
+import re
 import shutil
+from pathlib import Path
 
 import pytest
+import torch
 
-from conftest import needs_fmnist
+from conftest import ROOT, needs_fmnist
+from dda_kit import store_with_variations
+from dfkd_core.data.store import SampleStore
+from dfkd_core.demo import demo_teacher
+from dfkd_core.stages import label_with_teacher
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [pytest.mark.browser,
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+TABS = ["How it works", "Teacher", "Samples", "Variations", "Filter", "Distill", "HiDFD"]
+NEWEST = "browser-dda"  # made last, so every dropdown preselects it
+pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_fmnist,
               pytest.mark.skipif(not shutil.which("chromium"), reason="Debian chromium not installed")]
 
 
-@needs_fmnist
-def test_open_app_and_evaluate_demo_teacher(app_url, tmp_path):
+@pytest.fixture(scope="module")
+def screenshots() -> Path:
+    folder = Path(os.environ.get("DFKD_SCREENSHOTS") or ROOT / "runs" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def sample_sets(runs_dir):
+    teacher = demo_teacher()
+    noise = SampleStore(runs_dir / "sample-sets" / "browser-noise")
+    noise.add(label_with_teacher(teacher, torch.rand(20, 1, 32, 32, generator=torch.Generator().manual_seed(0)),
+                                 list(range(20)), "noise"), teacher.class_names, {})
+    return store_with_variations(runs_dir / "sample-sets" / NEWEST, names=teacher.class_names, per_class=2, size=32)
+
+
+def open_tab(page, name: str) -> None:
+    """Click a tab; on a phone Gradio folds the tabs that do not fit into a "…" menu."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    if not tab.is_visible():
+        page.locator(".overflow-menu button, button.overflow-menu").first.click()
+        tab = page.locator(".overflow-dropdown button, .overflow-item-button").filter(has_text=name).first
+    tab.click()
+    page.wait_for_timeout(400)
+
+
+def set_number(page, elem_id: str, value) -> None:
+    box = page.locator(f"#{elem_id} input[type='number']")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def drive_filter(page, expect):
+    open_tab(page, "Filter")
+    page.get_by_label("PCA", exact=True).check()
+    page.locator("#filter-compute").click()
+    expect(page.locator("#filter-summary")).to_contain_text("of 60 kept", timeout=120_000)
+    point = page.locator("#filter-scatter [data-id]").last  # drawn on top of any twin
+    sample_id = point.get_attribute("data-id")
+    point.hover()
+    expect(page.locator("#filter-scatter .tip img")).to_have_attribute("src", re.compile("^data:image/png"))
+    point.click()
+    expect(page.locator("#filter-sample img")).to_be_visible(timeout=30_000)
+    expect(page.locator("#filter-details")).to_contain_text(sample_id)
+    expect(page.locator(f"#filter-scatter [data-id='{sample_id}']")).to_have_class("selected")
+
+
+def drive_distill(page, expect, runs_dir):
+    open_tab(page, "Distill")
+    name = page.locator("#distill-run-name textarea, #distill-run-name input").first.input_value()
+    assert re.fullmatch(r"student-\d+", name)
+    set_number(page, "distill-epochs", 50)
+    page.locator("#distill-launch").click()
+    expect(page.locator("#distill-status")).to_contain_text("step", timeout=120_000)
+    page.locator("#distill-cancel").click()
+    expect(page.locator("#distill-status")).to_contain_text("Cancelled at step", timeout=120_000)
+    curves = page.locator("#distill-curves")
+    expect(curves).to_contain_text("teacher 94.1 %")
+    expect(curves).to_contain_text("wrn_16_1 trained on real data 93.1 %")
+    expect(curves).to_contain_text("100 %")  # the accuracy axis runs 0-100 %
+    assert not (runs_dir / "distill" / name / "results.json").exists()  # not finished
+    assert not list((runs_dir / "distill" / name).glob("*/student.safetensors"))
+
+
+def drive_hidfd(page, expect):
+    open_tab(page, "HiDFD")
+    set_number(page, "hidfd-how-many", 2)
+    page.get_by_label("per teacher-predicted class").check()
+    set_number(page, "hidfd-steps", 2)
+    page.locator("#hidfd-train").click()
+    expect(page.locator("#hidfd-status")).to_contain_text("Done after", timeout=180_000)
+    rows = page.locator("#hidfd-grid th[scope='row']")
+    expect(rows).to_have_count(10)
+    assert rows.all_inner_texts() == demo_teacher().class_names
+    width = page.locator("#hidfd-grid img").first.bounding_box()["width"]
+    assert width >= min(200, page.viewport_size["width"] - 150)  # large enough to see the samples
+
+
+def walk(page, expect, folder: Path, size: str) -> None:
+    for name in TABS:
+        open_tab(page, name)
+        page.screenshot(path=str(folder / f"{size}-{name.lower().replace(' ', '-')}.png"), full_page=True)
+
+
+def test_every_tab_at_both_sizes(app_url, sample_sets, runs_dir, screenshots):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         try:
-            page = browser.new_page()
+            page = browser.new_page(viewport=dict(zip(("width", "height"), SIZES["desktop"])))
             page.goto(app_url)
             expect(page.get_by_role("tab", name="Teacher")).to_be_visible(timeout=30_000)
+            open_tab(page, "Teacher")
             page.locator("#load-teacher").click()
             expect(page.locator("#teacher-status")).to_contain_text("Loaded wrn_16_2", timeout=60_000)
-            page.locator("#evaluate-teacher").click()
-            expect(page.locator("#teacher-accuracy")).to_contain_text("Test accuracy:", timeout=240_000)
-            text = page.locator("#teacher-accuracy").inner_text()
-            page.screenshot(path=str(tmp_path / "teacher-tab.png"), full_page=True)
+            expect(page.locator("#teacher-card")).to_contain_text("94.12 %")
+            for tab in ("Variations", "Filter", "Distill"):  # a fresh page, no refresh clicked
+                open_tab(page, tab)
+                expect(page.locator(f"#{tab.lower()}-sets input").first).to_have_value(NEWEST, timeout=10_000)
+            drive_filter(page, expect)
+            drive_distill(page, expect, runs_dir)
+            drive_hidfd(page, expect)
+            walk(page, expect, screenshots, "desktop")
+            phone = browser.new_page(viewport=dict(zip(("width", "height"), SIZES["phone"])))
+            phone.goto(app_url)
+            expect(phone.get_by_role("tab", name="Teacher")).to_be_visible(timeout=30_000)
+            drive_filter(phone, expect)
+            walk(phone, expect, screenshots, "phone")
         finally:
             browser.close()
-    accuracy = float(text.split("Test accuracy:")[1].split("%")[0])
-    assert accuracy >= 93.0
+    assert {f"{size}-{tab.lower().replace(' ', '-')}.png" for size in SIZES for tab in TABS} <= {p.name for p in screenshots.glob("*.png")}

@@ -1,0 +1,99 @@
+"""In-browser timings of the app, measured in Debian's Chromium through Playwright (not a
+test: timings vary with the machine). Each bench_* function serves the app on its own
+fresh runs folder, measures one thing and returns its figures; run them all with
+
+    .venv/bin/python benchmarks/bench_browser.py [NAME ...]
+
+bench_recolour: the Filter tab's recolour after an ω change, from the change in the page
+to the scatter showing the new ω (target: <= 0.3 s)."""
+
+import contextlib
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+
+
+@contextlib.contextmanager
+def served_app(prepare=None):
+    """The app of app.py on a free port, writing into a fresh runs folder; prepare(runs_dir)
+    runs first (to put sample sets there)."""
+    os.environ["DFKD_RUNS_DIR"] = tempfile.mkdtemp(prefix="dfkd-bench-browser-")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    if prepare:
+        prepare(Path(os.environ["DFKD_RUNS_DIR"]))
+    from app import build_app
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = build_app()
+    app.queue(default_concurrency_limit=2)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
+
+
+@contextlib.contextmanager
+def browser_page(width=1440, height=900):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()
+
+
+def _variations_set(runs_dir: Path, per_class: int = 20) -> None:
+    from dda_kit import store_with_variations
+    from dfkd_core.demo import demo_teacher
+    store_with_variations(runs_dir / "sample-sets" / "bench-dda", names=demo_teacher().class_names,
+                          per_class=per_class, size=32)
+
+
+def bench_recolour(trials: int = 10) -> dict:
+    """Seconds from an ω change (typed into the slider's box) to the scatter redrawn for it."""
+    from playwright.sync_api import expect
+    with served_app(_variations_set) as url, browser_page() as page:
+        page.goto(url)
+        page.get_by_role("tab", name="Filter", exact=True).click()
+        expect(page.locator("#filter-sets input").first).to_have_value("bench-dda", timeout=30_000)
+        page.get_by_label("PCA", exact=True).check()
+        page.locator("#filter-compute").click()
+        expect(page.locator("#filter-scatter [data-id]").first).to_be_visible(timeout=300_000)
+        points = page.locator("#filter-scatter [data-id]").count()
+        box, seconds = page.locator("#filter-omega input[type='number']"), []
+        for i in range(trials):
+            omega = f"{0.5 + 0.04 * (i + 1):.2f}"
+            start = time.perf_counter()
+            box.fill(omega)
+            box.press("Enter")
+            page.wait_for_function(f"document.querySelector('#filter-scatter .title')?.textContent"
+                                   f".includes('ω = {omega}')", polling="raf", timeout=30_000)
+            seconds.append(time.perf_counter() - start)
+    return {"points": points, "trials": trials, "median_s": statistics.median(seconds), "max_s": max(seconds)}
+
+
+BENCHES = {"recolour": bench_recolour}
+
+
+def main(names):
+    for name in names or BENCHES:
+        result = BENCHES[name]()
+        print(f"{name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                      for k, v in result.items()))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
