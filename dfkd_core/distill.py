@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from .data.image_dataset import ImageDataset
+from .data_parallel import wrap
 from .errors import DfkdError
 from .fit import FitConfig, fit
 from .settings import number
@@ -49,11 +50,13 @@ def distill(student, teacher: Teacher, train_set: ImageDataset, test_set: ImageD
     """Train `student` (a zoo model, or a SimKDStudent when cfg.simkd) on train_set's images;
     their labels are not used. The student sees the teacher's preprocessing. hooks:
     on_epoch(row), should_stop() (raises Cancelled), progress(done_epochs, epochs). Returns the
-    metrics rows; the student is left in eval mode."""
+    metrics rows; the student is left in eval mode. Under torchrun / accelerate the student
+    trains in DDP (data_parallel.wrap); the teacher, in eval mode, labels each rank's share."""
     if cfg.simkd != isinstance(student, SimKDStudent):
         raise ValueError("cfg.simkd needs a SimKDStudent (make_student(..., simkd=True)), and only then")
     teacher.to(device)
     pre = teacher.preprocess
+    net = wrap(student, device)  # the student itself in one process
 
     def step_loss(x, _labels):
         if cfg.mixup > 0:  # torch's global RNG: fit() checkpoints and restores it, so resume stays exact
@@ -63,14 +66,14 @@ def distill(student, teacher: Teacher, train_set: ImageDataset, test_set: ImageD
             t_logits, t_feats = teacher.logits_and_features(x)
         t_pred = t_logits.argmax(1)
         if cfg.simkd:
-            logits, projected = student(pre(x), return_features=True)
+            logits, projected = net(pre(x), return_features=True)
             loss = F.mse_loss(projected, t_feats)
         else:
-            logits = student(pre(x))
+            logits = net(pre(x))
             loss = cfg.kd_weight * kd_loss(logits, t_logits, cfg.temperature)
         if cfg.ce_weight:
             loss = loss + cfg.ce_weight * F.cross_entropy(logits, t_pred)
         return loss, logits, t_pred
 
-    return fit(student, lambda im: student(pre(im)), train_set, test_set, cfg, step_loss, out_dir,
+    return fit(net, lambda im: student(pre(im)), train_set, test_set, cfg, step_loss, out_dir,
                device=device, **hooks)

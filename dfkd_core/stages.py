@@ -11,11 +11,13 @@ from .data import load_dataset
 from .data.datasets import align_classes
 from .data.image_dataset import ImageDataset, pick_indices
 from .data.store import SampleStore
+from .data_parallel import any_rank, from_main
 from .devices import device_label
+from .distributed import barrier, init_if_needed, is_main
 from .distill import DistillConfig, make_student
 from .distill import distill as distill_student
 from .errors import Cancelled, DfkdError
-from .evaluate import accuracy
+from .evaluate import accuracy_across_ranks
 from .export import export_onnx, export_student, student_card
 from .generate import GenerateConfig, run_generation
 from .models.zoo import build_model, canonical_arch
@@ -128,13 +130,16 @@ def teacher_accuracy(teacher, test_set: ImageDataset, device) -> float:
     """The teacher's card figure when it was measured on this test set, else measured now."""
     if teacher.info.get("test_set") == test_set.name and "test_accuracy" in teacher.info:
         return float(teacher.info["test_accuracy"])
-    return accuracy(teacher, test_set, device=device)
+    return accuracy_across_ranks(teacher, test_set, device=device)
 
 
 def distill(settings: dict, ctx):
     """Train a student on the current store (plus the real images repeated real_repeat
-    times, if any), evaluate it on a real test set, export it (safetensors + card, ONNX)."""
+    times, if any), evaluate it on a real test set, export it (safetensors + card, ONNX). Under
+    torchrun / accelerate every rank trains its share in DDP and evaluates its share of the test
+    set; rank 0 alone exports, the others wait for it; every rank reports the same results."""
     check_keys("distill", settings, DISTILL_KEYS)
+    device = init_if_needed(ctx.device)  # this rank's device (cuda:LOCAL_RANK); ctx.device in one process
     arch = canonical_arch(settings.get("student", "wrn_16_1"))
     cfg = DistillConfig(**{k: v for k, v in settings.items() if k in DistillConfig.__dataclass_fields__})
     real_repeat = int(settings.get("real_repeat", 0))
@@ -151,16 +156,16 @@ def distill(settings: dict, ctx):
     teacher = ctx.teacher
     torch.manual_seed(cfg.seed)
     student = make_student(build_model(arch, teacher.num_classes, teacher.in_channels), teacher, cfg.simkd)
-    rows = distill_student(student, teacher, train_set, epoch_test_set, cfg, ctx.stage_dir, device=ctx.device,
+    rows = distill_student(student, teacher, train_set, epoch_test_set, cfg, ctx.stage_dir, device=device,
                            should_stop=ctx.should_stop,
                            progress=lambda done, total: ctx.progress("distill", done, total),
                            on_epoch=lambda row: ctx.on_metrics("distill", row))  # Cancelled when stopped
     student.eval()  # (fit leaves it so): the final evaluation must not update BatchNorm statistics
-    results = {"student": arch, "train_images": len(train_set), "epochs": cfg.epochs, "device": device_label(ctx.device),
+    results = {"student": arch, "train_images": len(train_set), "epochs": cfg.epochs, "device": device_label(device),
                "distill_wall_s": round(sum(r["epoch_seconds"] for r in rows), 1)}
     if test_set is not None:
-        student_acc = accuracy(lambda im: student(teacher.preprocess(im)), test_set, device=ctx.device)
-        teacher_acc = teacher_accuracy(teacher, test_set, ctx.device)
+        student_acc = accuracy_across_ranks(lambda im: student(teacher.preprocess(im)), test_set, device=device)
+        teacher_acc = teacher_accuracy(teacher, test_set, device)
         results.update(student_test_acc=round(student_acc, 5), teacher_test_acc=round(teacher_acc, 5),
                        ratio_to_teacher=round(student_acc / teacher_acc, 4), test_set=test_set.name)
     card = student_card(student, arch, teacher, method=" -> ".join(ctx.stage_names),
@@ -168,9 +173,14 @@ def distill(settings: dict, ctx):
                         distill_config=vars(cfg), run=str(ctx.run_dir), command=ctx.command,
                         test_accuracy=results.get("student_test_acc"), test_set=results.get("test_set"),
                         metrics=rows)
-    if ctx.should_stop():  # stopped during the final evaluation: export nothing
+    if any_rank(ctx.should_stop()):  # stopped during the final evaluation: export nothing
         raise Cancelled("cancelled before the export")
-    export_student(ctx.stage_dir / "student", student, card)
+    diff = None
+    if is_main():
+        export_student(ctx.stage_dir / "student", student, card)
+        if settings.get("onnx", True):
+            diff = export_onnx(ctx.stage_dir / "student.onnx", student, teacher)
+    barrier()  # the others wait for rank 0's files
     if settings.get("onnx", True):
-        results["onnx_max_abs_diff"] = export_onnx(ctx.stage_dir / "student.onnx", student, teacher)
+        results["onnx_max_abs_diff"] = from_main(diff)
     ctx.results.update(results)

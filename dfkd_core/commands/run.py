@@ -41,6 +41,9 @@ def execute(cfg: dict, out, args) -> None:
     if ctx.cancelled:
         raise DfkdError(f"The run stopped before it finished ({ctx.stopped_at or 'cancelled'}); rerun the same "
                         "command to resume it.")
+    from ..distributed import is_main
+    if not is_main():  # under torchrun / accelerate launch, rank 0 reports
+        return
     for key, value in ctx.results.items():
         print(f"{key:>22}: {value}")
     print(f"run folder: {out} (report.md, results.json)")
