@@ -10,6 +10,7 @@ import time
 
 from .devices import device_label, resolve_device
 from .errors import DfkdError
+from .cli_flags import add_dataclass_flags, dataclass_flags
 from .teacher_spec import add_teacher_arguments, teacher_spec_from_args
 
 
@@ -86,10 +87,11 @@ def cmd_teacher_train(args) -> None:
           f"({time.time() - t0:.0f} s this session)")
 
 
-def cmd_generate(args) -> None:
+def generate_config(args):
+    """The GenerateConfig of `dfkd generate`: from --config (with --out), or from the flags."""
     import yaml
-    from tqdm import tqdm
-    from .generate import GenerateConfig, run_generation
+    from .generate import GenerateConfig
+    from .guidance import GuidanceConfig
 
     if args.config:
         try:
@@ -100,20 +102,26 @@ def cmd_generate(args) -> None:
             raw["out"] = args.out
         if "out" not in raw:
             raise DfkdError(f"{args.config} names no output folder: add `out:` or pass --out.")
-        cfg = GenerateConfig.from_dict(raw)
-    else:
-        if not args.out:
-            raise DfkdError("Pass --out FOLDER (or --config FILE.yaml).")
-        g = {"steps": args.steps, "strength": args.strength, "oh": args.oh, "bn": args.bn, "adv": args.adv,
-             "window": (args.window_start, args.window_end), "mode": args.mode, "eta": args.eta}
-        g.update({k: v for k, v in [("every", args.every), ("every_from", args.every_from),
-                                    ("candidates", args.candidates), ("select_at", args.select_at)] if v is not None})
-        if args.cutmix_steps:
-            g["cutmix"] = {"at_steps": args.cutmix_steps, "alpha": args.cutmix_alpha}
-        cfg = GenerateConfig.from_dict({"out": args.out, "teacher": teacher_spec_from_args(args).to_config(),
-                                        "backbone": args.backbone, "classes": args.classes, "per_class": args.per_class,
-                                        "batch_size": args.batch_size, "seed": args.seed,
-                                        "device": resolve_device(args.device), "guidance": g})
+        return GenerateConfig.from_dict(raw)
+    if not args.out:
+        raise DfkdError("Pass --out FOLDER (or --config FILE.yaml).")
+    g = dataclass_flags(args, GuidanceConfig, skip=GUIDANCE_SPECIAL)
+    if args.window_start is not None or args.window_end is not None:
+        start, end = GuidanceConfig().window
+        g["window"] = (start if args.window_start is None else args.window_start,
+                       end if args.window_end is None else args.window_end)
+    if args.cutmix_steps:
+        g["cutmix"] = {"at_steps": args.cutmix_steps, "alpha": args.cutmix_alpha}
+    return GenerateConfig.from_dict({**dataclass_flags(args, GenerateConfig, skip=GENERATE_SPECIAL),
+                                     "out": args.out, "teacher": teacher_spec_from_args(args).to_config(),
+                                     "classes": args.classes, "device": resolve_device(args.device), "guidance": g})
+
+
+def cmd_generate(args) -> None:
+    from tqdm import tqdm
+    from .generate import run_generation
+
+    cfg = generate_config(args)
     check_generate(cfg, args.config or "dfkd generate")
     from . import distributed
     bar = tqdm(unit="img", dynamic_ncols=True, disable=not distributed.is_main())  # rank 0 shows the whole job
@@ -137,7 +145,37 @@ def check_generate(cfg, where: str) -> None:
               where)
 
 
+GENERATE_SPECIAL = ("out", "teacher", "classes", "device", "guidance")  # flags of their own
+GENERATE_HELP = {"backbone": "'demo', a diffusers folder, or a hub id", "per_class": "samples per class",
+                 "batch_size": "samples per batch", "seed": "first seed of the plan (sample k of class c of K: "
+                 "seed + k*K + c)"}
+GUIDANCE_SPECIAL = ("window", "cutmix")  # flags of their own: --window-start/-end, --cutmix-steps/-alpha
+GUIDANCE_HELP = {
+    "steps": "denoising steps",
+    "strength": "guidance strength (0 = unguided)",
+    "oh": "weight of the teacher's cross-entropy",
+    "bn": "weight of the BN-statistics loss (the teacher needs BatchNorm layers)",
+    "adv": "weight of the adversarial loss -KL(T||S) against an online student trained on each batch",
+    "adv_student": "zoo architecture of the online student (--adv)",
+    "adv_steps": "KD steps of the online student per batch",
+    "adv_lr": "Adam learning rate of the online student",
+    "every": "from --every-from on, a fresh teacher gradient every k-th guided step, the direction reused between",
+    "every_from": "fraction of the guided steps, from the first, with a fresh gradient each",
+    "mode": "full: gradient through the denoiser; x0: MPGD-style, without its Jacobian",
+    "eta": "0: DDIM, 1: DDPM-like ancestral sampling",
+    "prompt": "prompt template for text-conditioned backbones ({class} is replaced)",
+    "candidates": "starting noises per sample; the teacher keeps the one it rates most likely the target",
+    "select_at": "fraction of the trajectory before the teacher picks a candidate",
+    "blur": "std, in latent pixels, of a Gaussian low-pass on the teacher's gradient (0: off)",
+    "noise_copies": "randomized smoothing: average the gradient over this many noisy copies of x0 (0: off)",
+    "noise_sigma": "std of the noise of those copies (x0 units; images span [-1, 1])",
+    "recurrence": "re-noise and redo each guided step this many times (universal guidance; 0: off)",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .generate import GenerateConfig
+    from .guidance import MODES, GuidanceConfig
     p = argparse.ArgumentParser(prog="dfkd", description="Data-free knowledge distillation with generative models.")
     sub = p.add_subparsers(dest="command", required=True)
     teacher = sub.add_parser("teacher", help="inspect or train a teacher").add_subparsers(dest="action", required=True)
@@ -176,29 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--config", help="YAML file with the settings below (flags are ignored then, but --out)")
     gen.add_argument("--out", help="run folder: config.yaml, images/, metadata.csv, settings.json; rerun to resume")
     add_teacher_arguments(gen)  # --teacher and --teacher-arch/-num-classes/-input-size/-mean/-std/-normalization
-    gen.add_argument("--backbone", default="demo", help="'demo', a diffusers folder, or a hub id")
     gen.add_argument("--classes", type=int, nargs="+", help="class indices (default: all)")
-    gen.add_argument("--per-class", type=int, default=10)
-    gen.add_argument("--batch-size", type=int, default=16)
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--steps", type=int, default=25)
-    gen.add_argument("--strength", type=float, default=0.08, help="guidance strength (0 = unguided)")
-    gen.add_argument("--oh", type=float, default=1.0, help="weight of the teacher's cross-entropy")
-    gen.add_argument("--bn", type=float, default=0.0, help="weight of the BN-statistics loss")
-    gen.add_argument("--adv", type=float, default=0.0, help="weight of the adversarial loss (needs a student)")
-    gen.add_argument("--window-start", type=float, default=0.0)
-    gen.add_argument("--window-end", type=float, default=1.0)
-    gen.add_argument("--mode", choices=["full", "x0"], default="x0",
-                     help="full: gradient through the denoiser; x0: MPGD-style, without its Jacobian")
-    gen.add_argument("--eta", type=float, default=0.0, help="0: DDIM, 1: DDPM-like ancestral sampling")
-    gen.add_argument("--every", type=int, help="from --every-from on, a fresh teacher gradient every k-th guided "
-                     "step, the direction reused between (default 2; 1: fresh at every step)")
-    gen.add_argument("--every-from", type=float,
-                     help="fraction of the guided steps, from the first, with a fresh gradient each (default 0.4)")
-    gen.add_argument("--candidates", type=int, help="starting noises per sample (default 2); the teacher "
-                     "keeps the one it rates most likely the target")
-    gen.add_argument("--select-at", type=float,
-                     help="fraction of the trajectory before the teacher picks a candidate (default 0.2)")
+    add_dataclass_flags(gen, GenerateConfig, GENERATE_HELP, skip=GENERATE_SPECIAL)
+    add_dataclass_flags(gen, GuidanceConfig, GUIDANCE_HELP, skip=GUIDANCE_SPECIAL, choices={"mode": MODES})
+    window = GuidanceConfig().window
+    gen.add_argument("--window-start", type=float, help=f"guide from this fraction of the trajectory (default {window[0]})")
+    gen.add_argument("--window-end", type=float, help=f"guide until this fraction of the trajectory (default {window[1]})")
     gen.add_argument("--cutmix-steps", type=int, nargs="*", help="Latent CutMix at these step indices")
     gen.add_argument("--cutmix-alpha", type=float, default=1.0)
     gen.add_argument("--device", default="auto")
@@ -210,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Further subcommands, one module each; each defines add_commands(subparsers).
 COMMAND_MODULES = ["dfkd_core.commands.run", "dfkd_core.commands.hidfd", "dfkd_core.commands.augment_filter",
-                   "dfkd_core.commands.judge", "dfkd_core.commands.export_store"]
+                   "dfkd_core.commands.judge", "dfkd_core.commands.export_store",
+                   "dfkd_core.commands.sweep"]
 
 
 def main(argv=None) -> int:
