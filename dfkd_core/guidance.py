@@ -32,75 +32,16 @@ made by a small prior under strong guidance tend to be textures only the teacher
 the class (see BENCHMARKS.md). Candidates apply only where there is guidance (strength > 0,
 a non-empty window): unguided sampling gives the prior's own sample of each seed."""
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from .augment.cutmix import CutMixConfig, latent_cutmix
 from .data.store import LabelledBatch
-from .diffusion.latent import CLASS_PROMPT
 from .diffusion.schedule import generators_for, per_sample_noise
+from .augment.cutmix import latent_cutmix
 from .errors import Cancelled, DfkdError  # noqa: F401  (Cancelled: raised when should_stop() turns true)
+from .guidance_config import MODES, GuidanceConfig  # noqa: F401  (re-exported: the public home of both)
+from .guidance_levers import gaussian_blur, lever_generators, noise_like, renoise, smoothed_gradient
 from .guidance_losses import check_backbone_fits_teacher, check_guidance_fits_teacher, teacher_loss
-from .models.zoo import canonical_arch
-
-MODES = ("full", "x0")
-
-
-@dataclass
-class GuidanceConfig:
-    steps: int = 25
-    strength: float = 0.08
-    oh: float = 1.0
-    bn: float = 0.0
-    adv: float = 0.0  # needs an online student (online_student.py), trained on each finished batch
-    adv_student: str = "wrn_16_1"  # zoo architecture of the online student
-    adv_steps: int = 2  # its KD steps per batch
-    adv_lr: float = 1e-3  # its Adam learning rate
-    window: tuple = (0.0, 1.0)
-    every: int = 2  # past every_from, a fresh teacher gradient every k-th guided step, its direction reused between
-    every_from: float = 0.4  # fraction of the guided steps, from the first, that each take a fresh gradient
-    mode: str = "x0"
-    eta: float = 0.0
-    prompt: str | None = CLASS_PROMPT
-    cutmix: CutMixConfig | None = None
-    candidates: int = 2  # starting noises per sample; the teacher keeps one (see the module docstring)
-    select_at: float = 0.2  # fraction of the trajectory the candidates run unguided before the choice
-
-    def selection_step(self) -> int | None:
-        """How many steps the candidates run before the teacher chooses; None: no choice."""
-        if self.candidates < 2 or self.strength == 0 or self.window[0] == self.window[1]:
-            return None
-        return max(1, int(round(self.select_at * self.steps)))
-
-    def validate(self):
-        if self.steps < 1:
-            raise DfkdError(f"steps must be at least 1, got {self.steps}.")
-        if self.mode not in MODES:
-            raise DfkdError(f"guidance mode must be one of {MODES}, got '{self.mode}'.")
-        start, end = self.window
-        if not 0.0 <= start <= end <= 1.0:
-            raise DfkdError(f"guidance window must satisfy 0 <= start <= end <= 1, got {self.window}.")
-        if self.every < 1 or not 0 <= self.every_from <= 1:
-            raise DfkdError(f"every must be at least 1 (a fresh gradient every k-th step) and every_from in [0, 1]; "
-                            f"got {self.every} and {self.every_from}.")
-        if not 0 <= self.eta <= 1:
-            raise DfkdError(f"eta must be in [0, 1] (0: DDIM, 1: ancestral sampling); got {self.eta}.")
-        if self.strength < 0 or min(self.oh, self.bn, self.adv) < 0:
-            raise DfkdError("strength and the loss weights oh, bn, adv must be >= 0.")
-        if self.adv_steps < 1 or not self.adv_lr > 0:
-            raise DfkdError(f"adv_steps must be at least 1 and adv_lr > 0; got {self.adv_steps} and {self.adv_lr}.")
-        canonical_arch(self.adv_student)
-        if self.candidates < 1 or not 0 < self.select_at < 1:
-            raise DfkdError(f"candidates must be at least 1 and select_at in (0, 1); got {self.candidates} "
-                            f"and {self.select_at}.")
-        if self.cutmix:
-            self.cutmix.validate(self.steps)
-        select = self.selection_step()
-        if select and self.cutmix and min(self.cutmix.at_steps, default=select) < select:
-            raise DfkdError(f"Latent CutMix steps {self.cutmix.at_steps} come before the candidates are chosen "
-                            f"(after step {select}); use later CutMix steps or candidates=1.")
 
 
 def _network(backbone, z, t: int, cond) -> torch.Tensor:
@@ -177,7 +118,29 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
                         f"SDEdit trajectory starts; use CutMix steps from {start_step} on.")
     records = [[] for _ in seeds]
     y = targets.to(device)
-    direction = None
+    direction, aux = None, lever_generators(seeds)  # aux: the levers' noise, one generator per sample
+
+    def predict(z, t, fresh):
+        """(eps, x0) at z, and when `fresh` the teacher loss's gradient w.r.t. z (full) or x0."""
+        copies = max(1, cfg.noise_copies)
+
+        def loss_of(x0_batch):  # x0 of `copies` stacked batches (noisy copies when smoothing)
+            return teacher_loss(teacher, backbone.decode(x0_batch, clamp=False), y.repeat(copies), cfg,
+                                student) / copies
+        if fresh and cfg.mode == "full":
+            with torch.enable_grad():
+                z_in = z.detach().requires_grad_(True)
+                eps, x0 = sched.split(_network(backbone, z_in, t, cond), z_in, t)
+                if cfg.noise_copies:  # noisy copies of x0 behind the denoiser: the gradient flows through both
+                    x0 = torch.cat([x0 + cfg.noise_sigma * noise_like(x0, aux) for _ in range(cfg.noise_copies)])
+                grad = torch.autograd.grad(loss_of(x0), z_in)[0]
+            return eps.detach(), x0[:len(z)].detach(), grad
+        with torch.no_grad():
+            eps, x0 = sched.split(_network(backbone, z, t, cond), z, t)
+        if not fresh:
+            return eps, x0, None
+        with torch.enable_grad():
+            return eps, x0, smoothed_gradient(loss_of, x0, cfg.noise_copies, cfg.noise_sigma, aux)
 
     for i, t in enumerate(timesteps[start_step:], start_step):
         if should_stop and should_stop():
@@ -190,32 +153,22 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
                     r.append({**rec, "partner": seeds[rec["partner"]]})
         guide = cfg.strength > 0 and first_guided <= i < end
         fresh = guide and (i < sparse_from or (i - sparse_from) % cfg.every == 0)  # the first guided step is fresh
-        if fresh and cfg.mode == "full":
-            with torch.enable_grad():
-                z_in = z.detach().requires_grad_(True)
-                eps, x0 = sched.split(_network(backbone, z_in, t, cond), z_in, t)
-                x0_images = backbone.decode(x0, clamp=False)
-                grad = torch.autograd.grad(teacher_loss(teacher, x0_images, y, cfg, student), z_in)[0]
-            eps, x0 = eps.detach(), x0.detach()
-        else:
-            with torch.no_grad():
-                eps, x0 = sched.split(_network(backbone, z, t, cond), z, t)
-            if fresh:
-                with torch.enable_grad():
-                    x0_in = x0.detach().requires_grad_(True)
-                    x0_images = backbone.decode(x0_in, clamp=False)
-                    grad = torch.autograd.grad(teacher_loss(teacher, x0_images, y, cfg, student), x0_in)[0]
-        if fresh:
-            direction = _direction(grad)
-        if guide:
-            a = sched.alpha_value(t)
-            shift = cfg.strength * (1 - a) ** 0.5 * direction
-            z = z - shift  # move z_t; with eps fixed, x0 moves by shift / sqrt(alpha_t)
-            x0 = x0 - shift / a ** 0.5
+        for redo in range(1 + (cfg.recurrence if guide else 0)):
+            eps, x0, grad = predict(z, t, fresh)
+            if grad is not None:
+                direction = _direction(gaussian_blur(grad, cfg.blur))
+            if guide:
+                a = sched.alpha_value(t)
+                shift = cfg.strength * (1 - a) ** 0.5 * direction
+                z = z - shift  # move z_t; with eps fixed, x0 moves by shift / sqrt(alpha_t)
+                x0 = x0 - shift / a ** 0.5
+            z_next = sched.step(x0, eps, t, t_prev, cfg.eta, gens).detach()
+            if redo < cfg.recurrence and guide:  # back to t by the forward process, and again
+                z = renoise(z_next, sched.alpha_value(t), sched.alpha_value(t_prev), aux)
+        z = z_next
         if on_preview and preview_every and (i % preview_every == 0 or i == n - 1):
             with torch.no_grad():
                 on_preview(i + 1, n, backbone.decode(x0[:len(seeds)]).cpu())
-        z = sched.step(x0, eps, t, t_prev, cfg.eta, gens).detach()
         if i + 1 == select:
             keep = _best_candidates(teacher, backbone, x0, targets)
             z, gens = z[keep.to(device)], [gens[r] for r in keep.tolist()]
