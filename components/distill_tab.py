@@ -48,11 +48,13 @@ def _curves(rows: list[dict], references=()) -> go.Figure:
     if rows and "test_acc" in rows[0]:
         fig.add_trace(go.Scatter(x=epochs, y=[100 * r["test_acc"] for r in rows], mode="lines+markers",
                                  name="student"), 1, 2)
-    for (name, acc), dash in zip(references, ("dash", "dot")):
-        fig.add_hline(y=100 * acc, line_dash=dash, line_color="#555", row=1, col=2,
-                      annotation_text=f"{name} {100 * acc:.1f} %", annotation_position="bottom right")
+    last = max(epochs, default=1)
+    for (name, acc), dash in zip(references, ("dash", "dot")):  # named in the legend: labels never overlap
+        fig.add_trace(go.Scatter(x=[0, last], y=[100 * acc] * 2, mode="lines", name=f"{name} {100 * acc:.1f} %",
+                                 line={"dash": dash, "color": "#555"}), 1, 2)
     fig.update_yaxes(range=[0, 100], ticksuffix=" %", row=1, col=2)
-    fig.update_layout(height=320, showlegend=False, margin=dict(l=40, r=20, t=40, b=40))
+    fig.update_layout(height=360, showlegend=bool(references), margin=dict(l=40, r=20, t=40, b=40),
+                      legend={"orientation": "h", "y": -0.25, "x": 0, "yanchor": "top"})
     fig.update_xaxes(title_text="epoch", rangemode="tozero")
     return fig
 
@@ -111,12 +113,14 @@ def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_siz
                        _bar(payload[0]["epoch"], settings["epochs"], f"Epoch {payload[0]['epoch']} done"), gr.skip())
             elif "student" in payload[0]["results"]:  # the run finished: its student was exported
                 out = payload[0]
-                yield (_curves(rows, references), _card(out["results"]), out["files"], runs_table(), "Done.",
+                yield (_curves(rows, references), gr.update(value=_card(out["results"]), visible=True),
+                       gr.update(value=out["files"], visible=True), runs_table(), "Done.",
                        fresh_run_name(RUN_PREFIX))
             else:
                 raise Cancelled()
     except Cancelled:
-        yield (_curves(rows, references), None, None, runs_table(),
+        yield (_curves(rows, references), gr.update(value=None, visible=False), gr.update(value=None, visible=False),
+               runs_table(),
                f"**Cancelled at step {steps}** (epoch {done:.1f} of {settings['epochs']}): no student was exported "
                "and the run is not finished. Distil again under the same name to resume from its last whole epoch.",
                gr.skip())
@@ -154,9 +158,9 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
                 cancel = gr.Button("Cancel", variant="stop", elem_id="distill-cancel")
         with gr.Column(scale=2):
             curves = gr.Plot(_curves([]), label="Curves", elem_id="distill-curves")
-            card = gr.Dataframe(label="Student card", interactive=False)
+            card = gr.Dataframe(label="Student card", interactive=False, visible=False, wrap=True)
             status = gr.Markdown(elem_id="distill-status")
-            files = gr.File(label="Download (safetensors, card, ONNX)", file_count="multiple")
+            files = gr.File(label="Download (safetensors, card, ONNX)", file_count="multiple", visible=False)
             table = gr.Dataframe(runs_table, label="Runs", interactive=False, wrap=True)  # read on each page load
 
     refresh_runs = gr.Button("Refresh runs", visible=False)  # the API's way to list runs

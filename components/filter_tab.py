@@ -25,6 +25,7 @@ COLOUR_BY = ["class", "kept / dropped", "confidence"]
 PROJECTIONS = {"auto (UMAP; PCA for few points)": "auto", "UMAP": "umap", "PCA": "pca"}
 SHOW = ["dropped", "kept", "all"]
 GALLERY_MAX = 48  # images in the gallery below the scatter
+INSPECT_SCALE = 8  # the selected sample and its source, shown large
 
 
 def _store(label) -> SampleStore:
@@ -41,15 +42,15 @@ def _bars(scores: pd.DataFrame) -> go.Figure:
                             orientation="h"),
                      go.Bar(y=counts["class_name"], x=counts["dropped"], name="dropped", marker_color=DROPPED,
                             orientation="h")])
-    fig.update_layout(barmode="stack", height=60 + 24 * len(counts), xaxis_title="samples",
-                      margin={"l": 10, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h", "y": 1.02, "x": 0,
-                                                                         "yanchor": "bottom"})
+    fig.update_layout(barmode="stack", height=110 + 24 * len(counts), xaxis_title="samples",
+                      margin={"l": 10, "r": 10, "t": 36, "b": 40},  # the top margin clears Gradio's label
+                      legend={"orientation": "h", "y": -0.15, "x": 0, "yanchor": "top"})
     fig.update_yaxes(automargin=True)
     return fig
 
 
 def _image(store: SampleStore, sample_id: str) -> Image.Image:
-    return enlarged(Image.open(store.root / store.manifest().set_index("id").loc[sample_id, "file"]))
+    return enlarged(Image.open(store.root / store.manifest().set_index("id").loc[sample_id, "file"]), INSPECT_SCALE)
 
 
 def _gallery(state, show: str):
@@ -102,7 +103,8 @@ def compute_ui(teacher_spec, label, embedding, clip_folder, projection, omega, t
     state = {"root": str(store.root), "label": label, "scores": scores, "xy": proj.xy, "method": proj.method,
              "note": note, "class_names": list(teacher.class_names)}
     state, bars, items = _lists(state, show)
-    return state, _plot(state, colour_by), _summary(state), bars, items
+    shown = gr.update(visible=True)
+    return state, _plot(state, colour_by), _summary(state), gr.update(value=bars, visible=True), items, shown, shown
 
 
 def rethreshold_ui(state, omega, tau, colour_by):
@@ -205,12 +207,12 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
                                     elem_id="filter-tau"))
             colour_by = gr.Radio(COLOUR_BY, value=COLOUR_BY[1], label="Colour by")
             summary = gr.Markdown(elem_id="filter-summary")
-            bars = gr.Plot(label="Kept per class")
+            bars = gr.Plot(label="Kept per class", visible=False)  # shown with the first scores
         with gr.Column(scale=2, min_width=320):
             plot = gr.HTML("<p>Compute the scores of a sample set to see its embedding here.</p>",
                            js_on_load=JS, css_template=CSS, server_functions=[thumbnail], elem_id="filter-scatter",
                            label="Embedding", show_label=False)
-            with gr.Row(equal_height=True):
+            with gr.Row(equal_height=True, visible=False) as inspect_row:
                 sample = gr.Image(label="Selected sample", height=256, scale=1, min_width=150,
                                   elem_id="filter-sample")
                 source = gr.Image(label="Its source", height=256, scale=1, min_width=150)
@@ -218,8 +220,10 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
                     sample_id = gr.Textbox(label="Sample id (or click a point / an image)")
                     details = gr.Dataframe(headers=["score", "value"], label="Scores", interactive=False,
                                            wrap=True, elem_id="filter-details")
-            show = gr.Radio(SHOW, value=SHOW[0], label="Samples (least similar to their source first)")
-            gallery = gr.Gallery(columns=6, height="auto", object_fit="contain", allow_preview=False)
+            with gr.Column(visible=False) as gallery_column:
+                show = gr.Radio(SHOW, value=SHOW[0], label="Samples (least similar to their source first)")
+                gallery = gr.Gallery(columns=6, height=300, object_fit="contain", allow_preview=False,
+                                     label="Click one to inspect it")
             with gr.Row():
                 export_name = gr.Textbox(value="kept-samples", label="Export the kept set as sample set")
                 export = gr.Button("Export")
@@ -229,7 +233,7 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
     embedding.change(lambda e: gr.update(visible=e.startswith("CLIP")), embedding, clip_folder,
                      api_visibility="private")
     compute.click(compute_ui, [teacher_spec, sample_set, embedding, clip_folder, projection, omega, tau, colour_by,
-                               show], [state, plot, summary, bars, gallery], api_name="compute_scores",
+                               show], [state, plot, summary, bars, gallery, inspect_row, gallery_column], api_name="compute_scores",
                   concurrency_id="compute", concurrency_limit=1)
     for control in (omega, tau):  # the scatter first (fast), then the bars and gallery
         control.change(rethreshold_ui, [state, omega, tau, colour_by], [state, plot, summary],

@@ -49,6 +49,15 @@ def loss_figure(rows: list) -> go.Figure:
     return fig
 
 
+def _frequencies(freq):
+    """The collected images per class as a person reads them (counts stay numbers)."""
+    table = freq.rename(columns={"teacher_count": "teacher's count", "mean_confidence": "mean confidence",
+                                 "true_count": "true count"})
+    table["share"] = [f"{100 * s:.0f} %" for s in freq["share"]]
+    table["mean confidence"] = ["" if c is None or c != c else f"{100 * c:.1f} %" for c in freq["mean_confidence"]]
+    return gr.update(value=table, visible=True)
+
+
 def _data_url(image) -> str:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
@@ -73,6 +82,7 @@ GRID_CSS = """
 .class-grid caption { text-align: left; font-weight: 600; padding: 4px 0; }
 .class-grid th { text-align: right; padding: 2px 8px 2px 0; font-weight: normal; white-space: nowrap; width: 1%; }
 .class-grid td { padding: 2px 0; }
+.class-grid th, .class-grid td { border: none; background: none; }
 .class-grid img { max-width: 100%; image-rendering: pixelated; display: block; }
 """
 
@@ -99,15 +109,15 @@ def train_ui(teacher_spec, source_kind, files, how_many, mode, steps, batch_size
         for item in stream(hidfd_job, teacher, source, n if mode == IN_TOTAL else None,
                            n if mode == PER_CLASS else None, seed, cfg, out, stop=stop):
             if item[0] == "collected":
-                freq = item[1]
-                msg = f"Collected **{int(freq['teacher_count'].sum())}** real images; training the GAN ..."
+                freq = _frequencies(item[1])
+                msg = f"Collected **{int(item[1]['teacher_count'].sum())}** real images; training the GAN ..."
                 yield msg, freq, gr.skip(), gr.skip(), gr.skip()
             elif item[0] == "log":
                 rows.append(item[1])
                 r = item[1]
                 msg = (f"Step **{r['step']}/{steps}**: teacher target rate {r['teacher_acc']:.2f}, "
                        f"{r['step'] / max(time.time() - t0, 1e-9):.2f} steps/s")
-                yield msg, gr.skip(), loss_figure(rows), gr.skip(), gr.skip()
+                yield msg, gr.skip(), gr.update(value=loss_figure(rows), visible=True), gr.skip(), gr.skip()
             elif item[0] == "samples":
                 samples = class_grid(item[2], names, item[1])
                 yield gr.skip(), gr.skip(), gr.skip(), samples, gr.skip()
@@ -116,7 +126,7 @@ def train_ui(teacher_spec, source_kind, files, how_many, mode, steps, batch_size
                 msg = f"Done after **{run.step}** steps ({time.time() - t0:.0f} s). Send samples to a sample set below."
                 state = {"generator": run.ema, "spec": teacher_spec, "real": collected, "run_dir": str(out),
                          "steps": run.step}
-                yield msg, freq, loss_figure(rows), samples, state
+                yield msg, freq, gr.update(value=loss_figure(rows), visible=True), samples, state
             else:
                 raise Cancelled(f"step {item[1][0].step}")
     except Cancelled as e:  # a cancelled GAN is never the one Send uses
@@ -190,8 +200,9 @@ def build(teacher_spec: gr.State) -> None:
                 cancel = gr.Button("Cancel", variant="stop")
         with gr.Column(scale=2):
             status = gr.Markdown(elem_id="hidfd-status")
-            freq = gr.Dataframe(label="Teacher-predicted classes of the real images", interactive=False)
-            curves = gr.Plot(label="Losses")
+            freq = gr.Dataframe(label="Teacher-predicted classes of the real images", interactive=False,
+                                visible=False, wrap=True)  # shown once images are collected
+            curves = gr.Plot(label="Losses", visible=False)
             samples = gr.HTML("<p>The generator's samples appear here while it trains, one row per class.</p>",
                               css_template=GRID_CSS, js_on_load=None, elem_id="hidfd-grid")
             with gr.Row():

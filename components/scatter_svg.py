@@ -50,6 +50,8 @@ CSS = """
 svg { width: 100%; height: auto; display: block; background: var(--block-background-fill); }
 [data-id] { cursor: pointer; stroke: white; stroke-width: 0.8; }
 [data-id].selected { stroke: black; stroke-width: 3; }
+[data-id] { transform-box: fill-box; transform-origin: center; }
+@media (max-width: 700px) { [data-id] { scale: 2; } }  /* the plot is narrow: larger points to tap */
 .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 13px; margin: 4px 0; }
 .legend svg { width: 14px; height: 14px; display: inline; vertical-align: middle; background: none; }
 .tip { display: none; position: absolute; z-index: 10; background: white; color: black; border: 1px solid #888;

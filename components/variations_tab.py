@@ -82,7 +82,7 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
             else:
                 batch = payload[0]
     except Cancelled:  # the gallery and "last" are cleared: Add never saves a cancelled batch
-        yield [], f"**Cancelled at step {step}**: no variations were made.", None
+        yield gr.update(value=[], visible=False), f"**Cancelled at step {step}**: no variations were made.", None
         return
     except DfkdError as e:
         raise user_error(e) from None
@@ -101,7 +101,7 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
                f"**{cosines.mean():.3f}**, mean p(target) **{batch.target_prob.mean():.2f}**.")
     last = {"root": str(store.root), "batch": batch, "chunk": chunk, "cfg": cfg, "backbone": source,
             "teacher": teacher}
-    yield gr.update(value=items, columns=n + 1), summary, last
+    yield gr.update(value=items, columns=n + 1, visible=True), summary, last
 
 
 def cancel_ui(request: gr.Request = None) -> str:
@@ -145,7 +145,7 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
         with gr.Column(scale=2):
             summary = gr.Markdown(elem_id="variations-summary")
             gallery = gr.Gallery(label="Each row: the source, then its variations", columns=3, height=420,
-                                 object_fit="contain")
+                                 object_fit="contain", visible=False)  # shown with the first variations
             save = gr.Button("Add these variations to the set")
             saved = gr.Markdown()
 
