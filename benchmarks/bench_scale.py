@@ -1,0 +1,79 @@
+"""Throughput with 1 and 2 CPU processes (one thread each), in one run: generation on the
+demo kit (demo prior + demo teacher) through `torchrun -m dfkd_core.cli generate`, the
+way users launch it. Target: the 2-process / 1-process images/s ratio >= 1.6 on a 2-core CPU.
+
+    python benchmarks/bench_scale.py [--images 64] [--batch 8] [--steps 25]
+
+Each launch pays a start-up (imports, loading the models) that has nothing to do with
+throughput, so each process count runs twice, a small job (one batch per process) and the
+full one, and images/s = (full - small images) / (full - small seconds). Both jobs plan the
+same batches and every run writes a fresh store in a temporary folder. The machine's load
+(uptime) is printed before and after: other work on a shared machine lowers the ratio.
+
+One function per half (generation here; distillation is added beside it)."""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLASSES = [0, 1, 2, 3]
+
+
+def launch(processes: int, per_class: int, args, out: Path) -> float:
+    """Seconds for one `dfkd generate` of len(CLASSES) * per_class images with `processes` ranks."""
+    launcher = [] if processes == 1 else ["-m", "torch.distributed.run", "--nproc_per_node", str(processes),
+                                          "--master_port", str(29600 + processes)]
+    cmd = [sys.executable, *launcher, "-m", "dfkd_core.cli", "generate", "--teacher", "demo", "--backbone", "demo",
+           "--classes", *map(str, CLASSES), "--per-class", str(per_class), "--batch-size", str(args.batch),
+           "--steps", str(args.steps), "--device", "cpu", "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if done.returncode:
+        sys.exit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
+    return seconds
+
+
+def generation(args) -> dict:
+    """images/s of generation with 1 and 2 processes, and their ratio."""
+    full = args.images // len(CLASSES)
+    rates = {}
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        for processes in (1, 2):
+            small = processes * args.batch // len(CLASSES)  # one batch per process
+            t_small = launch(processes, small, args, Path(tmp) / f"small-{processes}")
+            t_full = launch(processes, full, args, Path(tmp) / f"full-{processes}")
+            images = len(CLASSES) * (full - small)
+            rates[processes] = images / (t_full - t_small)
+            print(f"generation, {processes} process(es): {len(CLASSES) * full} images in {t_full:.1f} s, "
+                  f"{len(CLASSES) * small} in {t_small:.1f} s -> {rates[processes]:.3f} images/s")
+    ratio = rates[2] / rates[1]
+    print(f"generation: 2-process / 1-process throughput = {ratio:.2f} (target >= 1.6)")
+    return {"images_per_s_1": rates[1], "images_per_s_2": rates[2], "ratio": ratio}
+
+
+def load() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--images", type=int, default=64, help="images of the full job (a multiple of 4 * batch)")
+    p.add_argument("--batch", type=int, default=8, help="batch size (a multiple of 4)")
+    p.add_argument("--steps", type=int, default=25, help="sampling steps")
+    args = p.parse_args()
+    if args.batch % len(CLASSES) or args.images % (len(CLASSES) * args.batch) or args.images < 4 * args.batch:
+        sys.exit("--batch must be a multiple of 4 and --images a multiple of 4 * batch, at least 4 batches")
+    print(f"cpu cores: {os.cpu_count()}; load before: {load()}")
+    generation(args)
+    print(f"load after: {load()}")
+
+
+if __name__ == "__main__":
+    main()
