@@ -2,7 +2,7 @@
 demo kit (demo prior + demo teacher) through `torchrun -m dfkd_core.cli generate`, the
 way users launch it. Target: the 2-process / 1-process images/s ratio >= 1.6 on a 2-core CPU.
 
-    python benchmarks/bench_scale.py [--images 64] [--batch 8] [--steps 25]
+    python benchmarks/bench_scale.py [--images 64] [--batch 8] [--steps 25] [--repeats 1]
 
 Each launch pays a start-up (imports, loading the models) that has nothing to do with
 throughput, so each process count runs twice, a small job (one batch per process) and the
@@ -14,6 +14,7 @@ One function per half (generation here; distillation is added beside it)."""
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,21 +42,23 @@ def launch(processes: int, per_class: int, args, out: Path) -> float:
 
 
 def generation(args) -> dict:
-    """images/s of generation with 1 and 2 processes, and their ratio."""
+    """images/s of generation with 1 and 2 processes (median of --repeats, the process counts
+    alternating so that a change of the machine's load hits both), and their ratio."""
     full = args.images // len(CLASSES)
-    rates = {}
+    rates = {1: [], 2: []}
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        for processes in (1, 2):
-            small = processes * args.batch // len(CLASSES)  # one batch per process
-            t_small = launch(processes, small, args, Path(tmp) / f"small-{processes}")
-            t_full = launch(processes, full, args, Path(tmp) / f"full-{processes}")
-            images = len(CLASSES) * (full - small)
-            rates[processes] = images / (t_full - t_small)
-            print(f"generation, {processes} process(es): {len(CLASSES) * full} images in {t_full:.1f} s, "
-                  f"{len(CLASSES) * small} in {t_small:.1f} s -> {rates[processes]:.3f} images/s")
-    ratio = rates[2] / rates[1]
-    print(f"generation: 2-process / 1-process throughput = {ratio:.2f} (target >= 1.6)")
-    return {"images_per_s_1": rates[1], "images_per_s_2": rates[2], "ratio": ratio}
+        for repeat in range(args.repeats):
+            for processes in (1, 2):
+                small = processes * args.batch // len(CLASSES)  # one batch per process
+                t_small = launch(processes, small, args, Path(tmp) / f"small-{processes}-{repeat}")
+                t_full = launch(processes, full, args, Path(tmp) / f"full-{processes}-{repeat}")
+                rates[processes].append(len(CLASSES) * (full - small) / (t_full - t_small))
+                print(f"generation, {processes} process(es): {len(CLASSES) * full} images in {t_full:.1f} s, "
+                      f"{len(CLASSES) * small} in {t_small:.1f} s -> {rates[processes][-1]:.3f} images/s")
+    one, two = statistics.median(rates[1]), statistics.median(rates[2])
+    print(f"generation: {one:.3f} images/s with 1 process, {two:.3f} with 2; 2-process / 1-process throughput = "
+          f"{two / one:.2f} (target >= 1.6)")
+    return {"images_per_s_1": one, "images_per_s_2": two, "ratio": two / one}
 
 
 def load() -> str:
@@ -67,6 +70,7 @@ def main():
     p.add_argument("--images", type=int, default=64, help="images of the full job (a multiple of 4 * batch)")
     p.add_argument("--batch", type=int, default=8, help="batch size (a multiple of 4)")
     p.add_argument("--steps", type=int, default=25, help="sampling steps")
+    p.add_argument("--repeats", type=int, default=1, help="measurements per process count (median)")
     args = p.parse_args()
     if args.batch % len(CLASSES) or args.images % (len(CLASSES) * args.batch) or args.images < 4 * args.batch:
         sys.exit("--batch must be a multiple of 4 and --images a multiple of 4 * batch, at least 4 batches")

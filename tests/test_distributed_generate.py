@@ -2,6 +2,7 @@
 ends byte for byte as a one-process run's, and a run whose rank died is finished by
 rerunning it with another process count, every sample exactly once."""
 
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import sys
 
 import pandas as pd
 import pytest
+import yaml
 
 from dfkd_core.models.checkpoints import save_classifier
 from dfkd_core.models.zoo import build_model
@@ -87,6 +89,23 @@ def test_two_processes_make_the_store_of_one(kit, single, tmp_path, launcher):
     assert snapshot(tmp_path / "run") == single
     assert len(single["images"]) == 3 * PER_CLASS
     assert done.stdout.count("9 samples in") == 1  # rank 0 reports, once
+
+
+@pytest.mark.slow
+def test_dfkd_run_under_torchrun_makes_the_store_of_one_process_and_its_files_once(kit, single, tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"name": "two", "teacher": kit["teacher"], "device": "cpu", "stages": [
+        {"generate": {"backbone": kit["backbone"], "per_class": PER_CLASS, "batch_size": BATCH,
+                      "guidance": {"steps": 3, "strength": 0.3}}}]}))
+    out = tmp_path / "out"
+    cmd = [sys.executable, *LAUNCHERS["torchrun"](2), "-m", "dfkd_core.cli", "run", str(config), "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""})
+    assert done.returncode == 0, done.stderr
+    got = snapshot(out / "01-generate")
+    assert {k: got[k] for k in ("rows", "images", "settings")} == {k: single[k] for k in ("rows", "images", "settings")}
+    assert json.loads((out / "results.json").read_text())["images"] == 3 * PER_CLASS
+    assert (out / "01-generate" / "DONE.json").is_file() and done.stdout.count("run folder:") == 1
 
 
 @pytest.mark.slow
