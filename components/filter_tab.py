@@ -2,9 +2,6 @@
 kept/dropped or confidence; ω and τ sliders that only recolour; a sample beside its
 source with its scores; per-class kept counts; export of the kept set as a new sample set."""
 
-import base64
-import io
-
 import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,6 +16,9 @@ from dfkd_core.sampling import sample_set_path
 from .common import enlarged, field, session_teacher, user_error
 from .fields import checked
 from .scatter_svg import CSS, DROPPED, JS, KEPT, scatter_html
+from .sample_grid import CSS as GRID_CSS
+from .sample_grid import JS as GRID_JS
+from .sample_grid import data_url, grid_html
 from .set_picker import SetPicker
 
 COLOUR_BY = ["class", "kept / dropped", "confidence"]
@@ -59,9 +59,9 @@ def _gallery(state, show: str):
     rows = rows.sort_values("cosine", na_position="first").head(GALLERY_MAX)
     store = SampleStore(state["root"])
     files = store.manifest().set_index("id")["file"]
-    items = [(Image.open(store.root / files[r.id]), f"{r.id} · cos {r.cosine:.2f} · p {r.teacher_prob:.2f}")
-             for r in rows.itertuples()]
-    return items, list(rows["id"])
+    items = [(r.id, Image.open(store.root / files[r.id]),
+              [r.id, f"cos {r.cosine:.3f} · p {100 * r.teacher_prob:.0f} %"]) for r in rows.itertuples()]
+    return grid_html(items, f"No {show} samples."), list(rows["id"])
 
 
 def _summary(state) -> str:
@@ -149,11 +149,6 @@ def inspect_ui(state, sample_id):
     return _image(store, sample_id), source, _details(row, sample_id, state.get("class_names", []))
 
 
-def select_ui(state, evt: gr.SelectData):
-    sample_id = state["shown"][evt.index]
-    return (sample_id, *inspect_ui(state, sample_id))
-
-
 def point_ui(state, evt: gr.EventData):
     """A click on a scatter point: that sample, its source and scores; it stays highlighted."""
     sample_id = str(getattr(evt, "sample_id", ""))
@@ -171,9 +166,7 @@ def thumbnail(key: str) -> str | None:
     files = SampleStore(sets[label]).manifest().set_index("id")["file"]
     if sample_id not in files.index:
         return None
-    buffer = io.BytesIO()
-    Image.open(SampleStore(sets[label]).root / files[sample_id]).convert("RGB").save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return data_url(Image.open(SampleStore(sets[label]).root / files[sample_id]))
 
 
 def export_ui(state, name):
@@ -222,8 +215,7 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
                                            wrap=True, elem_id="filter-details")
             with gr.Column(visible=False) as gallery_column:
                 show = gr.Radio(SHOW, value=SHOW[0], label="Samples (least similar to their source first)")
-                gallery = gr.Gallery(columns=6, height=300, object_fit="contain", allow_preview=False,
-                                     label="Click one to inspect it")
+                gallery = gr.HTML(js_on_load=GRID_JS, css_template=GRID_CSS, elem_id="filter-gallery")
             with gr.Row():
                 export_name = gr.Textbox(value="kept-samples", label="Export the kept set as sample set")
                 export = gr.Button("Export")
@@ -247,7 +239,8 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
                 api_visibility="private", concurrency_limit=None)
     plot.click(point_ui, state, [state, sample_id, sample, source, details], api_visibility="private",
                concurrency_limit=None)
-    gallery.select(select_ui, state, [sample_id, sample, source, details], api_visibility="private")
+    gallery.click(point_ui, state, [state, sample_id, sample, source, details], api_visibility="private",
+                  concurrency_limit=None)
     sample_id.submit(inspect_ui, [state, sample_id], [sample, source, details], api_name="inspect_sample")
     picker.refresh_on(export.click(export_ui, [state, export_name], exported, api_name="export_kept").success)
     return [picker]

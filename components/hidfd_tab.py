@@ -2,9 +2,7 @@
 teacher-guided GAN trained on them with live loss curves and a per-class sample grid; its
 samples sent to a named sample set for the Filter and Distill tabs."""
 
-import base64
 import html
-import io
 import time
 import uuid
 
@@ -23,6 +21,7 @@ from dfkd_core.streaming import stream
 from . import cancelling
 from .common import enlarged, field, session_teacher, shows_user_errors
 from .fields import checked
+from .sample_grid import data_url
 
 DEMO_POOL, UPLOAD = "Demo pool (Fashion-MNIST, never seen by the teacher)", "Upload images or a .zip"
 IN_TOTAL, PER_CLASS = "in total", "per teacher-predicted class"
@@ -58,12 +57,6 @@ def _frequencies(freq):
     return gr.update(value=table, visible=True)
 
 
-def _data_url(image) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
 def class_grid(images, names, step=None) -> str:
     """One grid, one row per class (its name as the row label), all classes visible; the
     images keep their crisp pixels and shrink to the page's width on a phone."""
@@ -71,7 +64,7 @@ def class_grid(images, names, step=None) -> str:
     rows = []
     for c, name in enumerate(names):
         strip = enlarged(to_uint8(grid(images[c * per:(c + 1) * per], 1).unsqueeze(0))[0], SCALE)
-        rows.append(f'<tr><th scope="row">{html.escape(name)}</th><td><img src="{_data_url(strip)}" '
+        rows.append(f'<tr><th scope="row">{html.escape(name)}</th><td><img src="{data_url(strip)}" '
                     f'alt="{html.escape(name)} samples"></td></tr>')
     caption = f"EMA generator after step {step}: {per} samples per class" if step else f"{per} samples per class"
     return (f'<table class="class-grid"><caption>{caption}</caption>{"".join(rows)}</table>')
