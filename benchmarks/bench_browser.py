@@ -5,7 +5,9 @@ fresh runs folder, measures one thing and returns its figures; run them all with
     .venv/bin/python benchmarks/bench_browser.py [NAME ...]
 
 bench_recolour: the Filter tab's recolour after an ω change, from the change in the page
-to the scatter showing the new ω (target: <= 0.3 s)."""
+to the scatter showing the new ω (target: <= 0.3 s).
+bench_first_examples: page load (navigation start) -> the first pre-made example image
+visible on the "How it works" tab (target: <= 3 s; inlined PNGs, no compute)."""
 
 import contextlib
 import os
@@ -85,7 +87,26 @@ def bench_recolour(trials: int = 10) -> dict:
     return {"points": points, "trials": trials, "median_s": statistics.median(seconds), "max_s": max(seconds)}
 
 
-BENCHES = {"recolour": bench_recolour}
+def bench_first_examples(trials: int = 5) -> dict:
+    """Seconds from navigation start to the first example image visible, on fresh pages (the
+    first load, which also fills the server's caches, is not counted)."""
+    from playwright.sync_api import sync_playwright
+    seconds = []
+    with served_app() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            for _ in range(trials + 1):
+                page = browser.new_page(viewport={"width": 1440, "height": 900})
+                page.goto(url, wait_until="commit")
+                page.locator("#example-gallery img").first.wait_for(state="visible", timeout=60_000)
+                seconds.append(page.evaluate("performance.now()") / 1000)  # counted from navigation start
+                page.close()
+        finally:
+            browser.close()
+    return {"trials": trials, "median_s": statistics.median(seconds[1:]), "max_s": max(seconds[1:])}
+
+
+BENCHES = {"recolour": bench_recolour, "first_examples": bench_first_examples}
 
 
 def main(names):

@@ -18,9 +18,9 @@ CSS = """
   border-radius:4px; background:#000}
 .dfkd-card.small img {width:min(96px, 27vw)}
 .dfkd-card figcaption {font-size:0.85em; line-height:1.3; margin-top:4px; max-width:270px}
-.dfkd-card .tag {font-size:0.75em; opacity:0.75; text-align:center}
+.dfkd-card .tag {font-size:0.8em; opacity:0.75; text-align:center}
 .dfkd-row {display:flex; gap:8px; align-items:center; margin-bottom:8px; overflow-x:auto}
-.dfkd-row .rowlabel {min-width:92px; font-size:0.85em}
+.dfkd-row .rowlabel {flex:0 0 112px; font-size:0.85em}
 .dfkd-warning {border-left:4px solid #d97706; padding:6px 10px; background:rgba(217,119,6,0.08)}
 """
 

@@ -1,0 +1,108 @@
+"""The first screen and the Samples tab in Debian's Chromium (Playwright), at 1440x900 and
+390x844: examples shown without compute, Generate in the first viewport, pairs, filmstrip
+and sweep rendered, Cancel leaving no batch to add. Screenshots go to $DFKD_SCREENSHOTS
+(default runs/screenshots/)."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import needs_fmnist
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+HEAVY = {"generate_samples", "strength_sweep", "distill", "hidfd_train", "hidfd_send", "make_variations",
+         "compute_scores", "evaluate_teacher", "generate_guided_samples", "distill_student", "score_sample_set"}
+SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not shutil.which("chromium"), reason="Debian chromium not installed")]
+
+
+def shots() -> Path:
+    folder = Path(os.environ.get("DFKD_SCREENSHOTS") or "runs/screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _page(browser, size, app_url, joins=None):
+    width, height = SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    if joins is not None:  # the endpoint of every queued job the page starts
+        page.on("request", lambda r: joins.append(json.loads(r.post_data)["fn_index"])
+                if "/queue/join" in r.url else None)
+    page.goto(app_url)
+    return page
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_first_screen_shows_examples_without_compute_and_generate_is_in_view(browser, app_url, size):
+    from playwright.sync_api import expect
+    joins = []
+    page = _page(browser, size, app_url, joins)
+    expect(page.locator("#example-gallery img").first).to_be_visible(timeout=30_000)
+    expect(page.locator("#how-diagram svg:visible")).to_have_count(1)
+    assert page.locator("#example-gallery figcaption").count() >= 4
+    page.screenshot(path=str(shots() / f"how-it-works-{size}.png"))
+    page.screenshot(path=str(shots() / f"how-it-works-{size}-full.png"), full_page=True)
+    page.get_by_role("tab", name="Samples").click()
+    button = page.locator("#generate-samples")
+    expect(button).to_be_visible()
+    box, scroll = button.bounding_box(), page.evaluate("window.scrollY")
+    assert scroll == 0 and box["y"] >= 0 and box["y"] + box["height"] <= SIZES[size][1]  # first viewport
+    # the pre-made pairs fill the results area before any Generate, with captions under 128-px images
+    assert page.locator("#samples-pairs figure").count() >= 4
+    if size == "desktop":
+        assert page.locator("#samples-pairs img").first.bounding_box()["width"] >= 128
+    page.screenshot(path=str(shots() / f"samples-{size}.png"))
+    names = {d["id"]: d["api_name"] for d in httpx.get(app_url + "config", timeout=30).json()["dependencies"]}
+    assert not {names[i] for i in joins} & HEAVY  # nothing was computed to show any of it (lists may load)
+
+
+def _set_number(page, label, value):
+    field = page.get_by_label(f"number input for {label}")
+    field.fill(str(value))
+    field.press("Enter")
+
+
+@needs_fmnist
+@pytest.mark.slow
+@pytest.mark.parametrize("size", SIZES)
+def test_generate_sweep_filmstrip_and_cancel_leaves_no_stale_batch(browser, app_url, size):
+    from playwright.sync_api import expect
+    page = _page(browser, size, app_url)
+    page.locator(".load-example").first.click()  # one click: the example's settings, the Samples tab
+    expect(page.locator("#samples-status")).to_contain_text("Loaded the settings", timeout=10_000)
+    page.locator("#generate-samples").click()
+    expect(page.locator("#samples-status")).to_contain_text("guided vs", timeout=180_000)
+    assert page.locator("#samples-pairs figure").count() == 4
+    expect(page.locator("#filmstrip img")).to_have_count(6)
+    expect(page.locator("#samples-pairs table")).to_contain_text("texture-proof")
+    page.get_by_label("Strengths").fill("0, 0.16")
+    page.locator("#run-sweep").click()
+    expect(page.locator("#sweep .dfkd-row")).to_have_count(2, timeout=180_000)
+    page.screenshot(path=str(shots() / f"samples-results-{size}.png"), full_page=True)
+
+    page.get_by_text("Advanced settings").click()
+    _set_number(page, "Denoising steps", 100)
+    page.locator("#generate-samples").click()
+    expect(page.locator("#samples-status")).to_contain_text("Guided pass: step", timeout=60_000)
+    page.locator("#cancel-samples").click()
+    expect(page.locator("#samples-status")).to_contain_text("Cancelled at step", timeout=60_000)
+    page.get_by_label("Sample set").fill("browser-cancelled")
+    page.locator("#add-samples").click()  # the finished batch before the cancelled one is not offered either
+    expect(page.get_by_text("Generate a batch first")).to_be_visible(timeout=10_000)
+    page.screenshot(path=str(shots() / f"samples-cancelled-{size}.png"))
