@@ -1,0 +1,7 @@
+"""`python -m dfkd_core ...`: the `dfkd` command (as `python -m dfkd_core.cli`), e.g. under torchrun -m."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
