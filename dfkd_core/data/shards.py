@@ -4,8 +4,10 @@ so a store of millions of images never needs one manifest, or all its images, in
 ShardDataset is a torch IterableDataset of (image uint8 (C, H, W), label, teacher probs):
 the shards are dealt out to the processes of a launched run (torchrun / accelerate: rank r
 of W) and to the DataLoader workers of each, shard i to consumer i mod (W * workers), so
-every sample is read by exactly one of them per pass. load_shards() reads them all into an
-ImageDataset, for the trainers that take one."""
+every sample is read by exactly one of them per pass. Under DDP every rank must see as many
+batches: export shards that divide evenly (a shard count that is a multiple of the consumers,
+full shards), or use load_shards() with a DistributedSampler. load_shards() reads them all
+into an ImageDataset, for the trainers that take one."""
 
 import glob
 import io
