@@ -30,7 +30,7 @@ from dfkd_core.pipeline import run_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE, LEARNED = 0.05, 0.85
-pytestmark = pytest.mark.slow  # each test launches 2 Python processes (10-30 s on a loaded 2-core machine)
+# Tests that launch 2 Python processes are slow: 15-60 s each on a loaded 2-core machine.
 
 
 def launch(launcher: list[str], args: list[str], tmp: Path) -> subprocess.CompletedProcess:
@@ -92,6 +92,7 @@ def written_once(out: Path):
                      "student.safetensors"], files  # one of each, no leftover temporary file
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher", [TORCHRUN, ACCELERATE], ids=["torchrun", "accelerate"])
 def test_two_processes_reach_the_one_process_accuracy(kit, one_process, tmp_path, launcher):
     out = tmp_path / "d"
@@ -107,6 +108,7 @@ def test_two_processes_reach_the_one_process_accuracy(kit, one_process, tmp_path
     assert card["test_accuracy"] == card["metrics"][-1]["test_acc"] == results["student_test_acc"]
 
 
+@pytest.mark.slow
 def test_the_evaluation_over_two_ranks_counts_every_test_image_once(tmp_path):
     """7 images shared 3 + 4: rank 0's share alone scores 2/3, the mean of the ranks' accuracies
     (2/3 + 1/4) / 2; the whole test set scores 3/7, on both ranks."""
@@ -129,6 +131,7 @@ def test_a_global_batch_the_processes_cannot_share_evenly_is_refused():
         per_rank_batch(65, 2)
 
 
+@pytest.mark.slow
 def test_resume_over_two_processes_is_exact_and_a_stop_on_rank_0_stops_both(kit, tmp_path):
     card, store, data = kit
     cfg = {"teacher": str(card), "device": "cpu", "stages": [
