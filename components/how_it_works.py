@@ -86,20 +86,6 @@ def build() -> dict:
         with gr.Column(scale=1):
             gr.Markdown(STORY, elem_id="how-story")
             gr.HTML(diagram_svg(), css_template=DIAGRAM_CSS, elem_id="how-diagram")
-        with gr.Column(scale=1):
-            gr.Markdown("### Pre-made examples (no compute)\nEach card: guided | unguided on the same seed, "
-                        "with the teacher's p of the class.")
-            gr.HTML(examples.gallery_html(small=True), css_template=figures.CSS, elem_id="example-gallery",
-                    max_height=560)
-            loads = []
-            with gr.Row():
-                for example in examples.load():
-                    loads.append((example, gr.Button(f"Try “{example['title']}”", size="sm",
-                                                     elem_classes=["load-example"])))
-    with gr.Row():
-        with gr.Column(scale=1):
-            gr.Markdown(METHODS, elem_id="how-methods")
-        with gr.Column(scale=1):
             gr.Markdown("### Guided path")
             steps = []
             for n, (tab, text) in enumerate(STEPS, 1):
@@ -107,4 +93,15 @@ def build() -> dict:
                     gr.Markdown(f"{n}. {text}")
                     steps.append((tab, gr.Button("Open →", size="sm", scale=0, min_width=90,
                                                  elem_id=f"how-step-{tab}")))
+        with gr.Column(scale=1):
+            gr.Markdown("### Pre-made examples (no compute)\nEach card: guided | unguided on the same seed, "
+                        "with the teacher's p of the class.")
+            gr.HTML(examples.gallery_html(small=True), css_template=figures.CSS, elem_id="example-gallery",
+                    max_height=620)
+            loads = []
+            with gr.Row():
+                for example in examples.load():
+                    loads.append((example, gr.Button(f"Try “{example['title']}”", size="sm",
+                                                     elem_classes=["load-example"])))
+    gr.Markdown(METHODS, elem_id="how-methods")
     return {"steps": steps, "load_examples": loads}

@@ -30,6 +30,7 @@ def compare_job(backbone, teacher, targets, seeds, cfg: GuidanceConfig, report, 
                            on_preview=lambda step, total, images: report(("preview", step, total, images)))
     steps.restart("unguided")
     unguided = guided_sample(backbone, teacher, targets, seeds, replace(cfg, strength=0.0), should_stop=steps)
+    steps()  # a stop asked for during the last step still cancels: the user said not to keep this batch
     return guided, unguided
 
 

@@ -171,3 +171,10 @@ def test_compare_job_cancelled_names_the_step(prior):
     with pytest.raises(Cancelled, match="Cancelled at step 2 of 5"):
         compare_job(load_backbone_cached(prior), demo_teacher(), [1], [0], GuidanceConfig(steps=5, candidates=1),
                     lambda item: None, lambda: next(calls))
+
+
+def test_a_stop_asked_for_during_the_last_step_still_cancels(prior):
+    calls = iter([False] * 10 + [True])  # 5 guided steps, 5 unguided, then the Cancel lands
+    with pytest.raises(Cancelled, match="Cancelled at step 5 of 5 \\(unguided pass\\)"):
+        compare_job(load_backbone_cached(prior), demo_teacher(), [1], [0], GuidanceConfig(steps=5, candidates=1),
+                    lambda item: None, lambda: next(calls))

@@ -76,6 +76,8 @@ def _set_number(page, label, value):
     field = page.get_by_label(f"number input for {label}")
     field.fill(str(value))
     field.press("Enter")
+    from playwright.sync_api import expect
+    expect(field).to_have_value(str(value))
 
 
 @needs_fmnist
@@ -97,6 +99,7 @@ def test_generate_sweep_filmstrip_and_cancel_leaves_no_stale_batch(browser, app_
     page.screenshot(path=str(shots() / f"samples-results-{size}.png"), full_page=True)
 
     page.get_by_text("Advanced settings").click()
+    expect(page.get_by_label("number input for Denoising steps")).to_be_visible()
     _set_number(page, "Denoising steps", 100)
     page.locator("#generate-samples").click()
     expect(page.locator("#samples-status")).to_contain_text("Guided pass: step", timeout=60_000)
