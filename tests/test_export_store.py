@@ -69,6 +69,10 @@ def test_webdataset_export_round_trips_in_bounded_shards(kit, tmp_path, monkeypa
         seen.append([img.sum().item() for img, _, _ in ShardDataset(out)])
     assert len(seen[0]) == 56 and len(seen[1]) == 40  # shards 0 and 2 | shard 1
     assert sorted(seen[0] + seen[1]) == sorted(img.sum().item() for img in stored)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("RANK", "0")
+    loader = torch.utils.data.DataLoader(ShardDataset(out), batch_size=8, num_workers=2)  # workers split shards
+    assert sorted(x.sum().item() for images, _, _ in loader for x in images) == sorted(seen[0] + seen[1])
 
 
 def test_a_webdataset_export_trains_a_student(kit, tmp_path):
