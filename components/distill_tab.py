@@ -49,9 +49,10 @@ def _curves(rows: list[dict], references=()) -> go.Figure:
         fig.add_trace(go.Scatter(x=epochs, y=[100 * r["test_acc"] for r in rows], mode="lines+markers",
                                  name="student"), 1, 2)
     last = max(epochs, default=1)
-    for (name, acc), dash in zip(references, ("dash", "dot")):  # named in the legend: labels never overlap
+    for (name, acc), dash, colour in zip(references, ("dash", "dot"), ("#444", "#2a9d8f")):
+        # named in the legend, so their labels never overlap however close the two figures are
         fig.add_trace(go.Scatter(x=[0, last], y=[100 * acc] * 2, mode="lines", name=f"{name} {100 * acc:.1f} %",
-                                 line={"dash": dash, "color": "#555"}), 1, 2)
+                                 line={"dash": dash, "color": colour}), 1, 2)
     fig.update_yaxes(range=[0, 100], ticksuffix=" %", row=1, col=2)
     fig.update_layout(height=360, showlegend=bool(references), margin=dict(l=40, r=20, t=40, b=40),
                       legend={"orientation": "h", "y": -0.25, "x": 0, "yanchor": "top"})

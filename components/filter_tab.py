@@ -230,8 +230,8 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
     for control in (omega, tau):  # the scatter first (fast), then the bars and gallery
         control.change(rethreshold_ui, [state, omega, tau, colour_by], [state, plot, summary],
                        api_name="rethreshold" if control is omega else None, trigger_mode="always_last",
-                       api_visibility="public" if control is omega else "private", concurrency_limit=None
-                       ).then(_lists, [state, show], [state, bars, gallery], api_visibility="private",
+                       api_visibility="public" if control is omega else "private", queue=False,
+                       show_progress="hidden").then(_lists, [state, show], [state, bars, gallery], api_visibility="private",
                               concurrency_limit=None)
     colour_by.change(lambda st, c: _plot(st, c) if st else gr.skip(), [state, colour_by], plot,
                      api_visibility="private", concurrency_limit=None)

@@ -125,7 +125,7 @@ def build() -> gr.State:
             with gr.Row():
                 dataset = gr.Dropdown(EVAL_DATASETS, value="fashion-mnist", label="Test set")
                 eval_btn = gr.Button("Evaluate on the test set", elem_id="evaluate-teacher")
-                cancel_btn = gr.Button("Cancel", variant="stop")
+                cancel_btn = gr.Button("Cancel", variant="stop", elem_id="teacher-cancel")
             result = gr.Markdown(elem_id="teacher-accuracy")
 
     choice.change(lambda c: [gr.update(visible=c == UPLOAD)] * 3, choice, [files, arch, num_classes],

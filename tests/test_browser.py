@@ -83,6 +83,9 @@ def drive_distill(page, expect, runs_dir):
     set_number(page, "distill-epochs", 50)
     page.locator("#distill-launch").click()
     expect(page.locator("#distill-status")).to_contain_text("step", timeout=120_000)
+    bar = page.locator("#distill-status progress")  # the fraction of the whole run's steps, never 100 % early
+    expect(bar).to_be_attached()
+    assert float(bar.get_attribute("value")) < 100
     page.locator("#distill-cancel").click()
     expect(page.locator("#distill-status")).to_contain_text("Cancelled at step", timeout=120_000)
     curves = page.locator("#distill-curves")
@@ -133,6 +136,10 @@ def test_every_tab_at_both_sizes(app_url, sample_sets, runs_dir, screenshots):
             drive_distill(page, expect, runs_dir)
             drive_hidfd(page, expect)
             walk(page, expect, screenshots, "desktop")
+            open_tab(page, "Teacher")
+            page.locator("#evaluate-teacher").click()
+            page.locator("#teacher-cancel").click()
+            expect(page.locator("#teacher-accuracy")).to_contain_text("Cancelled", timeout=60_000)
             phone = browser.new_page(viewport=dict(zip(("width", "height"), SIZES["phone"])))
             phone.goto(app_url)
             expect(phone.get_by_role("tab", name="Teacher")).to_be_visible(timeout=30_000)
