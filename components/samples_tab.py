@@ -66,9 +66,8 @@ def _judged(teacher, guided, unguided) -> str:
 def generate_ui(teacher_spec, classes, per_class, strength, backbone_kind, backbone_path, bn, steps, window_start,
                 window_end, mode, candidates, every, eta, seed, use_cutmix, cutmix_step, cutmix_alpha,
                 request: gr.Request = None):
-    """Generate teacher-guided samples and unguided samples on the same seeds (demo prior and
-    the session's teacher by default). Yields the page's updates; the last one holds the
-    batch that "Add to sample set" stores."""
+    """Generate teacher-guided samples and unguided samples on the same seeds. Yields the page's
+    updates; only a finished job's last one holds the batch that "Add to sample set" stores."""
     try:
         teacher, source, targets, seeds, cfg = _config(
             teacher_spec, backbone_kind, backbone_path, classes, per_class, strength, bn, steps, window_start,
@@ -140,6 +139,10 @@ def cancel_ui(request: gr.Request = None) -> str:
     if cancelling.cancel(request, JOB):
         return "Cancelling: the job stops after its current step ..."
     return "Nothing of yours is running."
+
+
+def cancel_toast(request: gr.Request = None) -> None:
+    gr.Info(cancel_ui(request), duration=4)
 
 
 @shows_user_errors
@@ -224,7 +227,8 @@ def build(teacher_spec: gr.State) -> dict:
                                backbone_kind, backbone_path], sweep, api_name="strength_sweep",
                     concurrency_id="compute", concurrency_limit=1)
     # not cancels=[...]: the job must end itself, so the tab can say where it stopped
-    cancel.click(cancel_ui, None, status, api_name="cancel_samples", concurrency_limit=None)
+    # a toast, not the status line: the job's own last update ("Cancelled at step N") must not be overwritten
+    cancel.click(cancel_toast, None, None, api_name="cancel_samples", concurrency_limit=None)
     add.click(add_ui, [last, set_name], added, api_name="add_to_sample_set", concurrency_id="light",
               concurrency_limit=None)
     teacher_spec.change(_refresh_classes, teacher_spec, classes, api_visibility="private", concurrency_id="light",
