@@ -21,6 +21,8 @@ CSS = """
 .dfkd-card .tag {font-size:0.8em; opacity:0.75; text-align:center}
 .dfkd-row {display:flex; gap:8px; align-items:center; margin-bottom:8px; overflow-x:auto}
 .dfkd-row .rowlabel {flex:0 0 112px; font-size:0.85em}
+.dfkd-row .dfkd-card {flex:0 0 auto}
+@media (max-width: 640px) {.dfkd-row {flex-wrap:wrap} .dfkd-row .rowlabel {flex-basis:100%}}
 .dfkd-warning {border-left:4px solid #d97706; padding:6px 10px; background:rgba(217,119,6,0.08)}
 """
 
