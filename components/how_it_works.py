@@ -89,7 +89,7 @@ def build() -> dict:
             gr.Markdown("### Guided path")
             steps = []
             for n, (tab, text) in enumerate(STEPS, 1):
-                with gr.Row(equal_height=True, elem_id=f"how-path-{n}"):
+                with gr.Row(equal_height=False, elem_id=f"how-path-{n}"):
                     gr.Markdown(f"{n}. {text}")
                     steps.append((tab, gr.Button("Open →", size="sm", scale=0, min_width=90,
                                                  elem_id=f"how-step-{tab}")))
