@@ -42,20 +42,21 @@ def _references(teacher) -> list[tuple[str, float]]:
 
 
 def _curves(rows: list[dict], references=()) -> go.Figure:
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "test accuracy (%)"))
+    # stacked, not side by side: each chart keeps the full width, also on a phone
+    fig = make_subplots(rows=2, cols=1, subplot_titles=("training loss", "test accuracy (%)"), vertical_spacing=0.16)
     epochs = [r["epoch"] for r in rows]
     fig.add_trace(go.Scatter(x=epochs, y=[r["train_loss"] for r in rows], mode="lines+markers", name="loss"), 1, 1)
     if rows and "test_acc" in rows[0]:
         fig.add_trace(go.Scatter(x=epochs, y=[100 * r["test_acc"] for r in rows], mode="lines+markers",
-                                 name="student"), 1, 2)
+                                 name="student"), 2, 1)
     last = max(epochs, default=1)
     for (name, acc), dash, colour in zip(references, ("dash", "dot"), ("#444", "#2a9d8f")):
         # named in the legend, so their labels never overlap however close the two figures are
         fig.add_trace(go.Scatter(x=[0, last], y=[100 * acc] * 2, mode="lines", name=f"{name} {100 * acc:.1f} %",
-                                 line={"dash": dash, "color": colour}), 1, 2)
-    fig.update_yaxes(range=[0, 100], ticksuffix=" %", row=1, col=2)
-    fig.update_layout(height=360, showlegend=bool(references), margin=dict(l=40, r=20, t=40, b=40),
-                      legend={"orientation": "h", "y": -0.25, "x": 0, "yanchor": "top"})
+                                 line={"dash": dash, "color": colour}), 2, 1)
+    fig.update_yaxes(range=[0, 100], ticksuffix=" %", row=2, col=1)
+    fig.update_layout(height=540, showlegend=bool(references), margin=dict(l=40, r=20, t=40, b=40),
+                      legend={"orientation": "h", "y": -0.12, "x": 0, "yanchor": "top"})
     fig.update_xaxes(title_text="epoch", rangemode="tozero")
     return fig
 
@@ -162,7 +163,7 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
             card = gr.Dataframe(label="Student card", interactive=False, visible=False, wrap=True)
             status = gr.Markdown(elem_id="distill-status")
             files = gr.File(label="Download (safetensors, card, ONNX)", file_count="multiple", visible=False)
-            table = gr.Dataframe(runs_table, label="Runs", interactive=False, wrap=True)  # read on each page load
+            table = gr.Dataframe(runs_table, label="Runs", interactive=False)  # read on each page load
 
     refresh_runs = gr.Button("Refresh runs", visible=False)  # the API's way to list runs
     refresh_runs.click(lambda: runs_table(), None, table, api_name="refresh_runs")

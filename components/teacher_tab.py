@@ -53,6 +53,11 @@ def _card_table(summary: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["field", "value"])
 
 
+def _demo_card() -> pd.DataFrame:
+    """The demo teacher's card, shown on every page load (the teacher is cached)."""
+    return _card_table(describe_teacher(load_teacher_cached(str(DEMO_TEACHER))))
+
+
 def load_teacher_ui(choice, files, arch, num_classes):
     try:
         teacher, spec = _load(choice, files, arch, num_classes)
@@ -118,9 +123,9 @@ def build() -> gr.State:
                                             minimum=2, visible=False), optional=True)
             load_btn = gr.Button("Load teacher", variant="primary", elem_id="load-teacher")
         with gr.Column(scale=2):
-            status = gr.Markdown("Every tab uses the demo teacher until you load another one here.",
-                                 elem_id="teacher-status")
-            card = gr.Dataframe(headers=["field", "value"], label="Card", interactive=False, wrap=True,
+            status = gr.Markdown("Every tab uses the demo teacher (its card below) until you load another one "
+                                 "here.", elem_id="teacher-status")
+            card = gr.Dataframe(_demo_card, headers=["field", "value"], label="Card", interactive=False, wrap=True,
                                 column_widths=["30%", "70%"], max_height=600, elem_id="teacher-card")
             with gr.Row():
                 dataset = gr.Dropdown(EVAL_DATASETS, value="fashion-mnist", label="Test set")

@@ -33,6 +33,7 @@ def test_distill_streams_curves_and_returns_the_student(client, sample_set, runs
     job = client.submit(**_args(sample_set), api_name="/distill")
     updates = list(job)
     curves, card, files, table, status, next_name = job.outputs()[-1]
+    card, files = (v.get("value", v) if isinstance(v, dict) else v for v in (card, files))  # shown by an update
     assert len(updates) >= 2  # one curve update per epoch, then the result
     fields = dict(zip([r[0] for r in card["data"]], [r[1] for r in card["data"]]))
     assert fields["student"] == "resnet8" and fields["train images"] == "48" and fields["epochs"] == "2"

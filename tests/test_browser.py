@@ -69,7 +69,7 @@ def drive_filter(page, expect):
     point = page.locator("#filter-scatter [data-id]").last  # drawn on top of any twin
     sample_id = point.get_attribute("data-id")
     point.hover()
-    expect(page.locator("#filter-scatter .tip img")).to_have_attribute("src", re.compile("^data:image/png"))
+    expect(page.locator("#filter-scatter .tip img")).to_have_attribute("src", re.compile("^data:image/png"), timeout=30_000)
     point.click()
     expect(page.locator("#filter-sample img")).to_be_visible(timeout=30_000)
     expect(page.locator("#filter-details")).to_contain_text(sample_id)
