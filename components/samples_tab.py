@@ -13,7 +13,6 @@ from dfkd_core.augment.cutmix import CutMixConfig
 from dfkd_core.demo import PRIOR
 from dfkd_core.diffusion import load_backbone_cached
 from dfkd_core.guidance import Cancelled, GuidanceConfig
-from dfkd_core.sample_judging import judge_batch
 from dfkd_core.sampling import (add_to_sample_set, app_defaults, compare_job, filmstrip_frames, sample_seeds,
                                 strength_rows)
 from dfkd_core.streaming import stream
@@ -54,14 +53,6 @@ def _config(teacher_spec, backbone_kind, backbone_path, classes, per_class, stre
     return teacher, source, targets, sample_seeds(targets, seed), cfg
 
 
-def _judged(teacher, guided, unguided) -> str:
-    try:
-        judged = {"guided": judge_batch(teacher, guided), "unguided": judge_batch(teacher, unguided)}
-        return views.judges_html(guided, unguided, judged)
-    except DfkdError as e:
-        return views.judges_html(guided, unguided, None, str(e))
-
-
 @gpu(SAMPLING_S)
 def generate_ui(teacher_spec, classes, per_class, strength, backbone_kind, backbone_path, bn, steps, window_start,
                 window_end, mode, candidates, every, eta, seed, use_cutmix, cutmix_step, cutmix_alpha,
@@ -91,7 +82,7 @@ def generate_ui(teacher_spec, classes, per_class, strength, backbone_kind, backb
                 strip = views.filmstrip_html(filmstrip_frames(frames), f"{names[targets[0]]} · seed {seeds[0]}")
                 summary = (f"**{len(seeds)} samples.** Teacher's mean p(target): **{guided.target_prob.mean():.2f}** "
                            f"guided vs **{unguided.target_prob.mean():.2f}** unguided (strength 0, same seeds).")
-                yield (summary, views.pairs_html(guided, unguided, names) + _judged(teacher, guided, unguided),
+                yield (summary, views.pairs_html(guided, unguided, names) + views.judged_html(teacher, guided, unguided),
                        strip, gr.skip(), views.cutmix_panel(guided, backbone.latent_shape()[-1]),
                        {"batch": guided, "names": names, "teacher": teacher,
                         "settings": {**asdict(cfg), "backbone": source, "class_names": names}})
@@ -125,7 +116,7 @@ def sweep_ui(teacher_spec, classes, strengths, seed, steps, eta, mode, candidate
         backbone = load_backbone_cached(source)
         for item in stream(strength_rows, backbone, teacher, targets, seeds, cfg, values, stop=stop):
             if item[0] == "row":
-                rows.append(views.sweep_row_html(item[1], item[2], teacher.class_names))
+                rows.append(views.sweep_row_html(item[1], item[2], teacher.class_names, views.judge_or_none(teacher, item[2])))
                 yield "".join(rows)
     except Cancelled as e:
         yield "".join(rows) + figures.note(str(e))

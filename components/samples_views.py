@@ -7,7 +7,9 @@ import html
 import torch
 from PIL import ImageDraw
 
+from dfkd_core import DfkdError
 from dfkd_core.data.store import to_uint8
+from dfkd_core.sample_judging import judge_batch
 from dfkd_core.sampling import cutmix_box_in_pixels
 
 from . import figures
@@ -43,11 +45,17 @@ def filmstrip_html(frames, caption: str) -> str:
     return figures.row(caption, cards)
 
 
-def sweep_row_html(strength, batch, names) -> str:
+def sweep_row_html(strength, batch, names, judged: dict | None = None) -> str:
+    """One row of the sweep; its label holds the mean p and, when judged, the texture-proof
+    judges' agreement with the target."""
     cards = [figures.card([a], [f"p={p:.2f}"], f"{names[y]} · seed {s}", small=True)
              for a, y, s, p in zip(_arrays(batch.images), batch.targets.tolist(), batch.seeds,
                                    batch.target_prob.tolist())]
-    return figures.row(f"strength {strength:g} (mean p {batch.target_prob.mean():.2f})", cards)
+    label = f"strength {strength:g}: mean p {batch.target_prob.mean():.2f}"
+    proof = [j["agreement"] for j in (judged or {}).get("judges", []) if j["kind"] == "texture-proof"]
+    if proof:
+        label += f", texture-proof judges {sum(proof) / len(proof):.0%}"
+    return figures.row(label, cards)
 
 
 def judges_html(guided, unguided, judged: dict | None, error: str | None = None) -> str:
@@ -66,6 +74,21 @@ def judges_html(guided, unguided, judged: dict | None, error: str | None = None)
         "Network judges share the teacher's blind spots; texture-proof judges are fit on real images.")
     return (warning + '<table class="dfkd-judges"><tr><th>judge</th><th>guided</th><th>unguided</th></tr>'
             + body + "</table>" + foot)
+
+
+def judge_or_none(teacher, batch) -> dict | None:
+    try:
+        return judge_batch(teacher, batch)
+    except DfkdError:  # no Fashion-MNIST, or other classes: the page shows p only
+        return None
+
+
+def judged_html(teacher, guided, unguided) -> str:
+    try:
+        judged = {"guided": judge_batch(teacher, guided), "unguided": judge_batch(teacher, unguided)}
+        return judges_html(guided, unguided, judged)
+    except DfkdError as e:
+        return judges_html(guided, unguided, None, str(e))
 
 
 def cutmix_panel(batch, latent_size):

@@ -81,7 +81,9 @@ def test_strength_sweep_rows_share_seeds_and_strength_zero_is_unguided(prior):
     assert all(b.seeds == [3, 4] for _, b in rows)
     assert not rows[0][1].images.equal(rows[1][1].images)  # guidance changed the images
     html = samples_views.sweep_row_html(0.5, rows[1][1], teacher.class_names)
-    assert html.startswith('<div class="dfkd-row">') and "strength 0.5" in html and len(_images(html)) == 2
+    assert html.startswith('<div class="dfkd-row">') and "strength 0.5: mean p" in html and len(_images(html)) == 2
+    judged = {"judges": [{"kind": "texture-proof", "agreement": 0.25}, {"kind": "network", "agreement": 1.0}]}
+    assert "texture-proof judges 25%" in samples_views.sweep_row_html(0.5, rows[1][1], teacher.class_names, judged)
 
 
 def test_sweep_ui_streams_one_row_per_strength(prior):
