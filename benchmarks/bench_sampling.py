@@ -1,17 +1,20 @@
 """Sampling speed and quality of teacher guidance on the demo kit, in one run.
 
     python benchmarks/bench_sampling.py [--per-class 20] [--steps 25] [--device cpu] [--variant JSON ...]
-    python benchmarks/bench_sampling.py --quality-only --variant '{"strength": 0.05, "steps": 50}' ...
+    python benchmarks/bench_sampling.py --quality-only --first-seed 1000 --per-class 100 --variant '{"blur": 1.5}'
 
 Prints, for unguided sampling, guided sampling with GuidanceConfig's defaults, and each
 --variant (GuidanceConfig fields as JSON, changed from the defaults: e.g. one candidate
-start, the full gradient, a window, a strength): the latency of a batch (8 images x 25
-steps), images/s and the ratio to unguided on the same steps and batch; then the teacher's
-target-class rate and an independent classifier's agreement with the target (the demo
-kit's student reference, trained on real data), all on the same seeds. Two more timed rows
-run unguided and default guided sampling with the models' weights in the contiguous layout
-instead of channels-last (dfkd_core.frozen), to show what that layout gains; and the cost of
-one teacher forward + backward pass against one denoiser pass, what a guided step adds."""
+start, the full gradient, a blur, recurrence): the latency of a batch (8 images x 25
+steps), images/s and the ratio to unguided on the same steps and batch; then every judge of
+the panel (dfkd_core.judges) on the same seeds for every row: the teacher's target rate, the
+independent CNN (a network judge: it shares the teacher's blind spots), the texture-proof
+pixel kNN and linear-on-pixel-PCA judges fit on real `pool` images, the Fréchet distance to
+the real test set in pixel-PCA space, within-class diversity (dfkd_core.sweep does the
+sampling and judging; --grid saves its grid). Two more timed rows run unguided and default
+guided sampling with the models' weights in the contiguous layout instead of channels-last
+(dfkd_core.frozen), to show what that layout gains; and the cost of one teacher forward +
+backward pass against one denoiser pass, what a guided step adds."""
 
 import argparse
 import copy
@@ -27,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dfkd_core.demo import PRIOR, demo_student_reference, demo_teacher  # noqa: E402
 from dfkd_core.diffusion import load_backbone  # noqa: E402
 from dfkd_core.guidance import GuidanceConfig, guided_sample  # noqa: E402
+from dfkd_core.judges import JudgePanel  # noqa: E402
+from dfkd_core.sweep import sweep  # noqa: E402
 
 
 def timed(fns: dict, repeats: int) -> dict:
@@ -72,6 +77,8 @@ def main():
     p.add_argument("--variant", action="append", default=[], metavar="JSON",
                    help="an extra row: GuidanceConfig fields changed from the defaults, e.g. '{\"candidates\": 1}'")
     p.add_argument("--quality-only", action="store_true", help="skip the timings")
+    p.add_argument("--cache-dir", help="where the fitted judges are kept (default RUNS/cache/judges)")
+    p.add_argument("--grid", help="save the sweep grid of the quality rows (one row per sampler) to this PNG")
     p.add_argument("--first-seed", type=int, default=1000,
                    help="quality samples use seeds first..first+per_class-1 in every class (another range: held-out "
                         "seeds for a setting chosen on these)")
@@ -107,21 +114,25 @@ def main():
 
     if args.per_class == 0:
         return
-    all_targets = [c for c in range(teacher.num_classes) for _ in range(args.per_class)]
-    all_seeds = [args.first_seed + k for _ in range(teacher.num_classes) for k in range(args.per_class)]
-    print(f"\nquality on {len(all_targets)} samples ({args.per_class} per class, seeds {args.first_seed}.."
-          f"{args.first_seed + args.per_class - 1} in each, the same for every row)")
-    print(f"{'sampler':<{width}}{'teacher target rate':>21}{'independent agreement':>23}{'mean p(target)':>16}")
-    for name, cfg in configs.items():
-        rates = []
-        for i in range(0, len(all_targets), 50):
-            batch = guided_sample(backbone, teacher, all_targets[i:i + 50], all_seeds[i:i + 50], cfg)
-            with torch.no_grad():
-                agree = student(batch.images.to(args.device)).argmax(1).cpu() == batch.targets
-            rates.append((batch.probs.argmax(1) == batch.targets, agree, batch.target_prob))
-        hit, agree, prob = (torch.cat(r).float().mean().item() for r in zip(*rates))
-        print(f"{name:<{width}}{100 * hit:>20.1f}%{100 * agree:>22.1f}%{prob:>16.3f}")
+    panel = JudgePanel.for_demo(cache_dir=args.cache_dir, teacher=teacher, reference_cnn=student, device=args.device)
+    print(f"\nquality on {10 * args.per_class} samples ({args.per_class} per class, seeds {args.first_seed}.."
+          f"{args.first_seed + args.per_class - 1} in each, the same for every row); texture-proof judges fit on "
+          f"real Fashion-MNIST pool images: kNN {100 * panel.reference.test_accuracy['pixel_knn']:.1f}%, "
+          f"PCA-linear {100 * panel.reference.test_accuracy['pca_linear']:.1f}% on real test images")
+    heads = ["teacher", "indep. CNN", "pixel kNN", "PCA-linear", "Fréchet", "diversity"]
+    print(f"{'sampler':<{width}}" + "".join(f"{h:>12}" for h in heads))
 
+    def report(i, r):
+        j = r["judges"]
+        cells = [f"{100 * j[k]:.1f}%" for k in ("teacher", "reference_cnn", "pixel_knn", "pca_linear")]
+        cells += [f"{r['frechet']:.2f}", "-" if r["diversity"] is None else f"{r['diversity']:.2f}"]
+        print(f"{r['label']:<{width}}" + "".join(f"{c:>12}" for c in cells), flush=True)
+    image, rows = sweep(backbone, teacher, panel, list(configs.items()), args.per_class, args.first_seed,
+                        show=min(args.per_class, 2), on_row=report)
+    print(f"Fréchet distance of as many real images: {rows[0]['frechet_real_floor']:.2f}")
+    if args.grid:
+        image.save(args.grid)
+        print(f"grid: {args.grid}")
 
 if __name__ == "__main__":
     main()
