@@ -54,7 +54,7 @@ def _frequencies(freq):
                                  "true_count": "true count"})
     table["share"] = [f"{100 * s:.0f} %" for s in freq["share"]]
     table["mean confidence"] = ["" if c is None or c != c else f"{100 * c:.1f} %" for c in freq["mean_confidence"]]
-    return gr.update(value=table, visible=True)
+    return table
 
 
 def class_grid(images, names, step=None) -> str:
@@ -104,7 +104,7 @@ def train_ui(teacher_spec, source_kind, files, how_many, mode, steps, batch_size
             if item[0] == "collected":
                 freq = _frequencies(item[1])
                 msg = f"Collected **{int(item[1]['teacher_count'].sum())}** real images; training the GAN ..."
-                yield msg, freq, gr.skip(), gr.skip(), gr.skip()
+                yield msg, gr.update(value=freq, visible=True), gr.skip(), gr.skip(), gr.skip()
             elif item[0] == "log":
                 rows.append(item[1])
                 r = item[1]

@@ -1,6 +1,7 @@
 """The HiDFD tab through gradio_client: upload a few images, train the GAN with streamed
 curves and per-class grids, send its samples to a sample set; errors for bad uploads."""
 
+import re
 import zipfile
 
 import pytest
@@ -40,7 +41,9 @@ def test_train_streams_curves_and_grids_then_sends_samples(client, archive, runs
     status, freq, curves, grid = job.outputs()[-1][:4]
     assert len(outputs) >= 4  # collected, steps, grids, done
     assert "Done after **4** steps" in status
-    assert sum(freq["data"][i][1] for i in range(10)) == 12  # teacher_count column sums to the images
+    assert sum(freq["data"][i][1] for i in range(10)) == 12  # teacher's count column sums to the images
+    assert freq["headers"][:4] == ["class", "teacher's count", "share", "mean confidence"]
+    assert all(re.fullmatch(r"\d+ %", row[2]) for row in freq["data"])  # shares as percentages
     assert curves is not None and grid.count('<th scope="row">') == 10  # one labelled row per class
     assert all(f">{name}</th>" in grid for name in ["T-shirt/top", "Trouser", "Ankle boot"])
     assert list((runs_dir / "hidfd-app").glob("*/generator.json"))  # the trained generator is kept
