@@ -24,6 +24,7 @@ import yaml
 
 from . import distributed
 from .data.image_dataset import ImageDataset
+from .data_parallel import any_rank
 from .data.store import SampleStore
 from .devices import resolve_device
 from .errors import Cancelled, DfkdError
@@ -170,7 +171,7 @@ def run_pipeline(cfg: dict, run_dir, teacher=None, data_dir=None, download: bool
             stage_function(name)(settings, ctx)
         except Cancelled as e:
             ctx.stopped_at = str(e)
-        if ctx.stopped_at is not None or ctx.should_stop():
+        if any_rank(ctx.stopped_at is not None or ctx.should_stop()):  # a stop on one rank stops all
             ctx.cancelled = True
             if main:
                 write_json(run_dir / CANCELLED, {"stage": f"{i:02d}-{name}", "at": ctx.stopped_at or ""})
