@@ -19,10 +19,10 @@ CSS = """
 .dfkd-card.small img {width:min(96px, 27vw)}
 .dfkd-card figcaption {font-size:0.85em; line-height:1.3; margin-top:4px; max-width:270px}
 .dfkd-card .tag {font-size:0.8em; opacity:0.75; text-align:center}
-.dfkd-row {display:flex; gap:8px; align-items:center; margin-bottom:8px; overflow-x:auto}
+.dfkd-row {display:flex; flex-wrap:wrap; gap:8px; align-items:center; margin-bottom:8px}
 .dfkd-row .rowlabel {flex:0 0 112px; font-size:0.85em}
 .dfkd-row .dfkd-card {flex:0 0 auto}
-@media (max-width: 640px) {.dfkd-row {flex-wrap:wrap} .dfkd-row .rowlabel {flex-basis:100%}}
+@media (max-width: 640px) {.dfkd-row .rowlabel {flex-basis:100%}}
 .dfkd-warning {border-left:4px solid #d97706; padding:6px 10px; background:rgba(217,119,6,0.08)}
 """
 
@@ -44,7 +44,8 @@ def card(images: list, tags: list, caption: str, small: bool = False) -> str:
     cells = "".join(f'<div>{_img(data_uri(im), t)}<div class="tag">{html.escape(t)}</div></div>'
                     for im, t in zip(images, tags))
     cls = "dfkd-card small" if small else "dfkd-card"
-    return f'<figure class="{cls}"><div class="imgs">{cells}</div><figcaption>{html.escape(caption)}</figcaption></figure>'
+    under = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return f'<figure class="{cls}"><div class="imgs">{cells}</div>{under}</figure>'
 
 
 def grid(cards: list, elem_class: str = "") -> str:

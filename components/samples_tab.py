@@ -79,7 +79,7 @@ def generate_ui(teacher_spec, classes, per_class, strength, backbone_kind, backb
                        views.forming_html(images, targets, names, step, total), gr.skip(), gr.skip(), gr.skip(), None)
             else:
                 guided, unguided = item[1]
-                strip = views.filmstrip_html(filmstrip_frames(frames), f"{names[targets[0]]} · seed {seeds[0]}")
+                strip = views.filmstrip_html(filmstrip_frames(frames, 5), f"{names[targets[0]]} · seed {seeds[0]}")
                 summary = (f"**{len(seeds)} samples.** Teacher's mean p(target): **{guided.target_prob.mean():.2f}** "
                            f"guided vs **{unguided.target_prob.mean():.2f}** unguided (strength 0, same seeds).")
                 yield (summary, views.pairs_html(guided, unguided, names) + views.judged_html(teacher, guided, unguided),

@@ -91,7 +91,7 @@ def test_generate_sweep_filmstrip_and_cancel_leaves_no_stale_batch(browser, app_
     page.locator("#generate-samples").click()
     expect(page.locator("#samples-status")).to_contain_text("guided vs", timeout=180_000)
     assert page.locator("#samples-pairs figure").count() == 4
-    expect(page.locator("#filmstrip img")).to_have_count(6)
+    expect(page.locator("#filmstrip img")).to_have_count(5)
     expect(page.locator("#samples-pairs table")).to_contain_text("texture-proof")
     page.get_by_label("Strengths").fill("0, 0.16")
     page.locator("#run-sweep").click()
