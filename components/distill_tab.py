@@ -46,9 +46,8 @@ def _curves(rows: list[dict], references=()) -> go.Figure:
     fig = make_subplots(rows=2, cols=1, subplot_titles=("training loss", "test accuracy (%)"), vertical_spacing=0.16)
     epochs = [r["epoch"] for r in rows]
     fig.add_trace(go.Scatter(x=epochs, y=[r["train_loss"] for r in rows], mode="lines+markers", name="loss"), 1, 1)
-    if rows and "test_acc" in rows[0]:
-        fig.add_trace(go.Scatter(x=epochs, y=[100 * r["test_acc"] for r in rows], mode="lines+markers",
-                                 name="student"), 2, 1)
+    accuracy = [100 * r["test_acc"] for r in rows if "test_acc" in r]  # (an empty trace still draws the axes)
+    fig.add_trace(go.Scatter(x=epochs[:len(accuracy)], y=accuracy, mode="lines+markers", name="student"), 2, 1)
     last = max(epochs, default=1)
     for (name, acc), dash, colour in zip(references, ("dash", "dot"), ("#444", "#2a9d8f")):
         # named in the legend, so their labels never overlap however close the two figures are
