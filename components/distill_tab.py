@@ -96,10 +96,10 @@ def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_siz
     teacher = session_teacher(spec)
     references = _references(teacher) if eval_set != "none" else []
     rows, steps, done, shown_at = [], 0, 0.0, 0.0
-    yield (_curves(rows, references), gr.skip(), gr.skip(), gr.skip(),
-           _bar(0, 1, f"Starting on {sample_count(sets[sample_set])} images"), gr.skip())
-    stop = cancelling.start(request, JOB)
+    stop = cancelling.start(request, JOB)  # before the first yield: Cancel works from the first moment
     try:
+        yield (_curves(rows, references), gr.skip(), gr.skip(), gr.skip(),
+               _bar(0, 1, f"Starting on {sample_count(sets[sample_set])} images"), gr.skip())
         for kind, *payload in stream(distill_job, sets[sample_set], settings, run_name, teacher, spec, stop=stop):
             if kind == "progress":
                 steps, (done, total) = steps + 1, payload
@@ -120,8 +120,7 @@ def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_siz
             else:
                 raise Cancelled()
     except Cancelled:
-        yield (_curves(rows, references), gr.update(value=None, visible=False), gr.update(value=None, visible=False),
-               runs_table(),
+        yield (_curves(rows, references), None, None, runs_table(),
                f"**Cancelled at step {steps}** (epoch {done:.1f} of {settings['epochs']}): no student was exported "
                "and the run is not finished. Distil again under the same name to resume from its last whole epoch.",
                gr.skip())
