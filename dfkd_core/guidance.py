@@ -131,10 +131,11 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
             with torch.enable_grad():
                 z_in = z.detach().requires_grad_(True)
                 eps, x0 = sched.split(_network(backbone, z_in, t, cond), z_in, t)
-                if cfg.noise_copies:  # noisy copies of x0 behind the denoiser: the gradient flows through both
-                    x0 = torch.cat([x0 + cfg.noise_sigma * noise_like(x0, aux) for _ in range(cfg.noise_copies)])
-                grad = torch.autograd.grad(loss_of(x0), z_in)[0]
-            return eps.detach(), x0[:len(z)].detach(), grad
+                judged = x0  # noisy copies of x0 behind the denoiser when smoothing: the gradient flows through both
+                if cfg.noise_copies:
+                    judged = torch.cat([x0 + cfg.noise_sigma * noise_like(x0, aux) for _ in range(cfg.noise_copies)])
+                grad = torch.autograd.grad(loss_of(judged), z_in)[0]
+            return eps.detach(), x0.detach(), grad
         with torch.no_grad():
             eps, x0 = sched.split(_network(backbone, z, t, cond), z, t)
         if not fresh:
