@@ -87,3 +87,29 @@ def test_variations_beside_their_source_and_saved_into_the_set(client, sample_se
     assert sample_set.manifest().set_index("id").loc["c000-s0-v1", "strength"] == 0.5
     with pytest.raises(Exception, match="no source samples"):
         client.predict(SET, ["c000-s0-v1"], "Local folder", prior, 0.3, 2, 6, 0.0, 0, api_name="/make_variations")
+
+
+def test_variations_cancel_stops_the_job_and_keeps_no_batch(runs_dir, prior):
+    from types import SimpleNamespace
+
+    import torch
+
+    from components import variations_tab
+    from dfkd_core.augment.dda import source_rows
+    from dfkd_core.stages import label_with_teacher
+    teacher = demo_teacher()
+    store = SampleStore(runs_dir / "sample-sets" / "vary-cancel")
+    store.add(label_with_teacher(teacher, torch.rand(2, 1, 32, 32), [0, 1], "noise"), teacher.class_names, {})
+    picked = list(source_rows(store)["id"])[:1]
+    session = SimpleNamespace(session_hash="vary-cancel")  # what gr.Request tells the handler
+    outputs = []
+    for out in variations_tab.vary_ui(None, "vary-cancel", picked, "Local folder", prior, 0.9, 2, 60, 0.0, 0,
+                                      request=session):
+        outputs.append(out)
+        if len(outputs) == 1:  # the first denoising step is done: click Cancel
+            assert variations_tab.cancel_ui(session).startswith("Cancelling")
+    gallery, summary, last = outputs[-1]
+    assert "Cancelled at step" in summary and last is None  # "Add" cannot save a cancelled batch
+    assert gallery["visible"] is False and gallery["value"] == []
+    assert len(store.manifest()) == 2  # nothing was added
+    assert variations_tab.cancel_ui(session) == "Nothing of yours is running."
