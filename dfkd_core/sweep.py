@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .errors import DfkdError
 from .guidance import guided_sample
+from .sources.base import balanced_plan
 
 LABEL_WIDTH, FIGURES_WIDTH, GAP = 150, 330, 2
 MAX_ROWS, MAX_SAMPLES = 32, 5_000  # per sweep: rows, and samples per row
@@ -25,9 +26,9 @@ TEXTURE_PROOF = ("pixel_knn", "pca_linear")
 
 
 def sweep_plan(classes: int, seeds_per_class: int, first_seed: int = 0) -> tuple[list, list]:
-    """(targets, seeds): every class with the same seeds, class by class."""
-    return ([c for c in range(classes) for _ in range(seeds_per_class)],
-            [first_seed + k for _ in range(classes) for k in range(seeds_per_class)])
+    """(targets, seeds): every class with the same seeds, class by class (the balanced plan)."""
+    keys = balanced_plan(classes, classes * seeds_per_class, first_seed)
+    return [k.target for k in keys], [k.seed for k in keys]
 
 
 def _check(settings_rows, seeds_per_class: int, classes: int, show: int):
