@@ -14,6 +14,7 @@ Overwrite rules: `existing` says what to do with keys the store already holds: "
 explicit overwrite)."""
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import torch
@@ -74,7 +75,7 @@ def balanced_keys(num_classes: int, count: int, seed: int = 0):
 
 # ---- sources ----
 
-class Source:
+class Source(ABC):
     """A way of making training images, labelled by `teacher`. Subclasses set `method` (as
     the store records it) and implement plan() and make(); settings() is what the store
     keeps once per store, rows() per-sample column values (DDA's ids and strengths)."""
@@ -83,11 +84,13 @@ class Source:
     def __init__(self, teacher):
         self.teacher = teacher
 
+    @abstractmethod
     def plan(self) -> list[Key]:
-        raise NotImplementedError
+        """Every key of the job, in the order one process makes them."""
 
+    @abstractmethod
     def make(self, keys: list[Key], should_stop=None) -> LabelledBatch:
-        raise NotImplementedError
+        """The batch of `keys` (should_stop polled while it forms)."""
 
     def settings(self) -> dict:
         return {"class_names": list(self.teacher.class_names)}
