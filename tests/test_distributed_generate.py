@@ -12,21 +12,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from dfkd_core.models.checkpoints import save_classifier
-from dfkd_core.models.zoo import build_model
 from dfkd_core.sources.base import Key, share
-from tiny_models import tiny_pixel_prior
+from tiny_models import tiny_generate_kit
 
 PER_CLASS, BATCH = 3, 2  # 9 samples in 5 batches: the ranks get 3 and 2
 
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
-    root = tmp_path_factory.mktemp("kit")
-    save_classifier(root / "teacher", build_model("small_cnn", 3, 1),
-                    dict(arch="small_cnn", num_classes=3, in_channels=1, input_size=32, mean=[0.5], std=[0.25],
-                         class_names=["a", "b", "c"]))
-    return {"teacher": str(root / "teacher.json"), "backbone": str(tiny_pixel_prior(root / "prior"))}
+    return tiny_generate_kit(tmp_path_factory.mktemp("kit"))
 
 
 def _port() -> str:

@@ -10,18 +10,12 @@ from dfkd_core.cli import main
 from dfkd_core.data.store import SampleStore
 from dfkd_core.generate import GenerateConfig, resolve_teacher, run_generation
 from dfkd_core.guidance import Cancelled
-from dfkd_core.models.checkpoints import save_classifier
-from dfkd_core.models.zoo import build_model
-from tiny_models import tiny_pixel_prior
+from tiny_models import tiny_generate_kit, tiny_pixel_prior
 
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
-    root = tmp_path_factory.mktemp("kit")
-    save_classifier(root / "teacher", build_model("small_cnn", 3, 1),
-                    dict(arch="small_cnn", num_classes=3, in_channels=1, input_size=32, mean=[0.5], std=[0.25],
-                         class_names=["a", "b", "c"]))
-    return {"teacher": str(root / "teacher.json"), "backbone": str(tiny_pixel_prior(root / "prior"))}
+    return tiny_generate_kit(tmp_path_factory.mktemp("kit"))
 
 
 def _config(kit, out, **kw):

@@ -97,3 +97,15 @@ def tiny_image_variation(folder, seed=0):
                                           safety_checker=None, feature_extractor=processor,
                                           requires_safety_checker=False).save_pretrained(str(folder))
     return folder
+
+
+def tiny_generate_kit(root) -> dict:
+    """A 3-class grey small_cnn teacher card and a tiny pixel prior: `teacher` and `backbone`
+    of a generate config."""
+    from dfkd_core.models.checkpoints import save_classifier
+    from dfkd_core.models.zoo import build_model
+    root = Path(root)
+    save_classifier(root / "teacher", build_model("small_cnn", 3, 1),
+                    dict(arch="small_cnn", num_classes=3, in_channels=1, input_size=32, mean=[0.5], std=[0.25],
+                         class_names=["a", "b", "c"]))
+    return {"teacher": str(root / "teacher.json"), "backbone": str(tiny_pixel_prior(root / "prior"))}
