@@ -61,10 +61,7 @@ def generation(args) -> dict:
                 rates[processes].append(len(CLASSES) * (full - small) / (t_full - t_small))
                 print(f"generation, {processes} process(es): {len(CLASSES) * full} images in {t_full:.1f} s, "
                       f"{len(CLASSES) * small} in {t_small:.1f} s -> {rates[processes][-1]:.3f} images/s")
-    one, two = statistics.median(rates[1]), statistics.median(rates[2])
-    print(f"generation: {one:.3f} images/s with 1 process, {two:.3f} with 2; 2-process / 1-process throughput = "
-          f"{two / one:.2f} (target >= 1.6)")
-    return {"images_per_s_1": one, "images_per_s_2": two, "ratio": two / one}
+    return summary("generation", rates, " (target >= 1.6)")
 
 
 def distill_epochs(processes: int, args, samples: Path, out: Path) -> list[float]:
@@ -98,9 +95,14 @@ def distillation(args) -> dict:
                 rates[processes].append(args.distill_images / min(epochs))
                 print(f"distillation, {processes} process(es): epochs of {args.distill_images} images in "
                       f"{', '.join(f'{s:.1f}' for s in epochs)} s -> {rates[processes][-1]:.1f} images/s")
+    return summary("distillation", rates)
+
+
+def summary(name: str, rates: dict, target: str = "") -> dict:
+    """Median images/s with 1 and 2 processes, printed with their ratio."""
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
-    print(f"distillation: {one:.1f} images/s with 1 process, {two:.1f} with 2; 2-process / 1-process throughput = "
-          f"{two / one:.2f}")
+    print(f"{name}: {one:.3f} images/s with 1 process, {two:.3f} with 2; 2-process / 1-process throughput = "
+          f"{two / one:.2f}{target}")
     return {"images_per_s_1": one, "images_per_s_2": two, "ratio": two / one}
 
 
