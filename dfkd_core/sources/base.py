@@ -104,10 +104,7 @@ class Source(ABC):
     @torch.no_grad()
     def label(self, images: torch.Tensor, keys: list[Key]) -> LabelledBatch:
         """The teacher's verdict on images made for `keys`; the target is the key's, or the teacher's argmax."""
-        probs = self.teacher.probs(images.to(self.teacher.device)).cpu()
-        targets = torch.tensor([probs[i].argmax().item() if k.target is None else k.target
-                                for i, k in enumerate(keys)])
-        return LabelledBatch(images, targets, [k.seed for k in keys], probs, self.method)
+        return teacher_verdict(self.teacher, images, keys, self.method)
 
 
 class Made(Source):
@@ -141,11 +138,15 @@ class Made(Source):
         return None if self._rows is None else [self._rows[self._index[k]] for k in keys]
 
 
+def teacher_verdict(teacher, images: torch.Tensor, keys: list[Key], method: str) -> LabelledBatch:
+    probs = teacher.probs(images.to(teacher.device)).cpu()
+    targets = torch.tensor([probs[i].argmax().item() if k.target is None else k.target for i, k in enumerate(keys)])
+    return LabelledBatch(images, targets, [k.seed for k in keys], probs, method)
+
+
 def label_with_teacher(teacher, images: torch.Tensor, seeds, method: str) -> LabelledBatch:
     """Images labelled by the teacher's argmax (samples whose class the teacher decides)."""
-    source = Source(teacher)
-    source.method = method
-    return source.label(images, [Key(int(s)) for s in seeds])
+    return teacher_verdict(teacher, images, [Key(int(s)) for s in seeds], method)
 
 
 # ---- the writer ----
