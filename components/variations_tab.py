@@ -127,7 +127,7 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
         with gr.Column(scale=1):
             picker = SetPicker(elem_id="variations-sets")
             sample_set = picker.dropdown
-            sources = gr.Gallery(label="Sources (click to pick)", columns=6, height=220, object_fit="contain",
+            sources = gr.Gallery(label="Sources (click to pick)", columns=4, height=260, object_fit="contain",
                                  allow_preview=False)
             picked = gr.Dropdown([], multiselect=True, allow_custom_value=True, label="Picked samples")
             backbone_kind = gr.Radio([DEMO_PRIOR, LOCAL, HUB], value=DEMO_PRIOR, label="Diffusion backbone")
