@@ -142,8 +142,8 @@ def test_mcp_is_asked_for_by_dfkd_mcp(monkeypatch):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mcp") is None,
-                    reason="the `mcp` package is not installed (pip install 'gradio[mcp]'); it pins pydantic<=2.12.5, "
-                           "older than this venv's")
+                    reason="the `mcp` package is not installed: pip install 'mcp>=1.21,<2' (a dependency in "
+                           "pyproject.toml; gradio[mcp] would also pin pydantic<=2.12.5)")
 def test_mcp_server_lists_the_three_tools_with_their_docstrings():
     import httpx
     with socket.socket() as s:
