@@ -38,8 +38,10 @@ STAGES = {
     "noise": "dfkd_core.stages:noise",
     "real": "dfkd_core.stages:real",
     "samples": "dfkd_core.stages:samples",
+    "shards": "dfkd_core.stages:shards",
     "deepinversion": "dfkd_core.deepinversion:stage",
     "hidfd": "dfkd_core.gan.stage:hidfd",
+    "fast_dfkd": "dfkd_core.fast_dfkd.stage:stage",
     "augment": "dfkd_core.augment.stages:augment",
     "filter": "dfkd_core.augment.stages:filter",
     "distill": "dfkd_core.stages:distill",
@@ -56,6 +58,7 @@ class RunContext:
     store: SampleStore | None = None  # the current sample set; stages read it and may replace it
     real: ImageDataset | None = None  # a few real images for data inflation (HiDFD)
     real_store: SampleStore | None = None
+    shards: object | None = None  # WebDataset shards (data.shard_stream.ShardStream) distill streams from
     results: dict = field(default_factory=dict)  # what stages report (accuracy, counts, ...)
     command: str = ""  # how the run was started, recorded in the student's card
     log: Callable[[str], None] = print
@@ -127,6 +130,9 @@ def _restore(ctx: RunContext, handed: dict):
     if real and (ctx.real_store is None or ctx.real_store.root != where(real)):
         ctx.real_store = SampleStore(where(real))  # each later stage hands it on: load it once
         ctx.real = ctx.real_store.load()
+    if handed.get("shards"):
+        from .data.shard_stream import ShardStream
+        ctx.shards = ShardStream(where(handed["shards"]["path"]), handed["shards"]["shuffle"])
     ctx.results.update(handed.get("results", {}))
 
 
@@ -185,6 +191,8 @@ def run_pipeline(cfg: dict, run_dir, teacher=None, data_dir=None, download: bool
             write_json(done_path, {"store": _handed_path(ctx.store.root if ctx.store is not None else None, run_dir),
                                    "real_store": _handed_path(ctx.real_store.root if ctx.real_store is not None
                                                               else None, run_dir),
+                                   "shards": None if ctx.shards is None else {
+                                       "path": _handed_path(ctx.shards.root, run_dir), "shuffle": ctx.shards.shuffle},
                                    "results": new_results})
         distributed.barrier()  # the ranks start each stage together
     if main:

@@ -78,11 +78,32 @@ def samples(settings, plan, where, cfg):
     plan.images = True
 
 
+def shards(settings, plan, where, cfg):
+    from .data.shard_stream import DEFAULT_SHUFFLE, MAX_SHUFFLE, ShardStream
+    check_keys(settings, {"path", "shuffle"}, where)
+    if [name for st in cfg["stages"] for name in st] != ["shards", "distill"]:
+        raise DfkdError(f"{where}: shards stream straight into distill: the stages must be [shards, distill] "
+                        "(to augment, filter or mix in real images, use the store the shards came from).")
+    path = text(settings.get("path", ""), "path", where)  # not empty
+    integer(settings.get("shuffle", DEFAULT_SHUFFLE), "shuffle", where, low=0, high=MAX_SHUFFLE)
+    stream = ShardStream(path, settings.get("shuffle", DEFAULT_SHUFFLE))  # every shard's headers: fields, counts
+    stream.rank_share(0)  # under torchrun / accelerate: enough shards for every process
+    plan.images = True
+
+
 def deepinversion(settings, plan, where, cfg):
     from .deepinversion import DeepInversionConfig
     check_keys(settings, _names(DeepInversionConfig) | {"per_class", "seed"}, where)
     check_dataclass(DeepInversionConfig, settings, where, iterations=(1, None), lr=(0, None), oh=(0, None),
                     bn=(0, None), tv=(0, None), jitter=(0, None), batch_size=(1, None))
+    integer(settings.get("per_class", 100), "per_class", where, low=1)
+    integer(settings.get("seed", 0), "seed", where, low=0)
+    plan.images = True
+
+
+def fast_dfkd(settings, plan, where, cfg):
+    from .fast_dfkd.stage import config_from
+    config_from(settings, where)
     integer(settings.get("per_class", 100), "per_class", where, low=1)
     integer(settings.get("seed", 0), "seed", where, low=0)
     plan.images = True
@@ -149,4 +170,6 @@ def distill(settings, plan, where, cfg):
 
 
 CHECKS = {"generate": generate, "unguided": unguided, "noise": noise, "real": real, "samples": samples,
-          "deepinversion": deepinversion, "hidfd": hidfd, "augment": augment, "filter": filter, "distill": distill}
+          "shards": shards,
+          "deepinversion": deepinversion, "hidfd": hidfd, "fast_dfkd": fast_dfkd, "augment": augment, "filter": filter,
+          "distill": distill}
