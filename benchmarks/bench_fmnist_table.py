@@ -2,11 +2,17 @@
 synthetic-image budget and equal epochs, each run from its config in configs/.
 
     python benchmarks/bench_fmnist_table.py [--budget 2000] [--epochs 20] [--only diffdfkd noise ...]
+        [--seeds 3] [--equal-compute]
 
-Runs go to runs/table-b<budget>-e<epochs>/<method>/ (<method>-<N>/ for a row given its own
+Runs go to runs/table-b<budget>-e<epochs>[-eq]/<method>/ (<method>-<N>/ for a row given its own
 budget N by --budget-for) and resume when rerun (an interrupted table picks up where it
-stopped). Prints: method, student test accuracy, ratio to the teacher's, images used, wall
-time (the run's stages), device.
+stopped). Prints: method, student test accuracy and ratio to the teacher's (mean ± sample std
+over seeds), seeds, images used, image-making time, student time, device.
+
+--seeds N: students 1..N-1 of a row train in <method>-seed<k>/ on copies of seed 0's images
+(never regenerated), with distill seed k. --equal-compute (folder table-...-eq): every
+synthetic-data row may spend the DiffDFKD row's image-making seconds; DeepInversion (and
+Fast-DFKD) get the iterations that buys, calibrated once on this machine (table_runs.py).
 
 --sources-from runs/table-b10000-e20 starts each row from the finished images of the same row
 in another table (same budget and source settings, say other epochs): only the students train."""
@@ -14,16 +20,19 @@ in another table (same budget and source settings, say other epochs): only the s
 import argparse
 import copy
 import json
-import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from dfkd_core.io import write_json
-from dfkd_core.pipeline import read_config, run_pipeline, stages_of
-from dfkd_core.sampling import runs_dir
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dfkd_core.generate import resolve_teacher  # noqa: E402
+from dfkd_core.pipeline import read_config, run_pipeline, stages_of  # noqa: E402
+from dfkd_core.sampling import runs_dir  # noqa: E402
+from table_runs import (copy_sources, equal_compute, format_mean_std, seed_run_dir, seeds_label,  # noqa: E402
+                        source_seconds, with_student_seed)
 
 NUM_CLASSES = 10
 # (row label, config, how the budget applies): "synthetic" gives the run's source stage the
@@ -34,6 +43,7 @@ METHODS = {
     "noise": ("KD on Gaussian noise", "fmnist-noise.yaml", "synthetic"),
     "unguided": ("KD on unguided prior samples", "fmnist-unguided.yaml", "synthetic"),
     "deepinversion": ("DeepInversion", "fmnist-deepinversion.yaml", "synthetic"),
+    "fast-dfkd": ("Fast-DFKD (meta-learned generator)", "fmnist-fast-dfkd.yaml", "synthetic"),
     "diffdfkd": ("DiffDFKD (guided + Latent CutMix)", "fmnist-diffdfkd.yaml", "synthetic"),
     "diffdfkd-50steps": ("DiffDFKD, strength 0.05 over 50 steps", "fmnist-diffdfkd-50steps.yaml", "synthetic"),
     "diffdfkd-no-cutmix": ("DiffDFKD without Latent CutMix", "fmnist-diffdfkd-no-cutmix.yaml", "synthetic"),
@@ -62,7 +72,7 @@ def apply_budget(cfg: dict, budget: int, epochs: int, rule: str) -> dict:
             if rule == "matched":
                 count = next(s["count"] for n, s in stages if n == "real")
                 settings["real_repeat"] = settings.get("real_repeat", 1) + round(budget / count)
-        elif rule == "synthetic" and name in ("generate", "unguided", "deepinversion"):
+        elif rule == "synthetic" and name in ("generate", "unguided", "deepinversion", "fast_dfkd"):
             variations = next((s.get("variations", 0) for n, s in stages if n == "augment"), 0)
             # with DDA, the budget counts sources and their variations
             settings["per_class"] = budget // (NUM_CLASSES * (1 + variations if "augment" in names else 1))
@@ -71,33 +81,55 @@ def apply_budget(cfg: dict, budget: int, epochs: int, rule: str) -> dict:
     return cfg
 
 
-def copy_sources(src_run: Path, cfg: dict, run_dir: Path):
-    """Copy src_run's finished stages before distill into run_dir, after checking they were made
-    with cfg's settings; the paths their DONE.json hand on are moved to run_dir."""
-    if run_dir.exists() or not (src_run / "config.yaml").exists():
-        return
-    made_with = read_config(src_run / "config.yaml")
-    same = ("teacher", "seed")
-    if [made_with.get(k) for k in same] != [cfg.get(k) for k in same] or made_with["stages"][:-1] != cfg["stages"][:-1]:
-        raise SystemExit(f"{src_run} was made with other source settings than this table's row; "
-                         "--sources-from needs a table of the same budget")
-    for i in range(1, len(cfg["stages"])):
-        stage = next(src_run.glob(f"{i:02d}-*"), None)
-        if stage is None or not (stage / "DONE.json").exists():
-            return  # unfinished there: this run makes the rest itself
-        shutil.copytree(stage, run_dir / stage.name)
-        done_path = run_dir / stage.name / "DONE.json"
-        done = json.loads(done_path.read_text())
-        for key in ("store", "real_store"):
-            path = Path(done[key]).resolve() if done.get(key) else None
-            if path and path.is_relative_to(src_run.resolve()):  # a store outside the run is shared as it is
-                done[key] = str(run_dir / path.relative_to(src_run.resolve()))
-        write_json(done_path, done)
+def row_figures(results: list[dict]) -> dict:
+    """A row's figures over its seeds' results.json (seed 0 first)."""
+    first = results[0]
+    return {"accs": [r["student_test_acc"] for r in results], "ratios": [r["ratio_to_teacher"] for r in results],
+            "images": first.get("train_images"), "device": first.get("device", "not recorded"),
+            "source_s": sum(v for k, v in first.items() if k.endswith("_seconds") and k != "distill_seconds"),
+            "student_s": statistics.fmean(r.get("distill_seconds", 0) for r in results)}
 
 
-def row(label: str, r: dict, device: str) -> tuple:
-    wall = sum(v for k, v in r.items() if k.endswith("_seconds"))  # each stage's time in its last session
-    return label, r.get("student_test_acc"), r.get("ratio_to_teacher"), r.get("train_images"), wall, device
+def print_table(rows: list[tuple[str, dict]], teacher_acc: float, args, budget_s=None, calibrations=None):
+    print(f"\nTeacher test accuracy: {100 * teacher_acc:.2f}%. Budget {args.budget} synthetic images, "
+          f"{args.epochs} epochs, student WRN-16-1; up to {args.seeds} student seed(s) per row on the same images "
+          "(mean ± sample std over seeds).")
+    if budget_s is not None:
+        print(f"Equal compute: each synthetic-data row may spend {budget_s:.0f} s making its images (the DiffDFKD "
+              "row's source stages on this machine); noise, unguided and real images cannot use more.")
+        for key, cal in (calibrations or {}).items():
+            print(f"  {key}: {cal['knob']} = {cal['value']} (calibrated on one batch: {cal['fixed_s']:.2f} s + "
+                  f"{cal['per_unit_s']:.3f} s per {cal['knob'][:-1] if cal['knob'].endswith('s') else cal['knob']}"
+                  f", x {cal['batches']} batches)")
+    print("\n| method | student test acc | ratio to teacher | seeds | images used | image making | student (mean) | device |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, f in rows:
+        print(f"| {label} | {format_mean_std(f['accs'])} | {format_mean_std(f['ratios'], digits=1)} | "
+              f"{seeds_label(len(f['accs']))} | {f['images']} | {f['source_s'] / 60:.1f} min | "
+              f"{f['student_s'] / 60:.1f} min | {f['device']} |")
+
+
+def finished_seeds(run_dir: Path, seeds: int) -> list[dict]:
+    paths = [seed_run_dir(run_dir, k) / "results.json" for k in range(seeds)]
+    return [json.loads(p.read_text()) for p in paths if p.exists()]
+
+
+def run_row(key: str, cfg: dict, run_dir: Path, args) -> list[dict]:
+    """Seed 0 in run_dir (its images from --sources-from when given), then seeds 1.. on copies
+    of seed 0's images; returns each seed's results."""
+    if args.sources_from:
+        copy_sources(args.sources_from / run_dir.name, cfg, run_dir)
+    results = []
+    for seed in range(args.seeds):
+        seed_cfg, seed_dir = with_student_seed(cfg, seed), seed_run_dir(run_dir, seed)
+        if seed:
+            copy_sources(run_dir, seed_cfg, seed_dir, required=True)
+        t0 = time.time()
+        ctx = run_pipeline(seed_cfg, seed_dir, log=lambda msg, k=f"{key} seed {seed}": print(f"{k}: {msg}", flush=True),
+                           command="python benchmarks/bench_fmnist_table.py " + " ".join(sys.argv[1:]))
+        print(f"{key} seed {seed}: {json.dumps(ctx.results)} ({time.time() - t0:.0f} s this session)", flush=True)
+        results.append(ctx.results)
+    return results
 
 
 def main():
@@ -109,41 +141,50 @@ def main():
                    help="a smaller budget for a slow row on a CPU (shown in the images column)")
     p.add_argument("--sources-from", type=Path, metavar="TABLE_DIR",
                    help="reuse the finished images of another table's rows (same budget, other epochs)")
+    p.add_argument("--seeds", type=int, default=1, help="student seeds per row, all on the row's same images")
+    p.add_argument("--equal-compute", action="store_true",
+                   help="give every synthetic-data row the DiffDFKD row's image-making seconds (table-...-eq/)")
     p.add_argument("--device", default="auto")
     p.add_argument("--report-only", action="store_true",
                    help="print the table from the finished runs' results.json (each run folder keeps its config)")
     args = p.parse_args()
     budgets = {k: int(v) for k, v in (item.split("=") for item in args.budget_for)}
-    table_dir = runs_dir() / f"table-b{args.budget}-e{args.epochs}"
-    rows, teacher_acc = [], None
-    for key in args.only or list(METHODS):
+    table_dir = runs_dir() / f"table-b{args.budget}-e{args.epochs}{'-eq' if args.equal_compute else ''}"
+    keys = args.only or list(METHODS)
+    if args.equal_compute:  # the DiffDFKD row sets the budget: it runs first
+        keys = sorted(keys, key=lambda k: k != "diffdfkd")
+    rows, teacher_acc, budget_s, calibrations, teacher = [], None, None, {}, None
+    for key in keys:
         label, config_file, rule = METHODS[key]
         # a row under its own budget has its own folder, so it never collides with the full-budget run
         run_dir = table_dir / (f"{key}-{budgets[key]}" if key in budgets else key)
         if args.report_only:
-            results = run_dir / "results.json"
-            if results.exists():
-                r = json.loads(results.read_text())
-                rows.append(row(label, r, r.get("device", "not recorded")))
-                teacher_acc = r.get("teacher_test_acc")
-            continue
-        cfg = apply_budget(read_config(ROOT / "configs" / config_file), budgets.get(key, args.budget), args.epochs,
-                           rule)
-        cfg["device"] = args.device
-        if args.sources_from:
-            copy_sources(args.sources_from / run_dir.name, cfg, run_dir)
-        t0 = time.time()
-        ctx = run_pipeline(cfg, run_dir, log=lambda msg, k=key: print(f"{k}: {msg}", flush=True),
-                           command="python benchmarks/bench_fmnist_table.py " + " ".join(sys.argv[1:]))
-        rows.append(row(label, ctx.results, ctx.results.get("device", "")))
-        teacher_acc = ctx.results.get("teacher_test_acc")
-        print(f"{key}: {json.dumps(ctx.results)} ({time.time() - t0:.0f} s this session)", flush=True)
-    print(f"\nTeacher test accuracy: {100 * teacher_acc:.2f}%. Budget {args.budget} synthetic images, "
-          f"{args.epochs} epochs, student WRN-16-1.\n")
-    print("| method | student test acc | ratio to teacher | images used | wall time | device |")
-    print("|---|---|---|---|---|---|")
-    for label, acc, ratio, images, wall, dev in rows:
-        print(f"| {label} | {100 * acc:.2f}% | {100 * ratio:.1f}% | {images} | {wall / 60:.1f} min | {dev} |")
+            results = finished_seeds(run_dir, args.seeds)
+        else:
+            cfg = apply_budget(read_config(ROOT / "configs" / config_file), budgets.get(key, args.budget),
+                               args.epochs, rule)
+            cfg["device"] = args.device
+            if args.equal_compute and key != "diffdfkd":
+                if budget_s is None:
+                    budget_s = source_seconds(table_dir / "diffdfkd")
+                if budget_s is None:
+                    raise SystemExit(f"--equal-compute: {table_dir / 'diffdfkd'} has no finished images to take the "
+                                     "budget from; include diffdfkd in --only")
+                teacher = teacher or resolve_teacher(cfg.get("teacher", "demo"))
+                cfg, cal = equal_compute(cfg, budget_s, table_dir, key, teacher, NUM_CLASSES)
+                if cal:
+                    calibrations[key] = cal
+            results = run_row(key, cfg, run_dir, args)
+        if results:
+            rows.append((label, row_figures(results)))
+            teacher_acc = results[0].get("teacher_test_acc")
+    if args.equal_compute and args.report_only:
+        budget_s = source_seconds(table_dir / "diffdfkd")
+        path = table_dir / "calibration.json"
+        calibrations = json.loads(path.read_text()) if path.exists() else {}
+    elif args.equal_compute and budget_s is None:
+        budget_s = source_seconds(table_dir / "diffdfkd")
+    print_table(rows, teacher_acc, args, budget_s, calibrations)
 
 
 if __name__ == "__main__":
