@@ -59,13 +59,14 @@ def random_crop_flip(x: torch.Tensor, pad: int, flip: bool, generator: torch.Gen
     if `flip`, a horizontal flip with probability 1/2."""
     n, c, h, w = x.shape
     padded = F.pad(x, (pad, pad, pad, pad))
-    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-    rows = (dy[:, None] + torch.arange(h)).view(n, 1, h, 1).expand(n, c, h, w + 2 * pad)
-    cols = (dx[:, None] + torch.arange(w)).view(n, 1, 1, w).expand(n, c, h, w)
+    # drawn on the CPU (a CPU generator), used where x is (DeepInversion, Fast-DFKD on a GPU)
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
+    rows = (dy[:, None] + torch.arange(h, device=x.device)).view(n, 1, h, 1).expand(n, c, h, w + 2 * pad)
+    cols = (dx[:, None] + torch.arange(w, device=x.device)).view(n, 1, 1, w).expand(n, c, h, w)
     out = padded.gather(2, rows).gather(3, cols)
     if flip:
-        mask = torch.rand(n, generator=generator) < 0.5
+        mask = (torch.rand(n, generator=generator) < 0.5).to(x.device)
         out[mask] = out[mask].flip(-1)
     return out
 
