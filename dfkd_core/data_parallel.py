@@ -41,13 +41,19 @@ def unwrap(model):
 
 def rank_sampler(train_set: ImageDataset, seed: int) -> DistributedSampler:
     """Every rank shuffles the same permutation (seed + epoch: set_epoch) and takes every W-th
-    image; the share is padded with the first images so all ranks make the same number of steps."""
+    image; the share is padded with the first images so all ranks make the same number of steps.
+    A streamed set (data.shard_stream: WebDataset shards) deals its shards to the ranks itself."""
+    if hasattr(train_set, "rank_share"):
+        return train_set.rank_share(seed)
     rank, size, _ = world()
     return DistributedSampler(range(len(train_set)), num_replicas=size, rank=rank, shuffle=True, seed=seed)
 
 
 def rank_batches(train_set: ImageDataset, sampler: DistributedSampler, epoch: int, batch: int):
     """This rank's batches of the epoch, as ImageDataset.batches yields them."""
+    if not isinstance(sampler, DistributedSampler):  # a streamed set's share (rank_sampler)
+        yield from sampler.batches(epoch, batch)
+        return
     sampler.set_epoch(epoch)
     order = torch.tensor(list(sampler), dtype=torch.long)
     for start in range(0, len(order), batch):

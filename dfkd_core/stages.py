@@ -1,7 +1,8 @@
 """Pipeline stages (see pipeline.py): sources of training images for the student
 (teacher-guided samples, unguided prior samples, Gaussian noise, real images) and the
 distillation stage. Each source writes a sample store in its stage folder and makes it
-the run's current store; each resumes where it stopped."""
+the run's current store; each resumes where it stopped. `samples` and `shards` point at
+images made before: a store, or WebDataset shards that distill streams."""
 
 from dataclasses import fields
 
@@ -11,9 +12,9 @@ from .data import load_dataset
 from .data.datasets import align_classes
 from .data.image_dataset import ImageDataset, pick_indices
 from .data.store import SampleStore
-from .data_parallel import any_rank, from_main
+from .data_parallel import any_rank, from_main, per_rank_batch
 from .devices import device_label
-from .distributed import barrier, init_if_needed, is_main
+from .distributed import barrier, init_if_needed, is_main, world
 from .distill import DistillConfig, make_student
 from .distill import distill as distill_student
 from .errors import Cancelled, DfkdError
@@ -96,6 +97,18 @@ def samples(settings: dict, ctx):
     ctx.results["images"] = len(ctx.store.manifest())
 
 
+def shards(settings: dict, ctx):
+    """WebDataset shards (`dfkd export STORE --format webdataset --out DIR`) that distill streams
+    batch by batch, never holding them all (data.shard_stream); `shuffle`: the buffer, in samples."""
+    from .data.shard_stream import DEFAULT_SHUFFLE, ShardStream
+    check_keys("shards", settings, {"path", "shuffle"})
+    if not settings.get("path"):
+        raise DfkdError("Stage 'shards' needs `path:` (the folder of `dfkd export STORE --format webdataset`).")
+    ctx.shards = ShardStream(str(settings["path"]), settings.get("shuffle", DEFAULT_SHUFFLE))
+    ctx.store = None
+    ctx.results["images"] = len(ctx.shards)
+
+
 def repeat_dataset(data: ImageDataset, times: int) -> ImageDataset:
     return ImageDataset(data.images.repeat(times, 1, 1, 1), data.labels.repeat(times), data.class_names, data.name)
 
@@ -111,6 +124,10 @@ DISTILL_KEYS = {f.name for f in fields(DistillConfig)} | set(DISTILL_EXTRA)
 
 
 def training_set(ctx, real_repeat: int) -> ImageDataset:
+    if ctx.shards is not None:  # streamed: nothing is mixed into it
+        if real_repeat:
+            raise DfkdError("real_repeat cannot mix real images into streamed shards; leave it out.")
+        return ctx.shards
     if ctx.store is None and ctx.real is None:
         raise DfkdError("Stage 'distill' has no images: put a source stage (generate, unguided, noise, real, "
                         "deepinversion, hidfd) before it.")
@@ -126,6 +143,15 @@ def training_set(ctx, real_repeat: int) -> ImageDataset:
     return data
 
 
+def streamed_per_epoch(train_set, cfg: DistillConfig) -> int | None:
+    """Under DDP, how many of the shards' samples an epoch trains on (the ranks' shares are
+    evened out: data.shard_stream); refuses, before training, shards the ranks cannot share."""
+    processes = world()[1]
+    if processes == 1 or not hasattr(train_set, "rank_share"):
+        return None
+    return train_set.rank_share(cfg.seed).used_per_epoch(per_rank_batch(cfg.batch_size, processes))
+
+
 def teacher_accuracy(teacher, test_set: ImageDataset, device) -> float:
     """The teacher's card figure when it was measured on this test set, else measured now."""
     if teacher.info.get("test_set") == test_set.name and "test_accuracy" in teacher.info:
@@ -135,15 +161,17 @@ def teacher_accuracy(teacher, test_set: ImageDataset, device) -> float:
 
 def distill(settings: dict, ctx):
     """Train a student on the current store (plus the real images repeated real_repeat
-    times, if any), evaluate it on a real test set, export it (safetensors + card, ONNX). Under
-    torchrun / accelerate every rank trains its share in DDP and evaluates its share of the test
-    set; rank 0 alone exports, the others wait for it; every rank reports the same results."""
+    times, if any) or on the shards a `shards` stage streams; evaluate it on a real test set,
+    export it (safetensors + card, ONNX). Under torchrun / accelerate every rank trains its share
+    in DDP and evaluates its share of the test set; rank 0 alone exports, the others wait for it;
+    every rank reports the same results."""
     check_keys("distill", settings, DISTILL_KEYS)
     device = init_if_needed(ctx.device)  # this rank's device (cuda:LOCAL_RANK); ctx.device in one process
     arch = canonical_arch(settings.get("student", "wrn_16_1"))
     cfg = DistillConfig(**{k: v for k, v in settings.items() if k in DistillConfig.__dataclass_fields__})
     real_repeat = int(settings.get("real_repeat", 0))
     train_set = training_set(ctx, real_repeat)
+    used = streamed_per_epoch(train_set, cfg)
     test_set = epoch_test_set = None
     if settings.get("eval"):
         test_set = align_classes(load_dataset(settings["eval"], settings.get("eval_split", "test"),
@@ -163,6 +191,8 @@ def distill(settings: dict, ctx):
     student.eval()  # (fit leaves it so): the final evaluation must not update BatchNorm statistics
     results = {"student": arch, "train_images": len(train_set), "epochs": cfg.epochs, "device": device_label(device),
                "distill_wall_s": round(sum(r["epoch_seconds"] for r in rows), 1)}
+    if used is not None:
+        results["train_images_per_epoch"] = used
     if test_set is not None:
         student_acc = accuracy_across_ranks(lambda im: student(teacher.preprocess(im)), test_set, device=device)
         teacher_acc = teacher_accuracy(teacher, test_set, device)

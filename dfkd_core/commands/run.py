@@ -76,7 +76,8 @@ def cmd_distill(args) -> None:
     if args.eval:
         settings["eval"] = args.eval
     cfg = {"name": Path(args.out).name, "teacher": teacher_spec_from_args(args).to_config(), "device": args.device,
-           "stages": [{"samples": {"path": args.samples}}, {"distill": settings}]}
+           "stages": [{"samples": {"path": args.samples}} if args.samples else {"shards": {"path": args.shards}},
+                      {"distill": settings}]}
     execute(cfg, args.out, args)
 
 
@@ -89,8 +90,11 @@ def add_commands(sub) -> None:
     _data_flags(run)
     run.set_defaults(func=cmd_run)
 
-    d = sub.add_parser("distill", help="distil a student from an existing sample set")
-    d.add_argument("--samples", required=True, help="a sample-set folder (with manifest.csv) or a sample-set name")
+    d = sub.add_parser("distill", help="distil a student from an existing sample set (or its WebDataset export)")
+    images = d.add_mutually_exclusive_group(required=True)
+    images.add_argument("--samples", help="a sample-set folder (with manifest.csv) or a sample-set name")
+    images.add_argument("--shards", metavar="DIR", help="WebDataset shards (`dfkd export STORE --format webdataset "
+                        "--out DIR`), streamed, never loaded whole")
     d.add_argument("--out", required=True, help="run folder; rerun to resume")
     add_teacher_arguments(d)
     d.add_argument("--student", default="wrn_16_1", help="zoo architecture of the student")

@@ -4,10 +4,9 @@ so a store of millions of images never needs one manifest, or all its images, in
 ShardDataset is a torch IterableDataset of (image uint8 (C, H, W), label, teacher probs):
 the shards are dealt out to the processes of a launched run (torchrun / accelerate: rank r
 of W) and to the DataLoader workers of each, shard i to consumer i mod (W * workers), so
-every sample is read by exactly one of them per pass. Under DDP every rank must see as many
-batches: export shards that divide evenly (a shard count that is a multiple of the consumers,
-full shards), or use load_shards() with a DistributedSampler. load_shards() reads them all
-into an ImageDataset, for the trainers that take one."""
+every sample is read by exactly one of them per pass (the ranks' shares may differ in size;
+shard_stream.ShardStream, which distill trains from, evens out the steps for DDP).
+load_shards() reads them all into an ImageDataset, for the trainers that take one."""
 
 import glob
 import io
@@ -73,21 +72,34 @@ class ShardDataset(IterableDataset):
         return self.files[me::consumers]
 
     def __iter__(self):
-        import webdataset as wds
         mine = self.my_files()
-        if not mine:
-            return
-        pipeline = wds.WebDataset(mine, shardshuffle=False, nodesplitter=None, workersplitter=None,
-                                  empty_check=False)
-        if self.shuffle:
-            pipeline = pipeline.shuffle(self.shuffle, rng=_rng(self.seed, self.epoch))
-        for sample in pipeline:
-            where = f"{sample.get('__url__', '?')}: sample {sample.get('__key__', '?')}"
-            if "png" not in sample or "cls" not in sample:
-                raise DfkdError(f"{where} lacks its .png or .cls member; export the store again.")
-            meta = _json(sample.get("json"), where)
-            probs = torch.tensor(meta.get("teacher_probs", []), dtype=torch.float32)
-            yield decode_png(sample["png"], where), int(sample["cls"]), probs
+        yield from read_samples(mine, self.shuffle, _rng(self.seed, self.epoch) if self.shuffle else None)
+
+
+def read_samples(files: list[str], shuffle: int = 0, rng=None):
+    """(image uint8 (C, H, W), label, teacher probs) of each sample of `files`, in order, or
+    through a buffer of `shuffle` samples drawn by `rng` (a random.Random). The split between
+    processes is the caller's: webdataset's own node and worker splitters are off."""
+    import webdataset as wds
+    if not files:
+        return
+    pipeline = wds.WebDataset(files, shardshuffle=False, nodesplitter=None, workersplitter=None, empty_check=False)
+    if shuffle:
+        pipeline = pipeline.shuffle(shuffle, rng=rng)
+    for sample in pipeline:
+        where = f"{sample.get('__url__', '?')}: sample {sample.get('__key__', '?')}"
+        if "png" not in sample or "cls" not in sample:
+            raise DfkdError(f"{where} lacks its .png or .cls member; export the store again.")
+        meta = _json(sample.get("json"), where)
+        probs = torch.tensor(meta.get("teacher_probs", []), dtype=torch.float32)
+        yield decode_png(sample["png"], where), _label(sample["cls"], where), probs
+
+
+def _label(data: bytes, where: str) -> int:
+    try:
+        return int(data)
+    except ValueError:
+        raise DfkdError(f"{where}: its .cls is not a whole number ({data[:20]!r}).") from None
 
 
 def _rng(seed: int, epoch: int):
