@@ -94,7 +94,8 @@ def test_the_bn_loss_is_against_the_teacher_running_statistics_mixed_with_the_ca
     with teacher.bn_statistics() as stats_b:
         teacher(b)
     mixed = sum((rm - (0.1 * mb + 0.9 * ma)).norm() + (rv - (0.1 * vb + 0.9 * va)).norm()
-                for (ma, va, _, _), (mb, vb, rm, rv) in zip(_batch_statistics(teacher, a), _batch_statistics(teacher, b)))
+                for (ma, va, _, _), (mb, vb, rm, rv) in zip(_batch_statistics(teacher, a),
+                                                            _batch_statistics(teacher, b)))
     assert torch.allclose(bn.loss(stats_b), mixed)
     assert len(bn.mean) == len(teacher.batchnorm_layers()) == 3
 
@@ -191,6 +192,9 @@ def test_a_checkpoint_made_with_other_settings_is_refused(teacher, tmp_path):
     _run(tmp_path, teacher, stop_after=1, cfg=tiny(adv=0.0, g_steps=1))
     with pytest.raises(DfkdError, match="other Fast-DFKD settings; use a new output folder"):
         FastDFKD(teacher, tiny(adv=0.0, g_steps=2), per_class=6, seed=3, folder=tmp_path)
+    (tmp_path / CHECKPOINT).write_bytes(b"not a checkpoint")
+    with pytest.raises(DfkdError, match="is not this run's Fast-DFKD checkpoint"):
+        FastDFKD(teacher, tiny(adv=0.0, g_steps=1), per_class=6, seed=3, folder=tmp_path)
 
 
 # ---- settings ----

@@ -103,7 +103,8 @@ class MetaSynthesizer:
             ce, bn = F.cross_entropy(t_logits, targets), self.bn_momentum.loss(stats)
             adv = adversarial_loss(t_logits, student(seen)) if student is not None else ce.new_zeros(())
             loss = cfg.oh * ce + cfg.bn * bn + cfg.adv * adv
-            out.ce.append(ce.item()), out.bn.append(bn.item()), out.adv.append(adv.item())
+            for record, value in ((out.ce, ce), (out.bn, bn), (out.adv, adv)):
+                record.append(value.item())
             if best is None or loss.item() < best:
                 best, out.images = loss.item(), x.detach().cpu()
             opt.zero_grad(set_to_none=True)

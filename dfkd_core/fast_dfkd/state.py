@@ -5,6 +5,7 @@ torch.load(weights_only=True), after a bound on the file's size; it must have be
 with the same settings."""
 
 import json
+import pickle
 from pathlib import Path
 
 import torch
@@ -36,6 +37,6 @@ def load_state(path: Path, synth, student, settings: dict) -> int:
             student.model.load_state_dict(state["student"]["model"])
             student.optimizer.load_state_dict(state["student"]["optimizer"])
         return int(state["remembered"])
-    except (KeyError, TypeError, RuntimeError, ValueError, EOFError) as e:
+    except (KeyError, TypeError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as e:
         raise DfkdError(f"{path} is not this run's Fast-DFKD checkpoint ({str(e).splitlines()[0]}); "
                         "use a new output folder.")
