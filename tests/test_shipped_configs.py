@@ -26,13 +26,28 @@ FAST = {"fmnist-noise.yaml"}  # the others take longer than a fast test should
 # Budgets: the only settings (by name, at any depth) a shrunk config may change, and their tiny values.
 BUDGETS = {"per_class": 1, "count": 20, "epochs": 1, "iterations": 2, "variations": 1, "eval_subset": 20,
            "batch_size": 10, "steps": 4}
-PATHS = {"teacher", "backbone", "source"}  # models replaced by tiny stand-ins (the source of a teacher mapping)
+PATHS = {"teacher", "backbone", "source", "path"}  # models (the source of a teacher mapping), shards: stand-ins
 
 
 def _write_idx(path: Path, array: np.ndarray):
     header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
     with gzip.open(path, "wb", compresslevel=1) as f:
         f.write(header + array.astype(np.uint8).tobytes())
+
+
+def _tiny_shards(folder: Path) -> str:
+    """8 grey 28x28 samples (<key>.png, <key>.cls) in 2 WebDataset shards, as `dfkd export` writes them."""
+    import io
+
+    import webdataset as wds
+    from PIL import Image
+    folder.mkdir()
+    with wds.ShardWriter(str(folder / "shard-%06d.tar"), maxcount=4, verbose=0) as sink:
+        for i in range(8):
+            png = io.BytesIO()
+            Image.fromarray(np.full((28, 28), 30 * i, np.uint8)).save(png, format="PNG")
+            sink.write({"__key__": f"s{i}", "png": png.getvalue(), "cls": i % 10})
+    return str(folder)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +69,8 @@ def stand_ins(tmp_path_factory):
         teachers[name] = str(root / name)
     backbones = {"google/ddpm-cifar10-32": str(tiny_pixel_prior(root / "ddpm-cifar10-32", channels=3, size=32)),
                  "runwayml/stable-diffusion-v1-5": str(tiny_stable_diffusion(root / "sd"))}
-    return {"data": data, "fmnist": fm, "teachers": teachers, "backbones": backbones}
+    shards = {"fmnist-diffdfkd-shards": _tiny_shards(root / "fmnist-diffdfkd-shards")}
+    return {"data": data, "fmnist": fm, "teachers": teachers, "backbones": backbones, "shards": shards}
 
 
 def shrink(value, tiny, key=None):
@@ -72,6 +88,8 @@ def shrink(value, tiny, key=None):
         return "cpu"
     if key in ("source", "teacher") and isinstance(value, str) and Path(value).name in tiny["teachers"]:
         return tiny["teachers"][Path(value).name]
+    if key == "path" and isinstance(value, str) and Path(value).name in tiny["shards"]:
+        return tiny["shards"][Path(value).name]
     if key == "backbone" and value in tiny["backbones"]:
         return tiny["backbones"][value]
     return value
