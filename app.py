@@ -8,8 +8,8 @@ import os
 
 import gradio as gr
 
-from components import (distill_tab, examples, filter_tab, hidfd_tab, how_it_works, mcp_tools, samples_tab,
-                        teacher_tab, variations_tab)
+from components import (distill_tab, examples, filter_tab, hidfd_tab, how_it_works, mcp_tools, reporting,
+                        samples_tab, teacher_tab, variations_tab)
 from components.set_picker import keep_listed
 
 TITLE = "DFKD Studio"
@@ -38,6 +38,7 @@ def _wire_examples(loads, controls, tabs):
 def build_app() -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\n{INTRO}", elem_id="app-intro")
+        gr.HTML(reporting.HIDE_ERROR_BADGE, visible="hidden", padding=False)  # a mistake shows in its tab's status
         with gr.Tabs(selected="how", overflow_behavior="wrap") as tabs:
             with gr.Tab("How it works", id="how"):
                 path = how_it_works.build()

@@ -21,6 +21,7 @@ from dfkd_core.streaming import stream
 from . import cancelling
 from .common import field, session_teacher, shows_user_errors
 from .fields import checked
+from .reporting import on
 from .set_picker import SetPicker
 
 EVAL_DATASETS = ["fashion-mnist", "cifar10", "cifar100", "none"]
@@ -157,17 +158,17 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
                 launch = gr.Button("Distil", variant="primary", elem_id="distill-launch")
                 cancel = gr.Button("Cancel", variant="stop", elem_id="distill-cancel")
         with gr.Column(scale=2):
+            status = gr.Markdown(elem_id="distill-status")  # first: right under Distil on a phone
             curves = gr.Plot(_curves([]), label="Curves", elem_id="distill-curves")
             card = gr.Dataframe(label="Student card", interactive=False, visible=False, wrap=True)
-            status = gr.Markdown(elem_id="distill-status")
             files = gr.File(label="Download (safetensors, card, ONNX)", file_count="multiple", visible=False)
             table = gr.Dataframe(runs_table, label="Runs", interactive=False)  # read on each page load
 
     refresh_runs = gr.Button("Refresh runs", visible=False)  # the API's way to list runs
     refresh_runs.click(lambda: runs_table(), None, table, api_name="refresh_runs")
-    launch.click(distill_ui, [teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight,
-                              mixup, simkd, eval_set, run_name], [curves, card, files, table, status, run_name],
-                 api_name="distill", concurrency_id="compute", concurrency_limit=1)
+    on(launch.click, distill_ui, [teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight,
+                                  mixup, simkd, eval_set, run_name], [curves, card, files, table, status, run_name],
+       status, api_name="distill", concurrency_id="compute", concurrency_limit=1)
     # not cancels=[ev]: the run must end itself, so the tab can say where it stopped
     cancel.click(cancel_ui, None, status, api_name="cancel_distill", concurrency_limit=None)
     return [picker]

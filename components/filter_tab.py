@@ -1,10 +1,9 @@
 """Filter tab: a sample set's scores and its embedding (UMAP, or PCA), coloured by class,
 kept/dropped or confidence; ω and τ sliders that only recolour; a sample beside its
-source with its scores; per-class kept counts; export of the kept set as a new sample set."""
+source with its scores; a box selection kept or dropped by hand (filter_selection.py);
+per-class kept counts; export of the kept set as a new sample set."""
 
 import gradio as gr
-import pandas as pd
-import plotly.graph_objects as go
 from PIL import Image
 
 from dfkd_core import DfkdError, filtering
@@ -13,19 +12,19 @@ from dfkd_core.embedding import project, warm_up
 from dfkd_core.runs import sample_sets
 from dfkd_core.sampling import sample_set_path
 
-from .common import enlarged, field, session_teacher, user_error
+from . import filter_selection as selection
+from . import filter_views as views
+from .common import field, session_teacher
 from .fields import checked
-from .scatter_svg import CSS, DROPPED, JS, KEPT, scatter_html
+from .reporting import on
 from .sample_grid import CSS as GRID_CSS
 from .sample_grid import JS as GRID_JS
-from .sample_grid import data_url, grid_html
+from .sample_grid import data_url
+from .scatter_svg import CSS, JS
 from .set_picker import SetPicker
 
 COLOUR_BY = ["class", "kept / dropped", "confidence"]
 PROJECTIONS = {"auto (UMAP; PCA for few points)": "auto", "UMAP": "umap", "PCA": "pca"}
-SHOW = ["dropped", "kept", "all"]
-GALLERY_MAX = 48  # images in the gallery below the scatter
-INSPECT_SCALE = 8  # the selected sample and its source, shown large
 
 
 def _store(label) -> SampleStore:
@@ -35,125 +34,54 @@ def _store(label) -> SampleStore:
     return SampleStore(sets[label])
 
 
-def _bars(scores: pd.DataFrame) -> go.Figure:
-    """Kept and dropped per class as horizontal bars: class names never overlap, even on a phone."""
-    counts = filtering.class_counts(scores).iloc[::-1]  # first class on top
-    fig = go.Figure([go.Bar(y=counts["class_name"], x=counts["kept"], name="kept", marker_color=KEPT,
-                            orientation="h"),
-                     go.Bar(y=counts["class_name"], x=counts["dropped"], name="dropped", marker_color=DROPPED,
-                            orientation="h")])
-    fig.update_layout(barmode="stack", height=110 + 24 * len(counts), xaxis_title="samples",
-                      margin={"l": 10, "r": 10, "t": 36, "b": 40},  # the top margin clears Gradio's label
-                      legend={"orientation": "h", "y": -0.15, "x": 0, "yanchor": "top"})
-    fig.update_yaxes(automargin=True)
-    return fig
-
-
-def _image(store: SampleStore, sample_id: str) -> Image.Image:
-    return enlarged(Image.open(store.root / store.manifest().set_index("id").loc[sample_id, "file"]), INSPECT_SCALE)
-
-
-def _gallery(state, show: str):
-    scores = state["scores"]
-    rows = scores if show == "all" else scores[scores["kept"] == (show == "kept")]
-    rows = rows.sort_values("cosine", na_position="first").head(GALLERY_MAX)
-    store = SampleStore(state["root"])
-    files = store.manifest().set_index("id")["file"]
-    items = [(r.id, Image.open(store.root / files[r.id]),
-              [r.id, f"cos {r.cosine:.3f} · p {100 * r.teacher_prob:.0f} %"]) for r in rows.itertuples()]
-    return grid_html(items, f"No {show} samples."), list(rows["id"])
-
-
-def _summary(state) -> str:
-    s = state["scores"]
-    kept, variations = int(s["kept"].sum()), s["variation"] > 0
-    return (f"**{kept} of {len(s)} kept** (ω = {s.attrs['omega']:.2f}, τ = {s.attrs['tau']:.2f}, "
-            f"{s.attrs['embedding']} embedding); variations kept: {int((s['kept'] & variations).sum())} of "
-            f"{int(variations.sum())}. {state['note']}")
-
-
-def _plot(state, colour_by) -> str:
-    return scatter_html(state["scores"], state["xy"], colour_by, state["method"], state["label"],
-                        state.get("selected"))
-
-
-def _lists(state, show):
-    """The slower views: the per-class bars and the gallery of samples."""
-    items, shown = _gallery(state, show)
-    return {**state, "shown": shown}, _bars(state["scores"]), items
-
-
 def compute_ui(teacher_spec, label, embedding, clip_folder, projection, omega, tau, colour_by, show,
                progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
-    try:
-        store = _store(label)
-        teacher = session_teacher(teacher_spec)
-        progress(0, desc="teacher outputs and embeddings (cached per sample)")
-        kind = "clip" if embedding.startswith("CLIP") else "teacher"
-        omega, tau = field(omega, "ω"), field(tau, "τ")
-        features = filtering.compute_features(store, teacher, embedding=kind,
-                                              clip_model=(clip_folder or "").strip() or None,
-                                              progress=lambda done, total: progress((done, total), unit="images"))
-        scores = filtering.scores_frame(store.manifest(), features, omega, tau)
-        progress(1, desc="2-D projection")
-        proj = project(features.embeddings, PROJECTIONS[projection], cache_dir=store.root / "embeddings" / "2d")
-    except DfkdError as e:
-        raise user_error(e) from None
+    store, teacher = _store(label), session_teacher(teacher_spec)
+    progress(0, desc="teacher outputs and embeddings (cached per sample)")
+    kind = "clip" if embedding.startswith("CLIP") else "teacher"
+    omega, tau = field(omega, "ω"), field(tau, "τ")
+    features = filtering.compute_features(store, teacher, embedding=kind, clip_model=(clip_folder or "").strip() or None,
+                                          progress=lambda done, total: progress((done, total), unit="images"))
+    scores = filtering.scores_frame(store.manifest(), features, omega, tau)
+    progress(1, desc="2-D projection")
+    proj = project(features.embeddings, PROJECTIONS[projection], cache_dir=store.root / "embeddings" / "2d")
     note = (proj.note + ".") if proj.note else ("(projection from cache)" if proj.cached else "")
     state = {"root": str(store.root), "label": label, "scores": scores, "xy": proj.xy, "method": proj.method,
              "note": note, "class_names": list(teacher.class_names)}
-    state, bars, items = _lists(state, show)
+    state, bars, items = views.lists(state, "dropped" if show == "selected" else show)
     shown = gr.update(visible=True)
-    return state, _plot(state, colour_by), _summary(state), gr.update(value=bars, visible=True), items, shown, shown
+    return (state, views.plot(state, colour_by), views.summary(state), gr.update(value=bars, visible=True), items,
+            shown, shown, shown)
 
 
 def rethreshold_ui(state, omega, tau, colour_by):
-    """Recolour for new ω, τ: only the kept flags change (the bars and gallery follow)."""
+    """Recolour for new ω, τ: only the kept flags change (the bars and gallery follow); the
+    samples kept or dropped by hand stay so."""
     if not state:
-        raise user_error("Compute the scores of a sample set first.")
-    try:
-        omega, tau = field(omega, "ω"), field(tau, "τ")
-        state = {**state, "scores": filtering.apply_thresholds(state["scores"], omega, tau)}
-    except DfkdError as e:
-        raise user_error(e) from None
-    return state, _plot(state, colour_by), _summary(state)
-
-
-def _percent(p) -> str:
-    return "n/a" if pd.isna(p) else f"{100 * p:.1f} %"
-
-
-def _details(row, sample_id: str, class_names: list) -> pd.DataFrame:
-    """The sample's scores as a person reads them: names, 3 decimals, percentages."""
-    pred = int(row["teacher_pred"])
-    rows = [("sample", sample_id), ("class (target)", row["class_name"]),
-            ("source", row["source_id"] if row["source_id"] != sample_id else "itself (a source)"),
-            ("variation", "source" if row["variation"] == 0 else f"v{int(row['variation'])}"),
-            ("cos(sample, source)", "n/a" if pd.isna(row["cosine"]) else f"{row['cosine']:.3f}"),
-            ("teacher p(target)", _percent(row["teacher_prob"])),
-            ("teacher predicts", class_names[pred] if pred < len(class_names) else str(pred)),
-            ("entropy (nats)", f"{row['entropy']:.3f}"), ("kept", "yes" if row["kept"] else "no")]
-    return pd.DataFrame(rows, columns=["score", "value"])
+        raise DfkdError("Compute the scores of a sample set first.")
+    scores = filtering.apply_thresholds(state["scores"], field(omega, "ω"), field(tau, "τ"))
+    state = {**state, "scores": selection.with_hand_flags(scores, state.get("by_hand", {}))}
+    return state, views.plot(state, colour_by), views.summary(state)
 
 
 def inspect_ui(state, sample_id):
     if not state:
-        raise user_error("Compute the scores of a sample set first.")
+        raise DfkdError("Compute the scores of a sample set first.")
     scores = state["scores"].set_index("id")
     sample_id = (sample_id or "").strip()
     if sample_id not in scores.index:
-        raise user_error(f"No sample '{sample_id}' in this set.")
+        raise DfkdError(f"No sample '{sample_id}' in this set.")
     row = scores.loc[sample_id]
     store = SampleStore(state["root"])
-    source = _image(store, row["source_id"]) if row["source_id"] in scores.index else None
-    return _image(store, sample_id), source, _details(row, sample_id, state.get("class_names", []))
+    source = views.image(store, row["source_id"]) if row["source_id"] in scores.index else None
+    return views.image(store, sample_id), source, views.details(row, sample_id, state.get("class_names", []))
 
 
 def point_ui(state, evt: gr.EventData):
     """A click on a scatter point: that sample, its source and scores; it stays highlighted."""
     sample_id = str(getattr(evt, "sample_id", ""))
     sample, source, table = inspect_ui(state, sample_id)
-    return {**state, "selected": sample_id}, sample_id, sample, source, table
+    return {**state, "selected": sample_id}, sample_id, sample, source, table, ""
 
 
 def thumbnail(key: str) -> str | None:
@@ -171,14 +99,11 @@ def thumbnail(key: str) -> str | None:
 
 def export_ui(state, name):
     if not state:
-        raise user_error("Compute the scores of a sample set first.")
-    try:
-        dest = sample_set_path(name)
-        if SampleStore(dest).exists():
-            raise DfkdError(f"Sample set '{name}' already exists; choose a new name.")
-        new = filtering.export_kept(SampleStore(state["root"]), state["scores"], dest)
-    except DfkdError as e:
-        raise user_error(e) from None
+        raise DfkdError("Compute the scores of a sample set first.")
+    dest = sample_set_path(name)
+    if SampleStore(dest).exists():
+        raise DfkdError(f"Sample set '{name}' already exists; choose a new name.")
+    new = filtering.export_kept(SampleStore(state["root"]), state["scores"], dest)
     return f"Exported {len(new.manifest())} kept samples to sample set `{name}` (`{new.root}`)."
 
 
@@ -205,42 +130,48 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
             plot = gr.HTML("<p>Compute the scores of a sample set to see its embedding here.</p>",
                            js_on_load=JS, css_template=CSS, server_functions=[thumbnail], elem_id="filter-scatter",
                            label="Embedding", show_label=False)
+            picks = selection.build()
             with gr.Row(equal_height=True, visible=False) as inspect_row:
                 sample = gr.Image(label="Selected sample", height=256, scale=1, min_width=150,
                                   elem_id="filter-sample")
                 source = gr.Image(label="Its source", height=256, scale=1, min_width=150)
                 with gr.Column(scale=2, min_width=240):
                     sample_id = gr.Textbox(label="Sample id (or click a point / an image)")
+                    inspect_note = gr.Markdown(elem_id="filter-inspect-note")
                     details = gr.Dataframe(headers=["score", "value"], label="Scores", interactive=False,
                                            wrap=True, elem_id="filter-details")
             with gr.Column(visible=False) as gallery_column:
-                show = gr.Radio(SHOW, value=SHOW[0], label="Samples (least similar to their source first)")
+                show = gr.Radio(views.SHOW, value=views.SHOW[0], label="Samples (least similar to their source first)")
                 gallery = gr.HTML(js_on_load=GRID_JS, css_template=GRID_CSS, elem_id="filter-gallery")
             with gr.Row():
-                export_name = gr.Textbox(value="kept-samples", label="Export the kept set as sample set")
+                export_name = gr.Textbox(value="kept-samples", label="Export the kept set as sample set",
+                                         info="with the samples kept or dropped by hand")
                 export = gr.Button("Export")
             exported = gr.Markdown()
 
     sample_set = picker.dropdown
     embedding.change(lambda e: gr.update(visible=e.startswith("CLIP")), embedding, clip_folder,
                      api_visibility="private")
-    compute.click(compute_ui, [teacher_spec, sample_set, embedding, clip_folder, projection, omega, tau, colour_by,
-                               show], [state, plot, summary, bars, gallery, inspect_row, gallery_column], api_name="compute_scores",
-                  concurrency_id="compute", concurrency_limit=1)
+    on(compute.click, compute_ui, [teacher_spec, sample_set, embedding, clip_folder, projection, omega, tau, colour_by,
+                                   show], [state, plot, summary, bars, gallery, inspect_row, gallery_column,
+                                           picks["row"]], summary,
+       api_name="compute_scores", concurrency_id="compute", concurrency_limit=1)
     for control in (omega, tau):  # the scatter first (fast), then the bars and gallery
-        control.change(rethreshold_ui, [state, omega, tau, colour_by], [state, plot, summary],
-                       api_name="rethreshold" if control is omega else None, trigger_mode="always_last",
-                       api_visibility="public" if control is omega else "private", queue=False,
-                       show_progress="hidden").then(_lists, [state, show], [state, bars, gallery], api_visibility="private",
-                              concurrency_limit=None)
-    colour_by.change(lambda st, c: _plot(st, c) if st else gr.skip(), [state, colour_by], plot,
+        on(control.change, rethreshold_ui, [state, omega, tau, colour_by], [state, plot, summary], summary,
+           api_name="rethreshold" if control is omega else None, trigger_mode="always_last",
+           api_visibility="public" if control is omega else "private", queue=False, show_progress="hidden",
+           ).success(views.lists, [state, show], [state, bars, gallery], api_visibility="private",
+                     concurrency_limit=None)
+    colour_by.change(lambda st, c: views.plot(st, c) if st else gr.skip(), [state, colour_by], plot,
                      api_visibility="private", concurrency_limit=None)
-    show.change(lambda st, sh: _lists(st, sh) if st else (gr.skip(),) * 3, [state, show], [state, bars, gallery],
-                api_visibility="private", concurrency_limit=None)
-    plot.click(point_ui, state, [state, sample_id, sample, source, details], api_visibility="private",
-               concurrency_limit=None)
-    gallery.click(point_ui, state, [state, sample_id, sample, source, details], api_visibility="private",
-                  concurrency_limit=None)
-    sample_id.submit(inspect_ui, [state, sample_id], [sample, source, details], api_name="inspect_sample")
-    picker.refresh_on(export.click(export_ui, [state, export_name], exported, api_name="export_kept").success)
+    show.change(lambda st, sh: views.lists(st, sh) if st else (gr.skip(),) * 3, [state, show],
+                [state, bars, gallery], api_visibility="private", concurrency_limit=None)
+    for clicked in (plot, gallery):
+        on(clicked.click, point_ui, state, [state, sample_id, sample, source, details, inspect_note], inspect_note,
+           api_visibility="private", concurrency_limit=None)
+    on(sample_id.submit, inspect_ui, [state, sample_id], [sample, source, details], inspect_note,
+       api_name="inspect_sample").success(lambda: "", None, inspect_note, api_visibility="private", queue=False)
+    selection.wire(picks, plot, state, colour_by, summary, show, gallery, bars)
+    picker.refresh_on(on(export.click, export_ui, [state, export_name], exported, exported,
+                         api_name="export_kept").success)
     return [picker]

@@ -13,7 +13,7 @@ from dfkd_core import DfkdError
 from dfkd_core.data.store import to_uint8
 from dfkd_core.gan.config import GANConfig
 from dfkd_core.gan.job import MAX_SAMPLES, balanced_chunks, hidfd_job
-from dfkd_core.gan.sample import generate, grid, teacher_verdict
+from dfkd_core.gan.sample import generate, teacher_verdict
 from dfkd_core.guidance import Cancelled
 from dfkd_core.sampling import add_to_sample_set, checked_name, runs_dir
 from dfkd_core.streaming import stream
@@ -21,6 +21,7 @@ from dfkd_core.streaming import stream
 from . import cancelling
 from .common import enlarged, field, session_teacher, shows_user_errors
 from .fields import checked
+from .reporting import on
 from .sample_grid import data_url
 
 DEMO_POOL, UPLOAD = "Demo pool (Fashion-MNIST, never seen by the teacher)", "Upload images or a .zip"
@@ -58,25 +59,32 @@ def _frequencies(freq):
 
 
 def class_grid(images, names, step=None) -> str:
-    """One grid, one row per class (its name as the row label), all classes visible; the
-    images keep their crisp pixels and shrink to the page's width on a phone."""
+    """One labelled grid, a row per class (its name as the row label) and a column per sample,
+    with no table borders: every class visible, crisp pixels, the images shrinking to the
+    page's width (on a phone the name goes above its row)."""
     per = len(images) // len(names)
     rows = []
     for c, name in enumerate(names):
-        strip = enlarged(to_uint8(grid(images[c * per:(c + 1) * per], 1).unsqueeze(0))[0], SCALE)
-        rows.append(f'<tr><th scope="row">{html.escape(name)}</th><td><img src="{data_url(strip)}" '
-                    f'alt="{html.escape(name)} samples"></td></tr>')
+        cells = "".join(f'<img role="cell" src="{data_url(enlarged(a, SCALE))}" alt="{html.escape(name)} sample {i + 1}">'
+                        for i, a in enumerate(to_uint8(images[c * per:(c + 1) * per])))
+        rows.append(f'<div class="row" role="row"><div class="label" role="rowheader">{html.escape(name)}</div>'
+                    f'{cells}</div>')
     caption = f"EMA generator after step {step}: {per} samples per class" if step else f"{per} samples per class"
-    return (f'<table class="class-grid"><caption>{caption}</caption>{"".join(rows)}</table>')
+    return (f'<div class="class-grid" role="table" aria-label="{html.escape(caption)}" style="--per: {per}">'
+            f'<div class="caption">{html.escape(caption)}</div>{"".join(rows)}</div>')
 
 
 GRID_CSS = """
-.class-grid { border-collapse: collapse; width: 100%; }
-.class-grid caption { text-align: left; font-weight: 600; padding: 4px 0; }
-.class-grid th { text-align: right; padding: 2px 8px 2px 0; font-weight: normal; white-space: nowrap; width: 1%; }
-.class-grid td { padding: 2px 0; }
-.class-grid th, .class-grid td { border: none; background: none; }
-.class-grid img { max-width: 100%; image-rendering: pixelated; display: block; }
+.class-grid { display: flex; flex-direction: column; gap: 4px; }
+.class-grid .caption { font-weight: 600; padding: 4px 0; }
+.class-grid .row { display: grid; grid-template-columns: 104px repeat(var(--per), minmax(0, 96px)); gap: 4px;
+                   align-items: center; }
+.class-grid .label { text-align: right; padding-right: 6px; font-size: 0.9em; overflow-wrap: anywhere; }
+.class-grid img { width: 100%; aspect-ratio: 1; image-rendering: pixelated; display: block; border-radius: 2px; }
+@media (max-width: 640px) {
+  .class-grid .row { grid-template-columns: repeat(var(--per), minmax(0, 1fr)); gap: 2px; }
+  .class-grid .label { grid-column: 1 / -1; text-align: left; padding: 4px 0 0; }
+}
 """
 
 
@@ -206,12 +214,12 @@ def build(teacher_spec: gr.State) -> None:
             sent = gr.Markdown()
 
     source_kind.change(lambda k: gr.update(visible=k == UPLOAD), source_kind, files, api_visibility="private")
-    train.click(train_ui, [teacher_spec, source_kind, files, how_many, mode, steps, batch_size, oh, adc, bn,
+    on(train.click, train_ui, [teacher_spec, source_kind, files, how_many, mode, steps, batch_size, oh, adc, bn,
                            ms, feature_integration, cfs, g_ch, seed],
-                [status, freq, curves, samples, trained], api_name="hidfd_train",
-                concurrency_id="compute", concurrency_limit=1)
+       [status, freq, curves, samples, trained], status, api_name="hidfd_train",
+       concurrency_id="compute", concurrency_limit=1)
     # not cancels=[...]: the job must end itself, so the tab can say where it stopped
     cancel.click(cancel_ui, None, status, api_name="hidfd_cancel", concurrency_limit=None)
-    send.click(send_ui, [trained, set_name, count, with_real], sent, api_name="hidfd_send",
-               concurrency_id="compute", concurrency_limit=1)
+    on(send.click, send_ui, [trained, set_name, count, with_real], sent, sent, api_name="hidfd_send",
+       concurrency_id="compute", concurrency_limit=1)
 

@@ -1,6 +1,7 @@
 """A grid of small sample images as HTML: fixed-size crisp thumbnails with their caption
 under them (gr.Gallery stretches a few images to the full width and lays captions over
-them); a click on one triggers the component's click event with its sample id."""
+them); a click on one triggers the component's click event with its sample id. In a
+`multi` grid a click toggles its image's mark (several picked), else it moves the mark."""
 
 import base64
 import html
@@ -12,8 +13,11 @@ JS = """
 element.addEventListener('click', (e) => {
   const item = e.target.closest('[data-id]');
   if (!item) return;
-  element.querySelectorAll('.selected').forEach((q) => q.classList.remove('selected'));
-  item.classList.add('selected');
+  if (item.closest('[data-multi]')) item.classList.toggle('selected');
+  else {
+    element.querySelectorAll('.selected').forEach((q) => q.classList.remove('selected'));
+    item.classList.add('selected');
+  }
   trigger('click', {sample_id: item.dataset.id});
 });
 """
@@ -33,11 +37,13 @@ def data_url(image: Image.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def grid_html(items, empty: str = "No samples to show.") -> str:
-    """items: (sample id, PIL image, caption lines); the markup of the clickable grid."""
+def grid_html(items, empty: str = "No samples to show.", multi: bool = False, picked=()) -> str:
+    """items: (sample id, PIL image, caption lines); the markup of the clickable grid, with
+    the ids in `picked` marked."""
     if not items:
         return f"<p>{html.escape(empty)}</p>"
-    figures = [f'<figure data-id="{html.escape(sid)}"><img src="{data_url(image)}" alt="{html.escape(sid)}">'
-               f'<figcaption>{"<br>".join(html.escape(line) for line in lines)}</figcaption></figure>'
+    mark = {True: ' class="selected"', False: ""}
+    figures = [f'<figure data-id="{html.escape(sid)}"{mark[sid in picked]}>'
+               f'<img src="{data_url(image)}" alt="{html.escape(sid)}"><figcaption>{"<br>".join(html.escape(line) for line in lines)}</figcaption></figure>'
                for sid, image, lines in items]
-    return f'<div class="grid">{"".join(figures)}</div>'
+    return f'<div class="grid"{" data-multi" if multi else ""}>{"".join(figures)}</div>'

@@ -22,6 +22,7 @@ from . import samples_views as views
 from .common import field, session_teacher, shows_user_errors, user_error
 from .fields import checked
 from .gpu import SAMPLING_S, gpu
+from .reporting import on
 
 DEMO_PRIOR, LOCAL, HUB = "Demo prior (Fashion-MNIST + shapes)", "Local folder", "Hub id"
 JOB = "samples"  # the Cancel button's job name (components/cancelling.py)
@@ -210,18 +211,18 @@ def build(teacher_spec: gr.State) -> dict:
                          api_visibility="private", concurrency_id="light", concurrency_limit=None)
     randomize.click(lambda: random.randint(0, 2 ** 31 - 1), None, seed, api_visibility="private",
                     concurrency_id="light", concurrency_limit=None)
-    run.click(generate_ui, [teacher_spec, classes, per_class, strength, backbone_kind, backbone_path, bn, steps,
+    on(run.click, generate_ui, [teacher_spec, classes, per_class, strength, backbone_kind, backbone_path, bn, steps,
                             window_start, window_end, mode, candidates, every, eta, seed, use_cutmix, cutmix_step,
-                            cutmix_alpha], [status, pairs, filmstrip, sweep, cutmix, last],
-              api_name="generate_samples", concurrency_id="compute", concurrency_limit=1)
-    sweep_btn.click(sweep_ui, [teacher_spec, classes, strengths, seed, steps, eta, mode, candidates, every,
-                               backbone_kind, backbone_path], sweep, api_name="strength_sweep",
-                    concurrency_id="compute", concurrency_limit=1)
+                            cutmix_alpha], [status, pairs, filmstrip, sweep, cutmix, last], status,
+       api_name="generate_samples", concurrency_id="compute", concurrency_limit=1)
+    on(sweep_btn.click, sweep_ui, [teacher_spec, classes, strengths, seed, steps, eta, mode, candidates, every,
+                                   backbone_kind, backbone_path], sweep, sweep, api_name="strength_sweep",
+       concurrency_id="compute", concurrency_limit=1)
     # not cancels=[...]: the job must end itself, so the tab can say where it stopped
     # a toast, not the status line: the job's own last update ("Cancelled at step N") must not be overwritten
     cancel.click(cancel_toast, None, None, api_name="cancel_samples", concurrency_limit=None)
-    add.click(add_ui, [last, set_name], added, api_name="add_to_sample_set", concurrency_id="light",
-              concurrency_limit=None)
+    on(add.click, add_ui, [last, set_name], added, added, api_name="add_to_sample_set", concurrency_id="light",
+       concurrency_limit=None)
     teacher_spec.change(_refresh_classes, teacher_spec, classes, api_visibility="private", concurrency_id="light",
                         concurrency_limit=None)
     return {"classes": classes, "per_class": per_class, "strength": strength, "seed": seed, "steps": steps,

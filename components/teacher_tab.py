@@ -18,6 +18,7 @@ from dfkd_core.streaming import stream
 from . import cancelling
 from .common import field, session_teacher, user_error
 from .fields import checked
+from .reporting import on
 from .uploads import load_uploaded_teacher
 
 DEMO, UPLOAD = "Demo teacher (Fashion-MNIST)", "Upload a checkpoint"
@@ -135,10 +136,10 @@ def build() -> gr.State:
 
     choice.change(lambda c: [gr.update(visible=c == UPLOAD)] * 3, choice, [files, arch, num_classes],
                   api_visibility="private")
-    load_btn.click(load_teacher_ui, [choice, files, arch, num_classes], [spec, card, status],
-                   api_name="load_teacher", concurrency_limit=None)  # cheap: never waits behind compute
-    eval_btn.click(evaluate_ui, [spec, dataset], result, api_name="evaluate_teacher",
-                   concurrency_id="compute", concurrency_limit=1)
+    on(load_btn.click, load_teacher_ui, [choice, files, arch, num_classes], [spec, card, status], status,
+       api_name="load_teacher", concurrency_limit=None)  # cheap: never waits behind compute
+    on(eval_btn.click, evaluate_ui, [spec, dataset], result, result, api_name="evaluate_teacher",
+       concurrency_id="compute", concurrency_limit=1)
     # not cancels=[...]: the evaluation runs in a worker thread that must stop itself
     cancel_btn.click(cancel_ui, None, result, api_name="cancel_evaluation", concurrency_limit=None)
     return spec

@@ -1,8 +1,10 @@
 """Variations tab (DDA): pick samples of a sample set, make SDEdit variations of them at a
 chosen strength, see each row of variations beside its source with the cosine of their
-teacher features and the teacher's probability, and add them to the set."""
+teacher features and the teacher's probability (captions under the images), and add them
+to the set: the Add button shows only while there are finished variations to add."""
 
 import gradio as gr
+from PIL import Image
 
 from dfkd_core import DfkdError
 from dfkd_core.augment.dda import DDAConfig, plan, save_variations, source_rows, vary
@@ -13,35 +15,40 @@ from dfkd_core.filtering import paired_cosines
 from dfkd_core.guidance import Cancelled
 from dfkd_core.streaming import stream
 
-from . import cancelling
-from .common import enlarged, field, session_teacher, shows_user_errors, user_error
+from . import cancelling, figures
+from .common import field, session_teacher, shows_user_errors, user_error
 from .fields import checked
+from .reporting import on
+from .sample_grid import CSS as GRID_CSS
+from .sample_grid import JS as GRID_JS
+from .sample_grid import grid_html
 from .filter_tab import _store
 from .samples_tab import DEMO_PRIOR, HUB, LOCAL
 from .set_picker import SetPicker
 
 SOURCES_MAX = 48
+NO_SET = "<p>Pick a sample set to see its sources.</p>"
+SOURCES_CSS = ".grid { grid-template-columns: repeat(auto-fill, minmax(84px, 1fr)); } img { max-width: 96px; }"
 JOB = "variations"  # its Cancel button's job name (components/cancelling.py)
+HIDDEN = gr.update(visible=False)
 
 
 def sources_ui(label):
-    """The set's first sources (click one to pick it) and every source id as choices."""
-    if not label:  # no set yet (a fresh install): nothing to show, no pop-up
-        return [], [], gr.update(choices=[], value=[])
-    try:
-        store = _store(label)
-        rows = source_rows(store)
-    except DfkdError as e:
-        raise user_error(e) from None
+    """The set's first sources as a grid (click one to pick it, again to unpick it; captions
+    under the images) and every source id as choices."""
+    if not label:  # no set yet (a fresh install): nothing to show, no message
+        return NO_SET, gr.update(choices=[], value=[])
+    store = _store(label)
+    rows = source_rows(store)
     shown = rows.head(SOURCES_MAX)
     images = store.images(list(shown["id"])) if len(shown) else None
-    items = [(enlarged(a), f"{i} · {c}") for a, i, c in zip(to_uint8(images), shown["id"], shown["class_name"])] \
+    items = [(i, Image.fromarray(a), [i, c]) for a, i, c in zip(to_uint8(images), shown["id"], shown["class_name"])] \
         if images is not None else []
-    return items, list(shown["id"]), gr.update(choices=list(rows["id"]), value=[])
+    return grid_html(items, "This set has no source samples.", multi=True), gr.update(choices=list(rows["id"]), value=[])
 
 
-def pick_ui(shown, picked, evt: gr.SelectData):
-    sample_id = shown[evt.index]
+def pick_ui(picked, evt: gr.EventData):
+    sample_id = str(getattr(evt, "sample_id", ""))
     picked = list(picked or [])
     return [p for p in picked if p != sample_id] if sample_id in picked else [*picked, sample_id]
 
@@ -76,13 +83,14 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
     stop, step = cancelling.start(request, JOB), 0
     try:
         for kind, *payload in stream(_job, store, chunk, backbone, teacher, cfg, stop=stop):
-            if kind == "step":
+            if kind == "step":  # a running job replaces the batch to add
                 step = payload[0]
-                yield gr.skip(), f"Denoising: step {step} of {payload[1]}", gr.skip()
+                yield gr.skip(), f"Denoising: step {step} of {payload[1]}", None, HIDDEN
             else:
                 batch = payload[0]
     except Cancelled:  # the gallery and "last" are cleared: Add never saves a cancelled batch
-        yield gr.update(value=[], visible=False), f"**Cancelled at step {step}**: no variations were made.", None
+        yield gr.update(value="", visible=False), f"**Cancelled at step {step}**: no variations were made.", None, \
+            HIDDEN
         return
     except DfkdError as e:
         raise user_error(e) from None
@@ -91,17 +99,18 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
     sources = store.images(list(picked))
     row_of = {sid: i for i, sid in enumerate(picked)}
     cosines = paired_cosines(teacher, batch.images, sources[[row_of[sid] for sid, _ in chunk]])
-    items = []
+    rows = []
     for sid, src in zip(picked, to_uint8(sources)):
-        items.append((enlarged(src), f"{sid} (source)"))
-        for j in (j for j, (s, _) in enumerate(chunk) if s == sid):
-            items.append((enlarged(to_uint8(batch.images[j:j + 1])[0]),
-                          f"v{chunk[j][1]} · cos {cosines[j]:.2f} · p {batch.target_prob[j]:.2f}"))
+        cards = [figures.card([src], ["source"], "")]
+        cards += [figures.card([to_uint8(batch.images[j:j + 1])[0]],
+                               [f"v{chunk[j][1]} · cos {cosines[j]:.2f} · p {batch.target_prob[j]:.2f}"], "")
+                  for j, (s, _) in enumerate(chunk) if s == sid]
+        rows.append(figures.row(sid, cards))
     summary = (f"{len(chunk)} variations at s = {cfg.strength:.2f}: mean cosine with their source "
                f"**{cosines.mean():.3f}**, mean p(target) **{batch.target_prob.mean():.2f}**.")
     last = {"root": str(store.root), "batch": batch, "chunk": chunk, "cfg": cfg, "backbone": source,
             "teacher": teacher}
-    yield gr.update(value=items, columns=n + 1, visible=True), summary, last
+    yield gr.update(value="".join(rows), visible=True), summary, last, gr.update(visible=True)
 
 
 def cancel_ui(request: gr.Request = None) -> str:
@@ -117,18 +126,20 @@ def save_ui(last):
         raise DfkdError("Make variations first.")
     store = SampleStore(last["root"])
     save_variations(store, last["batch"], last["chunk"], last["cfg"], last["teacher"], last["backbone"])
-    return f"Added {len(last['chunk'])} variations to `{store.root}` ({len(store.manifest())} samples in the set)."
+    return (f"Added {len(last['chunk'])} variations to `{store.root}` ({len(store.manifest())} samples in the set).",
+            None, HIDDEN)  # added: nothing left to add
 
 
 def build(teacher_spec: gr.State) -> list[SetPicker]:
     """The tab's components; returns its sample-set picker (app.py lists the sets on load)."""
-    shown, last = gr.State([]), gr.State(None)
+    last = gr.State(None)
     with gr.Row():
         with gr.Column(scale=1):
             picker = SetPicker(elem_id="variations-sets")
             sample_set = picker.dropdown
-            sources = gr.Gallery(label="Sources (click to pick)", columns=4, height=260, object_fit="contain",
-                                 allow_preview=False)
+            gr.Markdown("**Sources** (click to pick, again to unpick)")
+            sources = gr.HTML(NO_SET, js_on_load=GRID_JS, css_template=GRID_CSS + SOURCES_CSS, max_height=300,
+                              elem_id="variations-sources")
             picked = gr.Dropdown([], multiselect=True, allow_custom_value=True, label="Picked samples")
             backbone_kind = gr.Radio([DEMO_PRIOR, LOCAL, HUB], value=DEMO_PRIOR, label="Diffusion backbone")
             backbone_path = gr.Textbox(label="Folder or hub id (pixel, Stable Diffusion or image-variation pipeline)",
@@ -144,19 +155,19 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
                 cancel = gr.Button("Cancel", variant="stop")
         with gr.Column(scale=2):
             summary = gr.Markdown(elem_id="variations-summary")
-            gallery = gr.Gallery(label="Each row: the source, then its variations", columns=3, height=420,
-                                 object_fit="contain", visible=False)  # shown with the first variations
-            save = gr.Button("Add these variations to the set")
-            saved = gr.Markdown()
+            gallery = gr.HTML(label="Each row: the source, then its variations", css_template=figures.CSS,
+                              visible=False, elem_id="variations-results")  # shown with the first variations
+            save = gr.Button("Add these variations to the set", visible=False, elem_id="variations-add")
+            saved = gr.Markdown(elem_id="variations-saved")
 
-    sample_set.change(sources_ui, sample_set, [sources, shown, picked], api_name="show_sources")
-    sources.select(pick_ui, [shown, picked], picked, api_visibility="private")
+    on(sample_set.change, sources_ui, sample_set, [sources, picked], summary, api_name="show_sources")
+    sources.click(pick_ui, picked, picked, api_visibility="private", concurrency_limit=None)
     backbone_kind.change(lambda k: gr.update(visible=k != DEMO_PRIOR), backbone_kind, backbone_path,
                          api_visibility="private")
-    run.click(vary_ui, [teacher_spec, sample_set, picked, backbone_kind, backbone_path, strength, variations,
-                             steps, guidance, seed], [gallery, summary, last], api_name="make_variations",
-                   concurrency_id="compute", concurrency_limit=1)
+    on(run.click, vary_ui, [teacher_spec, sample_set, picked, backbone_kind, backbone_path, strength, variations,
+                             steps, guidance, seed], [gallery, summary, last, save], summary, api_name="make_variations",
+       concurrency_id="compute", concurrency_limit=1)
     # not cancels=[ev]: the job must end itself, so the tab can say where it stopped
     cancel.click(cancel_ui, None, summary, api_name="cancel_variations", concurrency_limit=None)
-    save.click(save_ui, last, saved, api_name="save_variations")
+    on(save.click, save_ui, last, [saved, last, save], saved, api_name="save_variations")
     return [picker]

@@ -2,8 +2,10 @@
 walks every tab at 1440x900 and at 390x844, saves a screenshot of each tab at both sizes in
 $DFKD_SCREENSHOTS (default runs/screenshots/), and drives the tabs' main actions with tiny
 budgets: the sample-set dropdowns are filled on a fresh page, a scatter click shows the
-sample, the HiDFD grid labels all 10 classes, the Distill chart is in % with its reference
-lines, and a cancelled distillation leaves no finished run."""
+sample, a box dragged over the scatter selects its points (on a phone after "Select area"),
+variations show their captions under the images and "Add" only when there is something to
+add, the HiDFD grid labels all 10 classes with no table borders, the Distill chart is in %
+with its reference lines, and a cancelled distillation leaves no finished run."""
 
 import os
 import re
@@ -74,6 +76,74 @@ def drive_filter(page, expect):
     expect(page.locator("#filter-sample img")).to_be_visible(timeout=30_000)
     expect(page.locator("#filter-details")).to_contain_text(sample_id)
     expect(page.locator(f"#filter-scatter [data-id='{sample_id}']")).to_have_class("selected")
+    box_select(page, expect)
+
+
+# points whose centre lies in the left half of the scatter: what a box over that half must select
+LEFT_HALF_JS = """() => {
+  const svg = document.querySelector('#filter-scatter svg[data-set]'), r = svg.getBoundingClientRect();
+  const ids = new Set();
+  svg.querySelectorAll('[data-id]').forEach((q) => {
+    const b = q.getBoundingClientRect();
+    if ((b.left + b.right) / 2 < r.left + r.width / 2) ids.add(q.dataset.id);
+  });
+  return ids.size;
+}"""
+
+
+def box_select(page, expect):
+    """Drag a box over the left half of the scatter: its points are picked and counted, shown
+    in the gallery, and "Drop selected" drops them whatever ω says."""
+    if page.viewport_size["width"] < 700:  # a phone: dragging scrolls the page until "Select area" is on
+        page.locator("#filter-scatter .mode").click()
+        expect(page.locator("#filter-scatter .mode")).to_have_attribute("aria-pressed", "true")
+    svg = page.locator("#filter-scatter svg[data-set]")
+    svg.scroll_into_view_if_needed()
+    box, expected = svg.bounding_box(), page.evaluate(LEFT_HALF_JS)
+    assert 0 < expected < 60
+    page.mouse.move(box["x"] + 1, box["y"] + 1)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 1, steps=5)
+    page.mouse.up()
+    expect(page.locator("#filter-scatter .picked-count")).to_have_text(f"{expected} selected")
+    expect(page.locator("#filter-selection")).to_contain_text(f"{expected} selected", timeout=30_000)
+    expect(page.locator("#filter-gallery figure")).to_have_count(min(expected, 48))
+    page.locator("#filter-drop-selected").click()
+    expect(page.locator("#filter-selection")).to_contain_text(f"0 kept, {expected} dropped", timeout=30_000)
+    expect(page.locator("#filter-summary")).to_contain_text(f"{expected} kept or dropped by hand")
+    expect(page.locator("#filter-scatter .picked")).to_have_count(expected)  # still shown after the redraw
+
+
+def drive_variations(page, expect):
+    open_tab(page, "Variations")
+    add = page.locator("#variations-add")
+    expect(add).to_be_hidden()  # nothing to add yet
+    page.locator("#variations-sets input").first.click()
+    page.get_by_role("option", name="browser-noise", exact=True).click()
+    first = page.locator("#variations-sources figure").first
+    expect(first).to_contain_text("s0", timeout=30_000)  # the sources of browser-noise, captions under them
+    first.click()
+    expect(first).to_have_class("selected")
+    expect(page.locator("#variations-sources figcaption").first).to_be_visible()
+    for label, value in (("Variations per sample", 1), ("Denoising steps (of a whole trajectory)", 5)):
+        set_number_by_label(page, label, value)
+    page.get_by_role("button", name="Make variations").click()
+    expect(page.locator("#variations-summary")).to_contain_text("variations at s =", timeout=120_000)
+    expect(add).to_be_visible()
+    image, tag = page.locator("#variations-results img").nth(1), page.locator("#variations-results .tag").nth(1)
+    expect(tag).to_contain_text("cos")
+    assert tag.bounding_box()["y"] >= image.bounding_box()["y"] + image.bounding_box()["height"] - 1  # under it
+    add.click()
+    expect(page.locator("#variations-saved")).to_contain_text("Added 1 variations", timeout=30_000)
+    expect(add).to_be_hidden()  # added: nothing left to add
+
+
+def set_number_by_label(page, label: str, value) -> None:
+    box = page.get_by_label(f"number input for {label}")
+    box.fill(str(value))
+    box.press("Enter")
+    assert box.input_value() == str(value)
 
 
 def drive_distill(page, expect, runs_dir):
@@ -103,11 +173,17 @@ def drive_hidfd(page, expect):
     set_number(page, "hidfd-steps", 2)
     page.locator("#hidfd-train").click()
     expect(page.locator("#hidfd-status")).to_contain_text("Done after", timeout=180_000)
-    rows = page.locator("#hidfd-grid th[scope='row']")
+    rows = page.locator("#hidfd-grid [role=rowheader]")
     expect(rows).to_have_count(10)
     assert rows.all_inner_texts() == demo_teacher().class_names
-    width = page.locator("#hidfd-grid img").first.bounding_box()["width"]
-    assert width >= min(200, page.viewport_size["width"] - 150)  # large enough to see the samples
+    borders = page.evaluate("""() => [...document.querySelectorAll('#hidfd-grid .class-grid, #hidfd-grid .class-grid *')]
+        .map((e) => getComputedStyle(e)).filter((s) => parseFloat(s.borderTopWidth) > 0 && s.borderTopStyle !== 'none'
+        || parseFloat(s.borderLeftWidth) > 0 && s.borderLeftStyle !== 'none').length""")
+    assert borders == 0  # a clean grid, no table borders
+    images = page.locator("#hidfd-grid [role=row]").first.locator("img")
+    last = images.last.bounding_box()
+    assert last["x"] + last["width"] <= page.viewport_size["width"]  # the whole row is on the page
+    assert images.first.bounding_box()["width"] >= (80 if page.viewport_size["width"] > 700 else 32)
 
 
 def walk(page, expect, folder: Path, size: str) -> None:
@@ -133,6 +209,7 @@ def test_every_tab_at_both_sizes(app_url, sample_sets, runs_dir, screenshots):
                 open_tab(page, tab)
                 expect(page.locator(f"#{tab.lower()}-sets input").first).to_have_value(NEWEST, timeout=10_000)
             drive_filter(page, expect)
+            drive_variations(page, expect)
             drive_distill(page, expect, runs_dir)
             drive_hidfd(page, expect)
             walk(page, expect, screenshots, "desktop")
@@ -144,6 +221,7 @@ def test_every_tab_at_both_sizes(app_url, sample_sets, runs_dir, screenshots):
             phone.goto(app_url)
             expect(phone.get_by_role("tab", name="Teacher")).to_be_visible(timeout=30_000)
             drive_filter(phone, expect)
+            drive_hidfd(phone, expect)
             walk(phone, expect, screenshots, "phone")
         finally:
             browser.close()

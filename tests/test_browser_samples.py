@@ -109,3 +109,25 @@ def test_generate_sweep_filmstrip_and_cancel_leaves_no_stale_batch(browser, app_
     page.locator("#add-samples").click()  # the finished batch before the cancelled one is not offered either
     expect(page.get_by_text("Generate a batch first")).to_be_visible(timeout=10_000)
     page.screenshot(path=str(shots() / f"samples-cancelled-{size}.png"))
+
+
+def test_a_mistake_is_shown_on_its_own_tab_only(browser, app_url, capfd):
+    """Finding: gr.Error pop-ups followed the user to every tab. A mistake now shows in the
+    status line of the tab where it happened, with no pop-up and no traceback in the log."""
+    from playwright.sync_api import expect
+    page = _page(browser, "desktop", app_url)
+    page.get_by_role("tab", name="Samples").click()
+    for box in page.locator("#classes input[type=checkbox]").all():
+        box.uncheck()
+    page.locator("#generate-samples").click()
+    expect(page.locator("#samples-status")).to_contain_text("⚠ Pick at least one class", timeout=30_000)
+    page.get_by_role("tab", name="Filter").click()
+    page.locator("#filter-sets input").first.fill("no-such-set")
+    page.locator("#filter-compute").click()
+    expect(page.locator("#filter-summary")).to_contain_text("⚠ Pick a sample set", timeout=30_000)
+    expect(page.get_by_text("Pick at least one class")).to_be_hidden()  # the Samples tab's mistake stays there
+    expect(page.locator(".toast-body")).to_have_count(0)
+    expect(page.locator("[data-testid='status-tracker'] .error:visible")).to_have_count(0)  # no red badges
+    page.get_by_role("tab", name="Samples").click()
+    expect(page.get_by_text("Pick a sample set")).to_be_hidden()
+    assert "Traceback" not in capfd.readouterr().err
