@@ -96,9 +96,10 @@ def print_table(rows: list[tuple[str, dict]], teacher_acc: float, args, budget_s
           "(mean ± sample std over seeds).")
     if budget_s is not None:
         print(f"Equal compute: each synthetic-data row may spend {budget_s:.0f} s making its images (the DiffDFKD "
-              "row's source stages on this machine); noise, unguided and real images cannot use more.")
+              "row's source stages on this machine). Rows without a compute knob (noise, unguided, real, ...) make "
+              "their images as configured: their seconds are in the image-making column.")
         for key, cal in (calibrations or {}).items():
-            print(f"  {key}: {cal['knob']} = {cal['value']} (calibrated on one batch: {cal['fixed_s']:.2f} s + "
+            print(f"  {key}: {cal['knob']} = {cal['value']} (calibrated per batch: {cal['fixed_s']:.2f} s + "
                   f"{cal['per_unit_s']:.3f} s per {cal['knob'][:-1] if cal['knob'].endswith('s') else cal['knob']}"
                   f", x {cal['batches']} batches)")
     print("\n| method | student test acc | ratio to teacher | seeds | images used | image making | student (mean) | device |")

@@ -6,7 +6,7 @@ seed 0's finished source stages (never regenerating them) and distils with disti
 
 Equal compute: every synthetic-data row may spend on its images the seconds the DiffDFKD row's
 source stages took. A source with a compute knob (COMPUTE_KNOBS) gets the knob value those
-seconds buy: calibration times its real stage on one batch at two knob values on this machine,
+seconds buy: calibration times its real stage on one batch (past a warmup) at two knob values,
 fits seconds per batch = fixed + knob * per_unit, and sets knob = (budget / batches - fixed) /
 per_unit. The number goes into the row's config (its config.yaml records it) and into
 calibration.json, so a rerun resumes with the same number: the images never depend on a clock."""
@@ -138,22 +138,24 @@ def batches_of(settings: dict, batch_key: str, num_classes: int) -> int:
 
 
 def calibrate(cfg: dict, work_dir: Path, teacher, num_classes: int, log=print) -> dict:
-    """Times cfg's source stage (its stage seconds, as DONE.json records them) on one batch at
-    CALIBRATION_KNOB_VALUES, in fresh folders under work_dir; returns {knob, fixed_s,
+    """Times cfg's source stage (its stage seconds, as DONE.json records them) on one batch (past
+    its warmup) at CALIBRATION_KNOB_VALUES, in fresh folders under work_dir; returns {knob, fixed_s,
     per_unit_s, timings}."""
     name, settings = source_stage(cfg)
     knob, batch_key = COMPUTE_KNOBS[name]
     batch = settings.get(batch_key, 100)
+    # a source that warms up (Fast-DFKD: episodes without its adversarial loss) is timed past it
+    probe_batches = 1 + int(settings.get("warmup", 0))
     timings = {}
     # the first probe warms up (imports, first-call allocations) and is not used
     for k in (CALIBRATION_KNOB_VALUES[0], *CALIBRATION_KNOB_VALUES):
         probe = {**copy.deepcopy(cfg), "stages": [{name: {**settings, knob: k,
-                                                          "per_class": math.ceil(batch / num_classes)}}]}
+                                                          "per_class": math.ceil(probe_batches * batch / num_classes)}}]}
         folder = work_dir / f"{knob}-{k}"
         shutil.rmtree(folder, ignore_errors=True)
         ctx = run_pipeline(probe, folder, teacher=teacher, log=lambda m: None)
-        timings[k] = ctx.results[f"{name}_seconds"]  # the stage alone, as the budget counts it
-        log(f"calibration: {name} {knob}={k} on one batch of {batch}: {timings[k]:.2f} s")
+        timings[k] = ctx.results[f"{name}_seconds"] / probe_batches  # the stage alone, as the budget counts it
+        log(f"calibration: {name} {knob}={k}: {timings[k]:.2f} s per batch of {batch} ({probe_batches} timed)")
     (k1, t1), (k2, t2) = timings.items()
     fixed, per_unit = linear_cost(k1, t1, k2, t2)
     return {"knob": knob, "fixed_s": fixed, "per_unit_s": per_unit, "timings": timings}
