@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -88,6 +89,18 @@ def test_one_full_batch_gives_the_store_s_student(kit, tmp_path):
         torch.testing.assert_close(a[key], b[key], atol=1e-4, rtol=1e-4)
 
 
+def test_a_stopped_shards_run_resumes_to_the_uninterrupted_student(kit, tmp_path):
+    cfg = config(kit, {"shards": {"path": str(kit["shards"]), "shuffle": 30}}, epochs=3, eval=None)
+    run_pipeline(cfg, tmp_path / "whole", log=lambda m: None)
+    polls = iter(range(1, 10**6))
+    stopped = run_pipeline(cfg, tmp_path / "cut", log=lambda m: None, should_stop=lambda: next(polls) > 9)
+    assert stopped.cancelled  # 6 steps an epoch: stopped in epoch 2; the rerun goes on from epoch 1's checkpoint
+    assert torch.load(tmp_path / "cut" / "02-distill" / "checkpoint.pt", weights_only=True)["epoch"] == 1
+    run_pipeline(cfg, tmp_path / "cut", log=lambda m: None)
+    a, b = (load_file(tmp_path / name / "02-distill" / "student.safetensors") for name in ("whole", "cut"))
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
 def test_shards_inside_the_run_folder_are_handed_on_relative(kit, tmp_path):
     out = tmp_path / "run"
     export_store(kit["store"], "webdataset", out / "data", shard_size=50)
@@ -119,6 +132,14 @@ def test_ranks_read_disjoint_shards_with_as_many_steps(kit, monkeypatch):
         stream.rank_share(seed=0)
 
 
+def test_an_export_s_counts_spare_reading_every_header(kit, monkeypatch):
+    import dfkd_core.data.shard_stream as shard_stream
+    scanned = []
+    count = shard_stream.count_samples
+    monkeypatch.setattr(shard_stream, "count_samples", lambda path: scanned.append(Path(path).name) or count(path))
+    assert ShardStream(kit["shards"]).counts == [40, 40, 16] and scanned == ["shard-000000.tar"]
+
+
 def _tar(path: Path, members: dict):
     with tarfile.open(path, "w") as tar:
         for name, data in members.items():
@@ -132,6 +153,7 @@ def _tar(path: Path, members: dict):
     ("empty", "No WebDataset shards \\(.tar\\)"),
     ("no_cls", "sample 'a' has no .cls member"),
     ("not_tar", "not a readable tar shard"),
+    ("replaced", "shard-000001.tar: sample 'b' has no .cls member"),  # info.json's sizes no longer match
     ("order", "the stages must be \\[shards, distill\\]"),
     ("shuffle", "shuffle"),
 ])
@@ -143,6 +165,10 @@ def test_bad_shards_are_refused_before_any_work(kit, tmp_path, capsys, case, exp
         _tar(folder / "shard-000000.tar", {"a.png": b"x", "a.json": b"{}"})
     if case == "not_tar":
         (folder / "shard-000000.tar").write_bytes(b"not a tar archive at all" * 40)
+    if case == "replaced":
+        folder.rmdir()
+        shutil.copytree(kit["shards"], folder)
+        _tar(folder / "shard-000001.tar", {"b.png": b"x"})
     source = {"shards": {"path": str(kit["shards"] if case in ("order", "shuffle") else folder)}}
     if case == "shuffle":
         source["shards"]["shuffle"] = -1
@@ -154,7 +180,7 @@ def test_bad_shards_are_refused_before_any_work(kit, tmp_path, capsys, case, exp
     err = capsys.readouterr().err
     assert "Traceback" not in err and re.search(expected, err), err
     assert not out.exists()  # refused before the run folder was claimed
-    if case in ("missing", "empty", "no_cls", "not_tar"):
+    if case in ("missing", "empty", "no_cls", "not_tar", "replaced"):
         assert str(folder) in err
 
 

@@ -3,7 +3,9 @@ learns from them batch by batch, and no more than a bounded shuffle buffer of sa
 memory at once, however many millions the shards hold.
 
 Before any work, every shard's headers (not its images) are read: each sample must hold a
-<key>.png and a <key>.cls, and the counts fix an epoch's length. One process reads every
+<key>.png and a <key>.cls, and the counts fix an epoch's length (an export's info.json gives the
+counts instead, for shards of the sizes it records: then only the first shard's headers are read,
+and the others' fields are checked as they stream). One process reads every
 shard, in an order shuffled per epoch, through a buffer of `shuffle` samples. Under torchrun /
 accelerate the shards are dealt to the ranks once (largest first, each to the rank with the
 fewest samples so far) and each rank reads only its own, so no sample is read twice in an
@@ -20,7 +22,7 @@ import torch
 
 from ..distributed import world
 from ..errors import DfkdError
-from .shards import read_samples, shard_files
+from .shards import json_object, read_samples, shard_files
 
 NEEDED = ("png", "cls")
 MAX_MEMBER = 64 * 2**20  # bytes of one member: a training image's PNG is far smaller
@@ -73,6 +75,23 @@ def count_samples(path: str) -> int:
     return count
 
 
+def shard_counts(files: list[str]) -> list[int]:
+    """Samples per shard: from the export's info.json when it describes these very files (names
+    and byte sizes; the first shard's headers are still checked), else from every shard's headers."""
+    info_path = Path(files[0]).parent / "info.json"
+    info = {}
+    if info_path.is_file() and info_path.stat().st_size <= MAX_MEMBER:
+        info = json_object(info_path.read_bytes(), str(info_path))
+    samples, sizes = info.get("shard_samples"), info.get("shard_bytes")
+    names = [Path(f).name for f in files]
+    if isinstance(samples, dict) and isinstance(sizes, dict) and all(
+            isinstance(samples.get(n), int) and samples[n] >= 0 and sizes.get(n) == Path(f).stat().st_size
+            for n, f in zip(names, files)):
+        if count_samples(files[0]) == samples[names[0]]:
+            return [samples[n] for n in names]
+    return [count_samples(f) for f in files]
+
+
 def deal(counts: list[int], ranks: int) -> list[list[int]]:
     """Shard indices per rank: largest shard first, each to the rank with the fewest samples."""
     shares, totals = [[] for _ in range(ranks)], [0] * ranks
@@ -96,7 +115,7 @@ class ShardStream:
                             "webdataset --out DIR` (its shard-*.tar).")
         self.root, self.shuffle = path, shuffle
         self.files = shard_files(path)
-        self.counts = [count_samples(f) for f in self.files]
+        self.counts = shard_counts(self.files)
         if not sum(self.counts):
             raise DfkdError(f"No samples in the shards at '{source}'.")
         self.name = f"shards {path}"

@@ -90,7 +90,7 @@ def read_samples(files: list[str], shuffle: int = 0, rng=None):
         where = f"{sample.get('__url__', '?')}: sample {sample.get('__key__', '?')}"
         if "png" not in sample or "cls" not in sample:
             raise DfkdError(f"{where} lacks its .png or .cls member; export the store again.")
-        meta = _json(sample.get("json"), where)
+        meta = json_object(sample.get("json"), where)
         probs = torch.tensor(meta.get("teacher_probs", []), dtype=torch.float32)
         yield decode_png(sample["png"], where), _label(sample["cls"], where), probs
 
@@ -107,7 +107,7 @@ def _rng(seed: int, epoch: int):
     return random.Random(seed * 1_000_003 + epoch)
 
 
-def _json(data, where: str) -> dict:
+def json_object(data, where: str) -> dict:
     import json
     if data is None:
         return {}
@@ -125,7 +125,7 @@ def load_shards(source, class_names=None, max_images: int = 5_000_000) -> ImageD
     files = shard_files(source)
     if class_names is None:
         info = Path(files[0]).parent / "info.json"
-        class_names = _json(info.read_bytes(), str(info)).get("class_names", []) if info.exists() else []
+        class_names = json_object(info.read_bytes(), str(info)).get("class_names", []) if info.exists() else []
     images, labels = [], []
     for image, label, _ in ShardDataset(source, split=False):
         if len(images) >= max_images:

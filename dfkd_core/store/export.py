@@ -4,7 +4,8 @@ hf: DIR/train/images/<id>.png and DIR/train/metadata.jsonl (file_name, label, cl
 teacher_probs as a list, ...): `datasets.load_dataset("imagefolder", data_dir=DIR)` loads it.
 webdataset: DIR/shard-000000.tar, ... of at most `shard_size` samples each; a sample is
 <key>.png (the stored PNG bytes), <key>.cls (the label) and <key>.json (the row, with
-teacher_probs); DIR/info.json names the shards, the class names and the count. Keys are
+teacher_probs); DIR/info.json names the shards, the class names and the count, and each
+shard's samples and bytes (a distill stage trusts those counts for shards of that size). Keys are
 the sample ids ('.' would end a WebDataset key, so it becomes '_')."""
 
 import json
@@ -86,11 +87,15 @@ def _webdataset(store: SampleStore, rows, out: Path, shard_size: int, progress) 
     keys = [str(r["id"]).replace(".", "_") for r in rows]
     if len(set(keys)) != len(keys):
         raise DfkdError(f"{store.root}: two sample ids differ only by '.' and '_'; WebDataset keys would clash.")
+    samples = {}  # per shard: a distill stage streaming the shards needs the counts, not every header
     with wds.ShardWriter(str(out / "shard-%06d.tar"), maxcount=shard_size, verbose=0) as sink:
         for i, (key, row) in enumerate(zip(keys, rows), 1):
             read_png(store.root / row["file_name"])  # a damaged image is named, not exported
             png = (store.root / row["file_name"]).read_bytes()
             sink.write({"__key__": key, "png": png, "cls": int(row["target"]), "json": _record(row)})
+            name = Path(sink.fname).name
+            samples[name] = samples.get(name, 0) + 1
             if progress and (i % 1000 == 0 or i == len(rows)):
                 progress(i, len(rows))
-    return {"shards": sorted(p.name for p in out.glob("shard-*.tar")), "shard_size": shard_size}
+    return {"shards": sorted(samples), "shard_size": shard_size, "shard_samples": samples,
+            "shard_bytes": {name: (out / name).stat().st_size for name in samples}}
