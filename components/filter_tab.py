@@ -72,16 +72,16 @@ def inspect_ui(state, sample_id):
     if sample_id not in scores.index:
         raise DfkdError(f"No sample '{sample_id}' in this set.")
     row = scores.loc[sample_id]
-    store = SampleStore(state["root"])
-    source = views.image(store, row["source_id"]) if row["source_id"] in scores.index else None
-    return views.image(store, sample_id), source, views.details(row, sample_id, state.get("class_names", []))
+    source = row["source_id"] if row["source_id"] in scores.index else None
+    return (views.inspected(SampleStore(state["root"]), sample_id, source),
+            views.details(row, sample_id, state.get("class_names", [])))
 
 
 def point_ui(state, evt: gr.EventData):
     """A click on a scatter point: that sample, its source and scores; it stays highlighted."""
     sample_id = str(getattr(evt, "sample_id", ""))
-    sample, source, table = inspect_ui(state, sample_id)
-    return {**state, "selected": sample_id}, sample_id, sample, source, table, ""
+    images, table = inspect_ui(state, sample_id)
+    return {**state, "selected": sample_id}, sample_id, images, table, ""
 
 
 def thumbnail(key: str) -> str | None:
@@ -132,10 +132,9 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
                            label="Embedding", show_label=False)
             picks = selection.build()
             with gr.Row(equal_height=True, visible=False) as inspect_row:
-                sample = gr.Image(label="Selected sample", height=256, scale=1, min_width=150,
-                                  elem_id="filter-sample")
-                source = gr.Image(label="Its source", height=256, scale=1, min_width=150)
-                with gr.Column(scale=2, min_width=240):
+                with gr.Column(scale=1, min_width=300):
+                    sample = gr.HTML(css_template=views.INSPECT_CSS, elem_id="filter-sample")
+                with gr.Column(scale=1, min_width=240):
                     sample_id = gr.Textbox(label="Sample id (or click a point / an image)")
                     inspect_note = gr.Markdown(elem_id="filter-inspect-note")
                     details = gr.Dataframe(headers=["score", "value"], label="Scores", interactive=False,
@@ -167,9 +166,9 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
     show.change(lambda st, sh: views.lists(st, sh) if st else (gr.skip(),) * 3, [state, show],
                 [state, bars, gallery], api_visibility="private", concurrency_limit=None)
     for clicked in (plot, gallery):
-        on(clicked.click, point_ui, state, [state, sample_id, sample, source, details, inspect_note], inspect_note,
+        on(clicked.click, point_ui, state, [state, sample_id, sample, details, inspect_note], inspect_note,
            api_visibility="private", concurrency_limit=None)
-    on(sample_id.submit, inspect_ui, [state, sample_id], [sample, source, details], inspect_note,
+    on(sample_id.submit, inspect_ui, [state, sample_id], [sample, details], inspect_note,
        api_name="inspect_sample").success(lambda: "", None, inspect_note, api_visibility="private", queue=False)
     selection.wire(picks, plot, state, colour_by, summary, show, gallery, bars)
     picker.refresh_on(on(export.click, export_ui, [state, export_name], exported, exported,

@@ -9,13 +9,12 @@ from PIL import Image
 from dfkd_core import filtering
 from dfkd_core.data.store import SampleStore
 
-from .common import enlarged
+from . import figures
 from .sample_grid import grid_html
 from .scatter_svg import DROPPED, KEPT, scatter_html
 
 SHOW = ["dropped", "kept", "all", "selected"]
 GALLERY_MAX = 48  # images in the gallery below the scatter
-INSPECT_SCALE = 8  # the selected sample and its source, shown large
 
 
 def bars(scores: pd.DataFrame) -> go.Figure:
@@ -32,8 +31,15 @@ def bars(scores: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def image(store: SampleStore, sample_id: str) -> Image.Image:
-    return enlarged(Image.open(store.root / store.manifest().set_index("id").loc[sample_id, "file"]), INSPECT_SCALE)
+def inspected(store: SampleStore, sample_id: str, source_id: str | None) -> str:
+    """The sample beside its source, large, with captions under them."""
+    files = store.manifest().set_index("id")["file"]
+    ids = [(sample_id, "selected sample")] + ([(source_id, "its source")] if source_id and source_id != sample_id else [])
+    images = [Image.open(store.root / files[i]).convert("RGB") for i, _ in ids]
+    return figures.grid([figures.card(images, [f"{tag}: {i}" for i, tag in ids], "")])
+
+
+INSPECT_CSS = figures.CSS + ".dfkd-card img {width: min(192px, 36vw)}"
 
 
 def gallery(state, show: str):

@@ -205,7 +205,8 @@ def build(teacher_spec: gr.State) -> dict:
                                 elem_id="sweep")
             with gr.Accordion("Latent CutMix: partner, and the result with the pasted box (λ: share kept)",
                               open=False):
-                cutmix = gr.Gallery(columns=4, height="auto", object_fit="contain", allow_preview=True)
+                cutmix = gr.HTML(figures.note("Turn on Latent CutMix under Advanced settings, then Generate."),
+                                 css_template=figures.CSS, elem_id="cutmix")
 
     backbone_kind.change(lambda k: gr.update(visible=k != DEMO_PRIOR), backbone_kind, backbone_path,
                          api_visibility="private", concurrency_id="light", concurrency_limit=None)

@@ -91,8 +91,9 @@ def judged_html(teacher, guided, unguided) -> str:
         return judges_html(guided, unguided, None, str(e))
 
 
-def cutmix_panel(batch, latent_size):
-    """(partner, result with the pasted box outlined) for each sample that was mixed."""
+def cutmix_panel(batch, latent_size) -> str:
+    """A card per mixed sample: its partner, and the result with the pasted box outlined
+    (captions under the images)."""
     images, panel = [enlarged(a) for a in to_uint8(batch.images)], []
     seed_index = {(y, s): i for i, (y, s) in enumerate(zip(batch.targets.tolist(), batch.seeds))}
     for i, recs in enumerate(batch.records):
@@ -103,6 +104,6 @@ def cutmix_panel(batch, latent_size):
             top, left, bottom, right = cutmix_box_in_pixels(rec, latent_size, batch.images.shape[-1] * PREVIEW_SCALE)
             boxed = images[i].copy()
             ImageDraw.Draw(boxed).rectangle([left, top, right - 1, bottom - 1], outline=(255, 64, 64), width=2)
-            panel += [(images[j], f"partner (seed {rec['partner']})"),
-                      (boxed, f"seed {batch.seeds[i]} after step {rec['step']}, λ={rec['lambda']:.2f}")]
-    return panel
+            panel.append(figures.card([images[j], boxed], [f"partner: seed {rec['partner']}", f"seed {batch.seeds[i]}"],
+                                      f"pasted at step {rec['step']}; λ = {rec['lambda']:.2f} (share kept)"))
+    return figures.grid(panel) if panel else figures.note("CutMix was off for this batch.")

@@ -40,13 +40,13 @@ def test_scores_view_rethreshold_inspect_and_export(client, sample_set, runs_dir
     assert bars is not None
     plot, summary = client.predict(-1.0, 0.0, "kept / dropped", api_name="/rethreshold")
     assert "**30 of 30 kept**" in summary and "kept (30)" in plot and plot.count("data-id=") == 30
-    sample, source, table = client.predict("c003-s0-v2", api_name="/inspect_sample")
+    images, table = client.predict("c003-s0-v2", api_name="/inspect_sample")
     rows = dict(table["data"])
     assert rows["source"] == "c003-s0" and rows["class (target)"] == "Dress" and rows["kept"] == "yes"
     assert re.fullmatch(r"-?\d\.\d{3}", rows["cos(sample, source)"])  # 3 decimals, not 9
     assert re.fullmatch(r"\d{1,3}\.\d %", rows["teacher p(target)"])
     assert rows["teacher predicts"] in demo_teacher().class_names  # a class name, not an index
-    assert sample and source
+    assert images.count("<img") == 2 and "its source: c003-s0" in images  # the sample beside its source
     message = client.predict("dda-kept", api_name="/export_kept")
     assert "Exported 30 kept samples" in message
     assert len(SampleStore(runs_dir / "sample-sets" / "dda-kept").manifest()) == 30

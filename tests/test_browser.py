@@ -65,6 +65,8 @@ def set_number(page, elem_id: str, value) -> None:
 
 def drive_filter(page, expect):
     open_tab(page, "Filter")
+    page.locator("#filter-sets input").first.click()  # (the Variations drive made browser-noise the newest)
+    page.get_by_role("option", name=NEWEST, exact=True).click()
     page.get_by_label("PCA", exact=True).check()
     page.locator("#filter-compute").click()
     expect(page.locator("#filter-summary")).to_contain_text("of 60 kept", timeout=120_000)
@@ -73,7 +75,7 @@ def drive_filter(page, expect):
     point.hover()
     expect(page.locator("#filter-scatter .tip img")).to_have_attribute("src", re.compile("^data:image/png"), timeout=30_000)
     point.click()
-    expect(page.locator("#filter-sample img")).to_be_visible(timeout=30_000)
+    expect(page.locator("#filter-sample img")).to_have_count(2, timeout=30_000)  # the sample beside its source
     expect(page.locator("#filter-details")).to_contain_text(sample_id)
     expect(page.locator(f"#filter-scatter [data-id='{sample_id}']")).to_have_class("selected")
     box_select(page, expect)
