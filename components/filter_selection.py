@@ -66,13 +66,14 @@ def clear_ui(state, colour_by):
 
 def build():
     """The selection's line and buttons (under the scatter); returns them by name."""
-    with gr.Row(equal_height=True, visible=False) as row:
+    with gr.Column(visible=False, variant="panel") as row:
         text = gr.Markdown(NOTHING, elem_id="filter-selection")
-        keep = gr.Button("Keep selected", size="sm", scale=0, min_width=120, interactive=False,
-                         elem_id="filter-keep-selected")
-        drop = gr.Button("Drop selected", size="sm", scale=0, min_width=120, interactive=False,
-                         elem_id="filter-drop-selected")
-        clear = gr.Button("Clear selection", size="sm", scale=0, min_width=120)
+        with gr.Row():
+            keep = gr.Button("Keep selected", size="sm", scale=0, min_width=100, interactive=False,
+                             elem_id="filter-keep-selected")
+            drop = gr.Button("Drop selected", size="sm", scale=0, min_width=100, interactive=False,
+                             elem_id="filter-drop-selected")
+            clear = gr.Button("Clear selection", size="sm", scale=0, min_width=100)
     return {"row": row, "text": text, "keep": keep, "drop": drop, "clear": clear}
 
 

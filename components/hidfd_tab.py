@@ -50,11 +50,11 @@ def loss_figure(rows: list) -> go.Figure:
 
 
 def _frequencies(freq):
-    """The collected images per class as a person reads them (counts stay numbers)."""
-    table = freq.rename(columns={"teacher_count": "teacher's count", "mean_confidence": "mean confidence",
-                                 "true_count": "true count"})
+    """The collected images per class as a person reads them (counts stay numbers; short
+    headers, explained in the table's label, so that it fits a phone)."""
+    table = freq.rename(columns={"teacher_count": "images", "mean_confidence": "mean p", "true_count": "true"})
     table["share"] = [f"{100 * s:.0f} %" for s in freq["share"]]
-    table["mean confidence"] = ["" if c is None or c != c else f"{100 * c:.1f} %" for c in freq["mean_confidence"]]
+    table["mean p"] = ["" if c is None or c != c else f"{100 * c:.1f} %" for c in freq["mean_confidence"]]
     return table
 
 
@@ -201,7 +201,8 @@ def build(teacher_spec: gr.State) -> None:
                 cancel = gr.Button("Cancel", variant="stop")
         with gr.Column(scale=2):
             status = gr.Markdown(elem_id="hidfd-status")
-            freq = gr.Dataframe(label="Teacher-predicted classes of the real images", interactive=False,
+            freq = gr.Dataframe(label="The real images per teacher-predicted class (mean p: the teacher's mean "
+                                      "confidence; true: how many truly are that class)", interactive=False,
                                 visible=False, wrap=True)  # shown once images are collected
             curves = gr.Plot(label="Losses", visible=False)
             samples = gr.HTML("<p>The generator's samples appear here while it trains, one row per class.</p>",

@@ -140,7 +140,8 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
             gr.Markdown("**Sources** (click to pick, again to unpick)")
             sources = gr.HTML(NO_SET, js_on_load=GRID_JS, css_template=GRID_CSS + SOURCES_CSS, max_height=300,
                               elem_id="variations-sources")
-            picked = gr.Dropdown([], multiselect=True, allow_custom_value=True, label="Picked samples")
+            picked = gr.Dropdown([], multiselect=True, allow_custom_value=True, label="Picked samples",
+                                 elem_id="variations-picked")
             backbone_kind = gr.Radio([DEMO_PRIOR, LOCAL, HUB], value=DEMO_PRIOR, label="Diffusion backbone")
             backbone_path = gr.Textbox(label="Folder or hub id (pixel, Stable Diffusion or image-variation pipeline)",
                                        visible=False)

@@ -113,3 +113,24 @@ def test_variations_cancel_stops_the_job_and_keeps_no_batch(runs_dir, prior):
     assert gallery["visible"] is False and gallery["value"] == "" and add["visible"] is False
     assert len(store.manifest()) == 2  # nothing was added
     assert variations_tab.cancel_ui(session) == "Nothing of yours is running."
+
+
+def test_a_box_selection_dropped_by_hand_stays_dropped_whatever_omega_says():
+    import numpy as np
+    import pandas as pd
+
+    from components import filter_selection, filter_tab
+    from dfkd_core.filtering import apply_thresholds
+    scores = pd.DataFrame({"id": ["a", "b", "c"], "source_id": ["s", "s", "s"], "variation": [1, 1, 1],
+                           "target": [0, 0, 0], "class_name": ["x", "x", "x"], "cosine": [0.95, 0.5, 0.99],
+                           "teacher_prob": [0.9, 0.9, 0.9], "entropy": [0.1] * 3, "teacher_pred": [0] * 3})
+    scores.attrs["embedding"] = "teacher"
+    state = {"scores": apply_thresholds(scores, 0.9, 0.0), "xy": np.arange(6.0).reshape(3, 2), "method": "pca",
+             "label": "set", "note": "", "picked": ["a", "b"]}
+    state, plot, summary, text = filter_selection.hand_ui(state, "kept / dropped", keep=False)
+    assert "**1 of 3 kept**" in summary and "2 kept or dropped by hand" in summary
+    assert "**2 selected**: 0 kept, 2 dropped" in text and plot.count('class="picked"') == 2
+    state, plot, summary = filter_tab.rethreshold_ui(state, -1.0, 0.0, "kept / dropped")  # ω lets every cosine in
+    assert list(state["scores"]["kept"]) == [False, False, True] and "**1 of 3 kept**" in summary
+    state, *_ = filter_selection.hand_ui(state, "kept / dropped", keep=True)
+    assert state["scores"]["kept"].all()

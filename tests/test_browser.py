@@ -123,10 +123,12 @@ def drive_variations(page, expect):
     expect(add).to_be_hidden()  # nothing to add yet
     page.locator("#variations-sets input").first.click()
     page.get_by_role("option", name="browser-noise", exact=True).click()
-    first = page.locator("#variations-sources figure").first
-    expect(first).to_contain_text("s0", timeout=30_000)  # the sources of browser-noise, captions under them
+    # a seed >= 10: a source of browser-noise, not of the set listed before it (its grid is replaced)
+    first = page.locator("#variations-sources figure").filter(has_text=re.compile(r"-s1\d")).first
+    expect(first).to_be_visible(timeout=30_000)
     first.click()
     expect(first).to_have_class("selected")
+    expect(page.locator("#variations-picked")).to_contain_text(first.get_attribute("data-id"), timeout=30_000)
     expect(page.locator("#variations-sources figcaption").first).to_be_visible()
     for label, value in (("Variations per sample", 1), ("Denoising steps (of a whole trajectory)", 5)):
         set_number_by_label(page, label, value)

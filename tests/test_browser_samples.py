@@ -73,11 +73,16 @@ def test_first_screen_shows_examples_without_compute_and_generate_is_in_view(bro
 
 
 def _set_number(page, label, value):
+    """Type a number into a slider's box; again if the field was still mounting (a just-opened
+    accordion renders its children then, with their stored values)."""
     field = page.get_by_label(f"number input for {label}")
-    field.fill(str(value))
-    field.press("Enter")
-    from playwright.sync_api import expect
-    expect(field).to_have_value(str(value))
+    for _ in range(3):
+        field.fill(str(value))
+        field.press("Enter")
+        page.wait_for_timeout(300)
+        if field.input_value() == str(value):
+            return
+    raise AssertionError(f"{label} kept {field.input_value()!r}, not {value}")
 
 
 @needs_fmnist
