@@ -25,7 +25,7 @@ def bars(scores: pd.DataFrame) -> go.Figure:
                      go.Bar(y=counts["class_name"], x=counts["dropped"], name="dropped", marker_color=DROPPED,
                             orientation="h")])
     fig.update_layout(barmode="stack", height=110 + 24 * len(counts), xaxis_title="samples",
-                      margin={"l": 10, "r": 10, "t": 36, "b": 40},  # the top margin clears Gradio's label
+                      margin={"l": 10, "r": 28, "t": 36, "b": 40},  # the top margin clears Gradio's label
                       legend={"orientation": "h", "y": -0.15, "x": 0, "yanchor": "top"})
     fig.update_yaxes(automargin=True)
     return fig

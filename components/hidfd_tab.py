@@ -53,7 +53,7 @@ def _frequencies(freq):
     """The collected images per class as a person reads them (counts stay numbers; short
     headers, explained in the table's label, so that it fits a phone)."""
     table = freq.rename(columns={"teacher_count": "images", "mean_confidence": "mean p", "true_count": "true"})
-    table["share"] = [f"{100 * s:.0f} %" for s in freq["share"]]
+    table = table.drop(columns=["share"])  # the counts say it; four columns fit a phone
     table["mean p"] = ["" if c is None or c != c else f"{100 * c:.1f} %" for c in freq["mean_confidence"]]
     return table
 
@@ -203,7 +203,8 @@ def build(teacher_spec: gr.State) -> None:
             status = gr.Markdown(elem_id="hidfd-status")
             freq = gr.Dataframe(label="The real images per teacher-predicted class (mean p: the teacher's mean "
                                       "confidence; true: how many truly are that class)", interactive=False,
-                                visible=False, wrap=True)  # shown once images are collected
+                                visible=False, wrap=True,  # shown once images are collected
+                                column_widths=["34%", "20%", "26%", "20%"])
             curves = gr.Plot(label="Losses", visible=False)
             samples = gr.HTML("<p>The generator's samples appear here while it trains, one row per class.</p>",
                               css_template=GRID_CSS, js_on_load=None, elem_id="hidfd-grid")

@@ -106,11 +106,15 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
                                [f"v{chunk[j][1]} · cos {cosines[j]:.2f} · p {batch.target_prob[j]:.2f}"], "")
                   for j, (s, _) in enumerate(chunk) if s == sid]
         rows.append(figures.row(sid, cards))
-    summary = (f"{len(chunk)} variations at s = {cfg.strength:.2f}: mean cosine with their source "
+    summary = (f"{_variations(len(chunk))} at s = {cfg.strength:.2f}: mean cosine with their source "
                f"**{cosines.mean():.3f}**, mean p(target) **{batch.target_prob.mean():.2f}**.")
     last = {"root": str(store.root), "batch": batch, "chunk": chunk, "cfg": cfg, "backbone": source,
             "teacher": teacher}
     yield gr.update(value="".join(rows), visible=True), summary, last, gr.update(visible=True)
+
+
+def _variations(n: int) -> str:
+    return f"{n} variation{'' if n == 1 else 's'}"
 
 
 def cancel_ui(request: gr.Request = None) -> str:
@@ -126,7 +130,7 @@ def save_ui(last):
         raise DfkdError("Make variations first.")
     store = SampleStore(last["root"])
     save_variations(store, last["batch"], last["chunk"], last["cfg"], last["teacher"], last["backbone"])
-    return (f"Added {len(last['chunk'])} variations to `{store.root}` ({len(store.manifest())} samples in the set).",
+    return (f"Added {_variations(len(last['chunk']))} to `{store.root}` ({len(store.manifest())} samples in the set).",
             None, HIDDEN)  # added: nothing left to add
 
 

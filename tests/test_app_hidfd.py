@@ -42,8 +42,8 @@ def test_train_streams_curves_and_grids_then_sends_samples(client, archive, runs
     assert len(outputs) >= 4  # collected, steps, grids, done
     assert "Done after **4** steps" in status
     assert sum(freq["data"][i][1] for i in range(10)) == 12  # teacher's count column sums to the images
-    assert freq["headers"][:4] == ["class", "images", "share", "mean p"]  # short: the table fits a phone
-    assert all(re.fullmatch(r"\d+ %", row[2]) for row in freq["data"])  # shares as percentages
+    assert freq["headers"][:3] == ["class", "images", "mean p"]  # short: the table fits a phone
+    assert all(re.fullmatch(r"\d+\.\d %", row[2]) for row in freq["data"] if row[1])  # confidence in %
     assert curves is not None and grid.count('role="rowheader"') == 10  # one labelled row per class
     assert all(f'role="rowheader">{name}</div>' in grid for name in ["T-shirt/top", "Trouser", "Ankle boot"])
     assert "<table" not in grid  # no table borders: a CSS grid

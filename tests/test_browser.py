@@ -133,13 +133,13 @@ def drive_variations(page, expect):
     for label, value in (("Variations per sample", 1), ("Denoising steps (of a whole trajectory)", 5)):
         set_number_by_label(page, label, value)
     page.get_by_role("button", name="Make variations").click()
-    expect(page.locator("#variations-summary")).to_contain_text("variations at s =", timeout=120_000)
+    expect(page.locator("#variations-summary")).to_contain_text("1 variation at s =", timeout=120_000)
     expect(add).to_be_visible()
     image, tag = page.locator("#variations-results img").nth(1), page.locator("#variations-results .tag").nth(1)
     expect(tag).to_contain_text("cos")
     assert tag.bounding_box()["y"] >= image.bounding_box()["y"] + image.bounding_box()["height"] - 1  # under it
     add.click()
-    expect(page.locator("#variations-saved")).to_contain_text("Added 1 variations", timeout=30_000)
+    expect(page.locator("#variations-saved")).to_contain_text("Added 1 variation to", timeout=30_000)
     expect(add).to_be_hidden()  # added: nothing left to add
 
 
