@@ -7,7 +7,11 @@ fresh runs folder, measures one thing and returns its figures; run them all with
 bench_recolour: the Filter tab's recolour after an ω change, from the slider moved in the
 page to the scatter showing the new ω, timed by the page's own clock (target: <= 0.3 s).
 bench_first_examples: page load (navigation start) -> the first pre-made example image
-visible on the "How it works" tab (target: <= 3 s; inlined PNGs, no compute)."""
+visible on the "How it works" tab (target: <= 3 s; inlined PNGs, no compute). The examples
+are in the page's initial config (no load event, no queue); what the page waits for is
+Gradio's front end fetching one JS module per component type before its first paint.
+Each line ends with the 1-minute load average before -> after: on this shared 2-core
+machine the figures move with it."""
 
 import contextlib
 import os
@@ -128,7 +132,9 @@ BENCHES = {"recolour": bench_recolour, "first_examples": bench_first_examples}
 
 def main(names):
     for name in names or BENCHES:
+        before = os.getloadavg()[0]
         result = BENCHES[name]()
+        result["load_1min"] = f"{before:.2f} -> {os.getloadavg()[0]:.2f}"  # timings mean little without it
         print(f"{name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                       for k, v in result.items()))
 
