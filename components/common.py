@@ -38,7 +38,7 @@ def enlarged(image, scale: int = PREVIEW_SCALE) -> Image.Image:
 def user_error(error) -> gr.Error:
     """A pop-up with the message of a user mistake (closing after ERROR_SECONDS); the server
     log gets no traceback for it. The actions wired with reporting.on show it in their tab's
-    status line instead; the pop-up stays for a field's own check, before any handler runs.
+    status line instead (a field's own check too: components/fields.py).
     The pop-up renders HTML and messages quote what the user typed, so tags are defused
     (a bare "<= 200" stays readable, also to API clients)."""
     return gr.Error(_TAG_START.sub("&lt;", str(error)), duration=ERROR_SECONDS, print_exception=False)

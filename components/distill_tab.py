@@ -28,6 +28,9 @@ EVAL_DATASETS = ["fashion-mnist", "cifar10", "cifar100", "none"]
 JOB = "distill"  # its Cancel button's job name (components/cancelling.py)
 RUN_PREFIX = "student"  # default run names: student-1, student-2, ...
 PROGRESS_SECONDS = 0.3
+NO_RUN = ("No run yet: pick a sample set and press **Distil**. The loss and test-accuracy curves appear here "
+          "after the first epoch.")
+NO_RUNS = "**Runs**: none finished yet. Each finished run is listed here, to compare them."
 
 
 def _references(teacher) -> list[tuple[str, float]]:
@@ -57,8 +60,21 @@ def _curves(rows: list[dict], references=()) -> go.Figure:
     fig.update_yaxes(range=[0, 100], ticksuffix=" %", row=2, col=1)
     fig.update_layout(height=540, showlegend=bool(references), margin=dict(l=40, r=20, t=40, b=40),
                       legend={"orientation": "h", "y": -0.12, "x": 0, "yanchor": "top"})
-    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+    # whole epochs only, and one axis title (the top chart's title collided with the lower one's)
+    fig.update_xaxes(rangemode="tozero", tick0=0, dtick=max(1, -(-last // 8)))
+    fig.update_xaxes(title_text="epoch", row=2, col=1)
     return fig
+
+
+def _chart(rows: list[dict], references=()):
+    """The curves, shown from the first finished epoch on (an empty chart is an empty box)."""
+    return gr.update(value=_curves(rows, references), visible=bool(rows))
+
+
+def _runs():
+    """(the Runs table, its "none yet" line): the table only when it has rows."""
+    table = runs_table()
+    return gr.update(value=table, visible=len(table) > 0), gr.update(visible=len(table) == 0)
 
 
 def _bar(done: float, total: float, text: str) -> str:
@@ -99,8 +115,8 @@ def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_siz
     rows, steps, done, shown_at = [], 0, 0.0, 0.0
     stop = cancelling.start(request, JOB)  # before the first yield: Cancel works from the first moment
     try:
-        yield (_curves(rows, references), gr.skip(), gr.skip(), gr.skip(),
-               _bar(0, 1, f"Starting on {sample_count(sets[sample_set])} images"), gr.skip())
+        yield (_chart(rows, references), gr.skip(), gr.skip(), gr.skip(),
+               _bar(0, 1, f"Starting on {sample_count(sets[sample_set])} images"), gr.skip(), gr.skip())
         for kind, *payload in stream(distill_job, sets[sample_set], settings, run_name, teacher, spec, stop=stop):
             if kind == "progress":
                 steps, (done, total) = steps + 1, payload
@@ -108,23 +124,25 @@ def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_siz
                     shown_at = time.monotonic()
                     text = f"Epoch {done:.1f} of {total}, step {steps}" + (
                         "; evaluating and exporting the student ..." if done >= total else "")
-                    yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), _bar(done, total, text), gr.skip()
+                    yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), _bar(done, total, text), gr.skip(), gr.skip()
             elif kind == "epoch":
                 rows.append(payload[0])
-                yield (_curves(rows, references), gr.skip(), gr.skip(), gr.skip(),
-                       _bar(payload[0]["epoch"], settings["epochs"], f"Epoch {payload[0]['epoch']} done"), gr.skip())
+                yield (_chart(rows, references), gr.skip(), gr.skip(), gr.skip(),
+                       _bar(payload[0]["epoch"], settings["epochs"], f"Epoch {payload[0]['epoch']} done"), gr.skip(),
+                       gr.skip())
             elif "student" in payload[0]["results"]:  # the run finished: its student was exported
                 out = payload[0]
-                yield (_curves(rows, references), gr.update(value=_card(out["results"]), visible=True),
-                       gr.update(value=out["files"], visible=True), runs_table(), "Done.",
-                       fresh_run_name(RUN_PREFIX))
+                yield (_chart(rows, references), gr.update(value=_card(out["results"]), visible=True),
+                       gr.update(value=out["files"], visible=True), *_runs()[:1], "Done.",
+                       fresh_run_name(RUN_PREFIX), _runs()[1])
             else:
                 raise Cancelled()
     except Cancelled:
-        yield (_curves(rows, references), None, None, runs_table(),
+        table, none_yet = _runs()
+        yield (_chart(rows, references), None, None, table,
                f"**Cancelled at step {steps}** (epoch {done:.1f} of {settings['epochs']}): no student was exported "
                "and the run is not finished. Distil again under the same name to resume from its last whole epoch.",
-               gr.skip())
+               gr.skip(), none_yet)
     finally:
         cancelling.finish(request, JOB, stop)
 
@@ -158,16 +176,18 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
                 launch = gr.Button("Distil", variant="primary", elem_id="distill-launch")
                 cancel = gr.Button("Cancel", variant="stop", elem_id="distill-cancel")
         with gr.Column(scale=2):
-            status = gr.Markdown(elem_id="distill-status")  # first: right under Distil on a phone
-            curves = gr.Plot(_curves([]), label="Curves", elem_id="distill-curves")
+            status = gr.Markdown(NO_RUN, elem_id="distill-status")  # first: right under Distil on a phone
+            curves = gr.Plot(label="Curves", visible=False, elem_id="distill-curves")  # from the first epoch on
             card = gr.Dataframe(label="Student card", interactive=False, visible=False, wrap=True)
             files = gr.File(label="Download (safetensors, card, ONNX)", file_count="multiple", visible=False)
-            table = gr.Dataframe(runs_table, label="Runs", interactive=False)  # read on each page load
+            table = gr.Dataframe(label="Runs", interactive=False, visible=False, elem_id="distill-runs")
+            none_yet = gr.Markdown(NO_RUNS, elem_id="distill-no-runs")
 
     refresh_runs = gr.Button("Refresh runs", visible=False)  # the API's way to list runs
     refresh_runs.click(lambda: runs_table(), None, table, api_name="refresh_runs")
+    gr.on(None, _runs, None, [table, none_yet], api_visibility="private", concurrency_limit=None)  # page load
     on(launch.click, distill_ui, [teacher_spec, sample_set, student, epochs, temperature, batch_size, lr, ce_weight,
-                                  mixup, simkd, eval_set, run_name], [curves, card, files, table, status, run_name],
+                                  mixup, simkd, eval_set, run_name], [curves, card, files, table, status, run_name, none_yet],
        status, api_name="distill", concurrency_id="compute", concurrency_limit=1)
     # not cancels=[ev]: the run must end itself, so the tab can say where it stopped
     cancel.click(cancel_ui, None, status, api_name="cancel_distill", concurrency_limit=None)

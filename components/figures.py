@@ -24,6 +24,13 @@ CSS = """
 .dfkd-row .dfkd-card {flex:0 0 auto}
 @media (max-width: 640px) {.dfkd-row .rowlabel {flex-basis:100%}}
 .dfkd-warning {border-left:4px solid #d97706; padding:6px 10px; background:rgba(217,119,6,0.08)}
+.dfkd-table {border-collapse:collapse; margin:8px 0; font-size:0.9em; width:auto}
+.dfkd-table, .dfkd-table tr, .dfkd-table th, .dfkd-table td {border:none !important}
+.dfkd-table th, .dfkd-table td {border-bottom:1px solid var(--border-color-primary) !important;
+  padding:4px 14px 4px 0; background:none; text-align:left}
+.dfkd-table th {font-weight:600; opacity:0.8}
+.dfkd-table td.num, .dfkd-table th.num {text-align:right; font-variant-numeric:tabular-nums}
+.dfkd-table tr:last-child td {border-bottom:none}
 """
 
 

@@ -96,12 +96,12 @@ def build() -> dict:
         with gr.Column(scale=1):
             gr.Markdown("### Pre-made examples (no compute)\nEach card: guided | unguided on the same seed, "
                         "with the teacher's p of the class.")
-            gr.HTML(examples.gallery_html(small=True), css_template=figures.CSS, elem_id="example-gallery",
-                    max_height=620)
             loads = []
-            with gr.Row():
+            with gr.Row():  # above the gallery: in the first viewport, not under three examples
                 for example in examples.load():
                     loads.append((example, gr.Button(f"Try “{example['title']}”", size="sm",
                                                      elem_classes=["load-example"])))
+            # whole, in the page's own scroll (an inner scroll box cut its cards off mid-image)
+            gr.HTML(examples.gallery_html(small=True), css_template=figures.CSS, elem_id="example-gallery")
     gr.Markdown(METHODS, elem_id="how-methods")
     return {"steps": steps, "load_examples": loads}

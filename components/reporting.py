@@ -15,6 +15,7 @@ from gradio.context import LocalContext
 from dfkd_core import DfkdError
 
 from .common import user_error
+from .fields import Refused
 
 PREFIX = "⚠ "
 MAX_PENDING = 512  # a client that never asks for its message (an API client) cannot grow this
@@ -38,12 +39,21 @@ def _quiet(error: Exception) -> gr.Error:
     return gr.Error(message, visible=False, print_exception=False)
 
 
+def _refuse_bad_fields(args, kwargs):
+    """A field whose check failed (fields.Refused) stops the action before fn runs."""
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, Refused):
+            raise value
+
+
 def reported(fn):
-    """fn (plain or generator) whose user mistakes (DfkdError, gr.Error) become quiet errors."""
+    """fn (plain or generator) whose user mistakes (DfkdError, gr.Error), its fields' refused
+    values included, become quiet errors."""
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen_wrapper(*args, **kwargs):
             try:
+                _refuse_bad_fields(args, kwargs)
                 yield from fn(*args, **kwargs)
             except (DfkdError, gr.Error) as e:
                 raise _quiet(e) from None
@@ -52,6 +62,7 @@ def reported(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
+            _refuse_bad_fields(args, kwargs)
             return fn(*args, **kwargs)
         except (DfkdError, gr.Error) as e:
             raise _quiet(e) from None

@@ -61,19 +61,20 @@ def sweep_row_html(strength, batch, names, judged: dict | None = None) -> str:
 def judges_html(guided, unguided, judged: dict | None, error: str | None = None) -> str:
     """A table: the teacher's mean p, then each judge's agreement with the target, for the
     guided and the unguided batch; the warning above it when the judges disagree."""
-    rows = [("teacher's mean p(target)", f"{guided.target_prob.mean():.2f}", f"{unguided.target_prob.mean():.2f}")]
+    rows = [("teacher's mean p(target)", f"{guided.target_prob.mean():.0%}", f"{unguided.target_prob.mean():.0%}")]
     warning = ""
     if judged:
         for g, u in zip(judged["guided"]["judges"], judged["unguided"]["judges"]):
             rows.append((f"{g['label']} ({g['kind']})", f"{g['agreement']:.0%}", f"{u['agreement']:.0%}"))
         if judged["guided"]["warning"]:
             warning = f'<p class="dfkd-warning" id="judges-warning">⚠ {html.escape(judged["guided"]["warning"])}</p>'
-    body = "".join(f"<tr><td>{html.escape(a)}</td><td>{b}</td><td>{c}</td></tr>" for a, b, c in rows)
+    body = "".join(f'<tr><td>{html.escape(a)}</td><td class="num">{b}</td><td class="num">{c}</td></tr>'
+                   for a, b, c in rows)
     foot = figures.note(f"Judges unavailable: {error}") if error else figures.note(
         f"Agreement: share of samples each judge calls their target class (chance {1 / guided.probs.shape[1]:.0%}). "
         "Network judges share the teacher's blind spots; texture-proof judges are fit on real images.")
-    return (warning + '<table class="dfkd-judges"><tr><th>judge</th><th>guided</th><th>unguided</th></tr>'
-            + body + "</table>" + foot)
+    return (warning + '<table class="dfkd-table dfkd-judges"><tr><th>judge</th><th class="num">guided</th>'
+            '<th class="num">unguided</th></tr>' + body + "</table>" + foot)
 
 
 def judge_or_none(teacher, batch) -> dict | None:

@@ -126,8 +126,9 @@ def build() -> gr.State:
         with gr.Column(scale=2):
             status = gr.Markdown("Every tab uses the demo teacher (its card below) until you load another one "
                                  "here.", elem_id="teacher-status")
+            # every row at once (no inner scroll box), the field names unbroken on a phone
             card = gr.Dataframe(_demo_card, headers=["field", "value"], label="Card", interactive=False, wrap=True,
-                                column_widths=["30%", "70%"], max_height=600, elem_id="teacher-card")
+                                column_widths=["38%", "62%"], max_height=2000, elem_id="teacher-card")
             with gr.Row():
                 dataset = gr.Dropdown(EVAL_DATASETS, value="fashion-mnist", label="Test set")
                 eval_btn = gr.Button("Evaluate on the test set", elem_id="evaluate-teacher")

@@ -28,7 +28,18 @@ from .set_picker import SetPicker
 
 SOURCES_MAX = 48
 NO_SET = "<p>Pick a sample set to see its sources.</p>"
-SOURCES_CSS = ".grid { grid-template-columns: repeat(auto-fill, minmax(84px, 1fr)); } img { max-width: 96px; }"
+# a scroll box exactly SOURCE_ROWS rows high that snaps to whole rows: no row is ever cut off by
+# its edge, and the always-drawn scroll bar and the count under it say there is more
+SOURCE_ROWS, ROW_PX, GAP_PX = 3, 112, 8
+SOURCES_CSS = f"""
+.grid {{ grid-template-columns: repeat(auto-fill, minmax(84px, 1fr)); grid-auto-rows: {ROW_PX}px; gap: {GAP_PX}px;
+  max-height: {SOURCE_ROWS * ROW_PX + (SOURCE_ROWS - 1) * GAP_PX}px; overflow-y: auto; scroll-snap-type: y mandatory;
+  scrollbar-gutter: stable; padding-right: 4px; }}
+.grid figure {{ scroll-snap-align: start; overflow: hidden; }}
+.grid img {{ width: 72px; }}
+.grid figcaption {{ white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.more {{ font-size: 12px; opacity: 0.75; margin: 4px 0 0; }}
+"""
 JOB = "variations"  # its Cancel button's job name (components/cancelling.py)
 HIDDEN = gr.update(visible=False)
 
@@ -44,7 +55,12 @@ def sources_ui(label):
     images = store.images(list(shown["id"])) if len(shown) else None
     items = [(i, Image.fromarray(a), [i, c]) for a, i, c in zip(to_uint8(images), shown["id"], shown["class_name"])] \
         if images is not None else []
-    return grid_html(items, "This set has no source samples.", multi=True), gr.update(choices=list(rows["id"]), value=[])
+    scroll = "; scroll the box to see them all" if len(items) > 3 * SOURCE_ROWS else ""  # >= 3 columns
+    shown_of = f"{len(rows)} sources" if len(items) == len(rows) else \
+        f"The first {len(items)} of {len(rows)} sources (pick the others by id below)"
+    more = f'<p class="more">{shown_of}{scroll}.</p>' if items else ""
+    return (grid_html(items, "This set has no source samples.", multi=True) + more,
+            gr.update(choices=list(rows["id"]), value=[]))
 
 
 def pick_ui(picked, evt: gr.EventData):
@@ -142,7 +158,7 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
             picker = SetPicker(elem_id="variations-sets")
             sample_set = picker.dropdown
             gr.Markdown("**Sources** (click to pick, again to unpick)")
-            sources = gr.HTML(NO_SET, js_on_load=GRID_JS, css_template=GRID_CSS + SOURCES_CSS, max_height=300,
+            sources = gr.HTML(NO_SET, js_on_load=GRID_JS, css_template=GRID_CSS + SOURCES_CSS,
                               elem_id="variations-sources")
             picked = gr.Dropdown([], multiselect=True, allow_custom_value=True, label="Picked samples",
                                  elem_id="variations-picked")
@@ -154,7 +170,7 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
             variations = checked(gr.Slider(1, 6, value=2, step=1, label="Variations per sample"))
             steps = checked(gr.Slider(5, 100, value=25, step=1, label="Denoising steps (of a whole trajectory)"))
             guidance = checked(gr.Slider(0, 0.5, value=0.08, step=0.01, label="Teacher guidance while denoising"))
-            seed = checked(gr.Number(value=0, precision=0, label="Seed"))
+            seed = checked(gr.Number(value=0, precision=0, label="Seed", elem_id="variations-seed"))
             with gr.Row():
                 run = gr.Button("Make variations", variant="primary")
                 cancel = gr.Button("Cancel", variant="stop")

@@ -32,8 +32,8 @@ def _args(sample_set, **kw):
 def test_distill_streams_curves_and_returns_the_student(client, sample_set, runs_dir):
     job = client.submit(**_args(sample_set), api_name="/distill")
     updates = list(job)
-    curves, card, files, table, status, next_name = job.outputs()[-1]
-    card, files = (v.get("value", v) if isinstance(v, dict) else v for v in (card, files))  # shown by an update
+    curves, card, files, table, status, next_name, none_yet = job.outputs()[-1]
+    card, files, table = (v.get("value", v) if isinstance(v, dict) else v for v in (card, files, table))  # updates
     assert len(updates) >= 2  # one curve update per epoch, then the result
     fields = dict(zip([r[0] for r in card["data"]], [r[1] for r in card["data"]]))
     assert fields["student"] == "resnet8" and fields["train images"] == "48" and fields["epochs"] == "2"
@@ -42,6 +42,25 @@ def test_distill_streams_curves_and_returns_the_student(client, sample_set, runs
     assert (runs_dir / "distill" / "app-student" / "02-distill" / "metrics.csv").exists()
     assert table["data"][0][0] == "distill/app-student" and status == "Done."
     assert next_name == "student-1"  # a fresh default name for the next run (app-student is taken)
+    assert none_yet["visible"] is False  # the "no runs yet" line goes once a run is listed
+
+
+def test_an_empty_runs_table_and_chart_are_hidden_behind_a_line(monkeypatch):
+    """Finding: before the first run the tab showed a Runs table of headers only and two empty
+    charts. The table shows only with rows, the "none yet" line otherwise; a chart only with an epoch."""
+    import pandas as pd
+
+    from components import distill_tab
+    from components.distill_tab import _chart, _runs
+
+    monkeypatch.setattr(distill_tab, "runs_table", lambda: pd.DataFrame(columns=["run", "status"]))
+    table, none_yet = _runs()
+    assert table["visible"] is False and none_yet["visible"] is True
+    monkeypatch.setattr(distill_tab, "runs_table", lambda: pd.DataFrame([{"run": "a", "status": "finished"}]))
+    table, none_yet = _runs()
+    assert table["visible"] is True and none_yet["visible"] is False
+    assert _chart([])["visible"] is False
+    assert _chart([{"epoch": 1, "train_loss": 1.0, "test_acc": 0.5}])["visible"] is True
 
 
 def test_bad_sample_set_and_run_name_are_reported(client, sample_set):

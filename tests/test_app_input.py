@@ -62,8 +62,8 @@ def test_nan_and_infinities_are_refused_by_the_fields_and_the_handlers(value, ru
     from components import distill_tab, samples_tab
     from components.fields import checked
 
-    with pytest.raises(gr.Error, match="Temperature T must be a finite number"):
-        checked(gr.Slider(1, 10, label="Temperature T")).preprocess(value)
+    refused = checked(gr.Slider(1, 10, label="Temperature T")).preprocess(value)  # raised by the handler's wrapper
+    assert "Temperature T must be a finite number" in str(refused)
     with pytest.raises(gr.Error, match="temperature must be a finite number"):
         next(distill_tab.distill_ui(None, "no-set", "resnet8", 2, value, 16, 0.05, 0.0, 0.0, False, "none", "x"))
     with pytest.raises(gr.Error, match="eta must be a finite number"):
@@ -95,3 +95,27 @@ def test_variations_never_replace_what_the_set_holds(client, runs_dir, tmp_path)
         client.predict(*args, api_name="/make_variations")
     update, summary = client.predict(*args[:5], 3, *args[6:], api_name="/make_variations")
     assert "2 variations" in summary  # only v3 of each source is new
+
+
+def test_a_refused_field_is_reported_in_its_tab_not_as_a_pop_up():
+    """Finding: a bad number typed into a slider's box raised in the field's check, before
+    any handler, as a global pop-up. The check now hands a Refused to the handler, and every
+    event with a checked field is wired through reporting.on, which raises it quietly (its
+    message goes to the tab's status line)."""
+    import gradio as gr
+
+    from app import build_app
+    from components.fields import Refused, checked
+    from components.reporting import reported
+
+    refused = checked(gr.Slider(1, 10, label="Epochs")).preprocess(500)
+    assert isinstance(refused, Refused) and "Epochs" in str(refused) and "<= 10" in str(refused)
+    with pytest.raises(gr.Error, match="Epochs") as info:
+        reported(lambda epochs: pytest.fail("the handler ran"))(refused)
+    assert info.value.visible is False  # no pop-up: the tab's status line shows it
+    app, events = build_app(), 0
+    for dep in app.fns.values():
+        if any(getattr(c.preprocess, "__qualname__", "").startswith("checked.") for c in dep.inputs):
+            events += 1
+            assert dep.fn.__code__.co_qualname.startswith("reported."), dep.api_name
+    assert events >= 8

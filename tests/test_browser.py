@@ -57,6 +57,20 @@ def open_tab(page, name: str) -> None:
     page.wait_for_timeout(400)
 
 
+# figures of a scroll box cut by its top or bottom edge (a whole number of rows shows)
+CUT_FIGURES_JS = """(sel) => {
+  const box = document.querySelector(sel).getBoundingClientRect();
+  return [...document.querySelectorAll(sel + ' figure')].map((f) => f.getBoundingClientRect())
+    .filter((r) => r.top < box.bottom - 1 && r.bottom > box.top + 1 && (r.top < box.top - 1 || r.bottom > box.bottom + 1))
+    .length;
+}"""
+# scroll boxes inside an element whose content does not fit (rows hidden behind an inner scroll)
+INNER_SCROLL_JS = """(sel) => [...document.querySelectorAll(sel + ' *')].filter((e) => {
+  const o = getComputedStyle(e).overflowY;
+  return (o === 'auto' || o === 'scroll') && e.scrollHeight > e.clientHeight + 2;
+}).length"""
+
+
 def set_number(page, elem_id: str, value) -> None:
     box = page.locator(f"#{elem_id} input[type='number']")
     box.fill(str(value))
@@ -126,6 +140,8 @@ def drive_variations(page, expect):
     # a seed >= 10: a source of browser-noise, not of the set listed before it (its grid is replaced)
     first = page.locator("#variations-sources figure").filter(has_text=re.compile(r"-s1\d")).first
     expect(first).to_be_visible(timeout=30_000)
+    assert page.evaluate(CUT_FIGURES_JS, "#variations-sources .grid") == 0  # its last row is not cut off
+    expect(page.locator("#variations-sources .more")).to_contain_text("20 sources; scroll the box")
     first.click()
     expect(first).to_have_class("selected")
     expect(page.locator("#variations-picked")).to_contain_text(first.get_attribute("data-id"), timeout=30_000)
@@ -166,6 +182,8 @@ def drive_distill(page, expect, runs_dir):
     expect(curves).to_contain_text("teacher 94.1 %")
     expect(curves).to_contain_text("wrn_16_1 trained on real data 93.1 %")
     expect(curves).to_contain_text("100 %")  # the accuracy axis runs 0-100 %
+    expect(curves.locator("text").filter(has_text=re.compile("^epoch$"))).to_have_count(1)  # no title over another
+    expect(page.locator("#distill-no-runs")).to_be_visible()  # a cancelled run is not listed as finished
     assert not (runs_dir / "distill" / name / "results.json").exists()  # not finished
     assert not list((runs_dir / "distill" / name).glob("*/student.safetensors"))
 
@@ -209,9 +227,15 @@ def test_every_tab_at_both_sizes(app_url, sample_sets, runs_dir, screenshots):
             page.locator("#load-teacher").click()
             expect(page.locator("#teacher-status")).to_contain_text("Loaded wrn_16_2", timeout=60_000)
             expect(page.locator("#teacher-card")).to_contain_text("94.12 %")
+            assert page.evaluate(INNER_SCROLL_JS, "#teacher-card") == 0  # every row of the card shows
             for tab in ("Variations", "Filter", "Distill"):  # a fresh page, no refresh clicked
                 open_tab(page, tab)
                 expect(page.locator(f"#{tab.lower()}-sets input").first).to_have_value(NEWEST, timeout=10_000)
+            # before the first run: a line saying what to do, not empty chart and table boxes
+            expect(page.locator("#distill-status")).to_contain_text("No run yet")
+            expect(page.locator("#distill-curves")).to_be_hidden()
+            expect(page.locator("#distill-runs")).to_be_hidden()
+            expect(page.locator("#distill-no-runs")).to_contain_text("none finished yet")
             drive_filter(page, expect)
             drive_variations(page, expect)
             drive_distill(page, expect, runs_dir)
@@ -227,6 +251,8 @@ def test_every_tab_at_both_sizes(app_url, sample_sets, runs_dir, screenshots):
             drive_filter(phone, expect)
             drive_hidfd(phone, expect)
             walk(phone, expect, screenshots, "phone")
+            open_tab(phone, "Teacher")
+            assert phone.evaluate(INNER_SCROLL_JS, "#teacher-card") == 0
         finally:
             browser.close()
     assert {f"{size}-{tab.lower().replace(' ', '-')}.png" for size in SIZES for tab in TABS} <= {p.name for p in screenshots.glob("*.png")}

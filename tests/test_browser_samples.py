@@ -19,6 +19,15 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 HEAVY = {"generate_samples", "strength_sweep", "distill", "hidfd_train", "hidfd_send", "make_variations",
          "compute_scores", "evaluate_teacher", "generate_guided_samples", "distill_student", "score_sample_set"}
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+# scroll boxes inside an element whose content does not fit (a card cut off at its edge)
+INNER_SCROLL_JS = """(sel) => [...document.querySelectorAll(`${sel}, ${sel} *`)].filter((e) => {
+  const o = getComputedStyle(e).overflowY;
+  return (o === 'auto' || o === 'scroll') && e.scrollHeight > e.clientHeight + 2;
+}).length"""
+# how many elements of a table draw a vertical or top border (a light table draws row lines only)
+HEAVY_BORDERS_JS = """(sel) => [...document.querySelectorAll(`${sel}, ${sel} *`)].map((e) => getComputedStyle(e))
+  .filter((s) => ['Top', 'Left', 'Right'].some((side) => parseFloat(s[`border${side}Width`]) > 0
+                                           && s[`border${side}Style`] !== 'none')).length"""
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not shutil.which("chromium"), reason="Debian chromium not installed")]
 
@@ -56,6 +65,9 @@ def test_first_screen_shows_examples_without_compute_and_generate_is_in_view(bro
     expect(page.locator("#example-gallery img").first).to_be_visible(timeout=30_000)
     expect(page.locator("#how-diagram svg:visible")).to_have_count(1)
     assert page.locator("#example-gallery figcaption").count() >= 4
+    assert page.evaluate(INNER_SCROLL_JS, "#example-gallery") == 0  # no card cut off by a scroll box
+    if size == "desktop":  # beside the story, in the first viewport (a phone shows the story first)
+        expect(page.locator(".load-example").first).to_be_in_viewport()
     page.screenshot(path=str(shots() / f"how-it-works-{size}.png"))
     page.screenshot(path=str(shots() / f"how-it-works-{size}-full.png"), full_page=True)
     page.get_by_role("tab", name="Samples").click()
@@ -98,6 +110,10 @@ def test_generate_sweep_filmstrip_and_cancel_leaves_no_stale_batch(browser, app_
     assert page.locator("#samples-pairs figure").count() == 4
     expect(page.locator("#filmstrip img")).to_have_count(5)
     expect(page.locator("#samples-pairs table")).to_contain_text("texture-proof")
+    # a light table like the others: row lines only, figures in %
+    assert page.evaluate(HEAVY_BORDERS_JS, "#samples-pairs table") == 0
+    for cell in page.locator("#samples-pairs table td.num").all_inner_texts():
+        assert cell.endswith("%"), cell
     page.get_by_label("Strengths").fill("0, 0.16")
     page.locator("#run-sweep").click()
     expect(page.locator("#sweep .dfkd-row")).to_have_count(2, timeout=180_000)
@@ -122,8 +138,13 @@ def test_a_mistake_is_shown_on_its_own_tab_only(browser, app_url, capfd):
     from playwright.sync_api import expect
     page = _page(browser, "desktop", app_url)
     page.get_by_role("tab", name="Samples").click()
-    for box in page.locator("#classes input[type=checkbox]").all():
-        box.uncheck()
+    for _ in range(3):  # again if the boxes were still mounting (they come back checked then)
+        for box in page.locator("#classes input[type=checkbox]").all():
+            box.uncheck()
+        page.wait_for_timeout(500)
+        if page.locator("#classes input:checked").count() == 0:
+            break
+    expect(page.locator("#classes input:checked")).to_have_count(0)
     page.locator("#generate-samples").click()
     expect(page.locator("#samples-status")).to_contain_text("⚠ Pick at least one class", timeout=30_000)
     page.get_by_role("tab", name="Filter").click()
@@ -135,4 +156,10 @@ def test_a_mistake_is_shown_on_its_own_tab_only(browser, app_url, capfd):
     expect(page.locator("[data-testid='status-tracker'] .error:visible")).to_have_count(0)  # no red badges
     page.get_by_role("tab", name="Samples").click()
     expect(page.get_by_text("Pick a sample set")).to_be_hidden()
+    # a field's own check (an emptied number box): in its tab too, no pop-up (it was a 10-s toast)
+    page.get_by_role("tab", name="Variations").click()
+    page.locator("#variations-seed input").fill("")
+    page.get_by_role("button", name="Make variations").click()
+    expect(page.locator("#variations-summary")).to_contain_text("⚠ Seed: enter a number", timeout=30_000)
+    expect(page.locator(".toast-body")).to_have_count(0)
     assert "Traceback" not in capfd.readouterr().err
