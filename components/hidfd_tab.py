@@ -46,6 +46,8 @@ def loss_figure(rows: list) -> go.Figure:
     fig.update_layout(height=300, margin={"l": 40, "r": 40, "t": 20, "b": 40}, xaxis_title="step",
                       yaxis={"title": "loss"}, legend={"orientation": "h", "y": -0.3},
                       yaxis2={"title": "target rate", "overlaying": "y", "side": "right", "range": [0, 1]})
+    if steps and steps[-1] - steps[0] <= 8:  # a short run: whole steps, not 1.2, 1.4, ...
+        fig.update_xaxes(dtick=1)
     return fig
 
 

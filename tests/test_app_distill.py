@@ -63,6 +63,17 @@ def test_an_empty_runs_table_and_chart_are_hidden_behind_a_line(monkeypatch):
     assert _chart([{"epoch": 1, "train_loss": 1.0, "test_acc": 0.5}])["visible"] is True
 
 
+def test_the_curves_have_whole_epochs_and_one_axis_title():
+    """Finding (screenshot): the loss chart's "epoch" title lay on the accuracy chart's title,
+    and one epoch drew ticks at 0.2, 0.4, ..."""
+    from components.distill_tab import _curves
+
+    fig = _curves([{"epoch": 1, "train_loss": 1.0, "test_acc": 0.5}])
+    assert fig.layout.xaxis.title.text is None and fig.layout.xaxis2.title.text == "epoch"
+    assert fig.layout.xaxis.dtick == fig.layout.xaxis2.dtick == 1
+    assert _curves([{"epoch": e, "train_loss": 1.0} for e in range(1, 201)]).layout.xaxis.dtick == 25
+
+
 def test_bad_sample_set_and_run_name_are_reported(client, sample_set):
     with pytest.raises(Exception, match="Pick a sample set"):
         client.predict(**_args("no-such-set"), api_name="/distill")

@@ -75,3 +75,12 @@ def test_demo_pool_per_class(client):
     status, freq, _, grid = client.predict(**args, api_name="/hidfd_train")[:4]
     assert [row[1] for row in freq["data"]] == [2] * 10
     assert "Done after **2** steps" in status and grid.count('role="rowheader"') == 10
+
+
+def test_a_short_run_has_whole_steps_on_its_loss_chart():
+    """Finding (screenshot): a 2-step run drew steps 1.2, 1.4, ... on the chart's axis."""
+    from components.hidfd_tab import loss_figure
+
+    row = {"loss_d": 1.0, "loss_g": 1.0, "teacher_ce": 1.0, "teacher_acc": 0.5}
+    assert loss_figure([{**row, "step": 1}, {**row, "step": 2}]).layout.xaxis.dtick == 1
+    assert loss_figure([{**row, "step": 10}, {**row, "step": 3000}]).layout.xaxis.dtick is None  # plotly's own

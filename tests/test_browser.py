@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from browser_checks import CUT_FIGURES_JS, INNER_SCROLL_JS
 from conftest import ROOT, needs_fmnist
 from dda_kit import store_with_variations
 from dfkd_core.data.store import SampleStore
@@ -55,20 +56,6 @@ def open_tab(page, name: str) -> None:
         tab = page.locator(".overflow-dropdown button, .overflow-item-button").filter(has_text=name).first
     tab.click()
     page.wait_for_timeout(400)
-
-
-# figures of a scroll box cut by its top or bottom edge (a whole number of rows shows)
-CUT_FIGURES_JS = """(sel) => {
-  const box = document.querySelector(sel).getBoundingClientRect();
-  return [...document.querySelectorAll(sel + ' figure')].map((f) => f.getBoundingClientRect())
-    .filter((r) => r.top < box.bottom - 1 && r.bottom > box.top + 1 && (r.top < box.top - 1 || r.bottom > box.bottom + 1))
-    .length;
-}"""
-# scroll boxes inside an element whose content does not fit (rows hidden behind an inner scroll)
-INNER_SCROLL_JS = """(sel) => [...document.querySelectorAll(sel + ' *')].filter((e) => {
-  const o = getComputedStyle(e).overflowY;
-  return (o === 'auto' || o === 'scroll') && e.scrollHeight > e.clientHeight + 2;
-}).length"""
 
 
 def set_number(page, elem_id: str, value) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from browser_checks import HEAVY_BORDERS_JS, INNER_SCROLL_JS
 from conftest import needs_fmnist
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -19,15 +20,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 HEAVY = {"generate_samples", "strength_sweep", "distill", "hidfd_train", "hidfd_send", "make_variations",
          "compute_scores", "evaluate_teacher", "generate_guided_samples", "distill_student", "score_sample_set"}
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
-# scroll boxes inside an element whose content does not fit (a card cut off at its edge)
-INNER_SCROLL_JS = """(sel) => [...document.querySelectorAll(`${sel}, ${sel} *`)].filter((e) => {
-  const o = getComputedStyle(e).overflowY;
-  return (o === 'auto' || o === 'scroll') && e.scrollHeight > e.clientHeight + 2;
-}).length"""
-# how many elements of a table draw a vertical or top border (a light table draws row lines only)
-HEAVY_BORDERS_JS = """(sel) => [...document.querySelectorAll(`${sel}, ${sel} *`)].map((e) => getComputedStyle(e))
-  .filter((s) => ['Top', 'Left', 'Right'].some((side) => parseFloat(s[`border${side}Width`]) > 0
-                                           && s[`border${side}Style`] !== 'none')).length"""
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not shutil.which("chromium"), reason="Debian chromium not installed")]
 

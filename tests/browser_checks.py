@@ -1,0 +1,21 @@
+"""Layout checks the browser tests run in the page (Playwright's page.evaluate with a CSS
+selector): what a screenshot shows as cut off, scrolled away or boxed in."""
+
+# figures of a scroll box cut by its top or bottom edge (0: it shows a whole number of rows)
+CUT_FIGURES_JS = """(sel) => {
+  const box = document.querySelector(sel).getBoundingClientRect();
+  return [...document.querySelectorAll(sel + ' figure')].map((f) => f.getBoundingClientRect())
+    .filter((r) => r.top < box.bottom - 1 && r.bottom > box.top + 1
+                   && (r.top < box.top - 1 || r.bottom > box.bottom + 1)).length;
+}"""
+
+# scroll boxes in (or at) an element whose content does not fit: rows or cards hidden behind an inner scroll
+INNER_SCROLL_JS = """(sel) => [...document.querySelectorAll(`${sel}, ${sel} *`)].filter((e) => {
+  const o = getComputedStyle(e).overflowY;
+  return (o === 'auto' || o === 'scroll') && e.scrollHeight > e.clientHeight + 2;
+}).length"""
+
+# elements of a table that draw a vertical or top border (a light table draws row lines only)
+HEAVY_BORDERS_JS = """(sel) => [...document.querySelectorAll(`${sel}, ${sel} *`)].map((e) => getComputedStyle(e))
+  .filter((s) => ['Top', 'Left', 'Right'].some((side) => parseFloat(s[`border${side}Width`]) > 0
+                                           && s[`border${side}Style`] !== 'none')).length"""
