@@ -8,8 +8,8 @@ import os
 
 import gradio as gr
 
-from components import (distill_tab, examples, filter_tab, hidfd_tab, how_it_works, mcp_tools, reporting,
-                        samples_tab, teacher_tab, variations_tab)
+from components import (distill_tab, examples, filter_tab, hidfd_tab, how_it_works, mcp_tools, plot_resize,
+                        reporting, samples_tab, teacher_tab, variations_tab)
 from components.set_picker import keep_listed
 
 TITLE = "DFKD Studio"
@@ -39,6 +39,7 @@ def build_app() -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\n{INTRO}", elem_id="app-intro")
         gr.HTML(reporting.HIDE_ERROR_BADGE, visible="hidden", padding=False)  # a mistake shows in its tab's status
+        gr.HTML("", js_on_load=plot_resize.JS, visible="hidden", padding=False)  # charts follow their block's size
         with gr.Tabs(selected="how", overflow_behavior="wrap") as tabs:
             with gr.Tab("How it works", id="how"):
                 path = how_it_works.build()

@@ -19,3 +19,8 @@ INNER_SCROLL_JS = """(sel) => [...document.querySelectorAll(`${sel}, ${sel} *`)]
 HEAVY_BORDERS_JS = """(sel) => [...document.querySelectorAll(`${sel}, ${sel} *`)].map((e) => getComputedStyle(e))
   .filter((s) => ['Top', 'Left', 'Right'].some((side) => parseFloat(s[`border${side}Width`]) > 0
                                            && s[`border${side}Style`] !== 'none')).length"""
+
+# plotly charts drawn wider than their block (cut off at the right, as when drawn while hidden)
+WIDE_PLOTS_JS = """() => [...document.querySelectorAll('[data-testid=plotly]')].filter((p) => p.offsetWidth > 0)
+  .filter((p) => p.querySelector('.main-svg').getBoundingClientRect().width > p.getBoundingClientRect().width + 1)
+  .length"""

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from browser_checks import CUT_FIGURES_JS, INNER_SCROLL_JS
+from browser_checks import CUT_FIGURES_JS, INNER_SCROLL_JS, WIDE_PLOTS_JS
 from conftest import ROOT, needs_fmnist
 from dda_kit import store_with_variations
 from dfkd_core.data.store import SampleStore
@@ -163,6 +163,7 @@ def drive_distill(page, expect, runs_dir):
     bar = page.locator("#distill-status progress")  # the fraction of the whole run's steps, never 100 % early
     expect(bar).to_be_attached()
     assert float(bar.get_attribute("value")) < 100
+    expect(page.locator("#distill-curves")).to_be_visible(timeout=120_000)  # drawn from the first epoch on
     page.locator("#distill-cancel").click()
     expect(page.locator("#distill-status")).to_contain_text("Cancelled at step", timeout=120_000)
     curves = page.locator("#distill-curves")
@@ -198,6 +199,7 @@ def drive_hidfd(page, expect):
 def walk(page, expect, folder: Path, size: str) -> None:
     for name in TABS:
         open_tab(page, name)
+        assert page.evaluate(WIDE_PLOTS_JS) == 0, name  # every chart fits its block
         page.screenshot(path=str(folder / f"{size}-{name.lower().replace(' ', '-')}.png"), full_page=True)
 
 
