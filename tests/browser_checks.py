@@ -24,3 +24,15 @@ HEAVY_BORDERS_JS = """(sel) => [...document.querySelectorAll(`${sel}, ${sel} *`)
 WIDE_PLOTS_JS = """() => [...document.querySelectorAll('[data-testid=plotly]')].filter((p) => p.offsetWidth > 0)
   .filter((p) => p.querySelector('.main-svg').getBoundingClientRect().width > p.getBoundingClientRect().width + 1)
   .length"""
+
+# table header cells whose text runs over more than one line (a word broken in two on a phone)
+WRAPPED_HEADERS_JS = """(sel) => [...document.querySelectorAll(sel + ' th')].filter((th) => {
+  const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT), tops = new Set();
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (!n.textContent.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    [...range.getClientRects()].filter((r) => r.width > 0).forEach((r) => tops.add(Math.round(r.top)));
+  }
+  return tops.size > 1;
+}).length"""

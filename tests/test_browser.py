@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from browser_checks import CUT_FIGURES_JS, INNER_SCROLL_JS, WIDE_PLOTS_JS
+from browser_checks import CUT_FIGURES_JS, INNER_SCROLL_JS, WIDE_PLOTS_JS, WRAPPED_HEADERS_JS
 from conftest import ROOT, needs_fmnist
 from dda_kit import store_with_variations
 from dfkd_core.data.store import SampleStore
@@ -186,6 +186,7 @@ def drive_hidfd(page, expect):
     rows = page.locator("#hidfd-grid [role=rowheader]")
     expect(rows).to_have_count(10)
     assert rows.all_inner_texts() == demo_teacher().class_names
+    assert page.evaluate(WRAPPED_HEADERS_JS, "#hidfd-freq") == 0  # "images" was broken in two on a phone
     borders = page.evaluate("""() => [...document.querySelectorAll('#hidfd-grid .class-grid, #hidfd-grid .class-grid *')]
         .map((e) => getComputedStyle(e)).filter((s) => parseFloat(s.borderTopWidth) > 0 && s.borderTopStyle !== 'none'
         || parseFloat(s.borderLeftWidth) > 0 && s.borderLeftStyle !== 'none').length""")
