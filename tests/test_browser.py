@@ -5,7 +5,9 @@ budgets: the sample-set dropdowns are filled on a fresh page, a scatter click sh
 sample, a box dragged over the scatter selects its points (on a phone after "Select area"),
 variations show their captions under the images and "Add" only when there is something to
 add, the HiDFD grid labels all 10 classes with no table borders, the Distill chart is in %
-with its reference lines, and a cancelled distillation leaves no finished run."""
+with its reference lines, and a cancelled distillation leaves no finished run. Layout checks
+(tests/browser_checks.py): no cut-off source row, card row or chart, no wrapped header, and
+a "No run yet" line where empty Distill charts and tables were."""
 
 import os
 import re
