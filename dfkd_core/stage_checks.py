@@ -151,7 +151,7 @@ def distill(settings, plan, where, cfg):
     check_keys(settings, _names(DistillConfig) | set(DISTILL_EXTRA), where)
     if not plan.images:
         raise DfkdError(f"{where}: no images to learn from: put a source stage (generate, unguided, noise, real, "
-                        "samples, deepinversion, hidfd, fast_dfkd) before it.")
+                        "samples, shards, deepinversion, hidfd, fast_dfkd) before it.")
     try:
         DistillConfig(**{k: v for k, v in settings.items() if k in _names(DistillConfig)})
     except (TypeError, DfkdError) as e:

@@ -130,7 +130,7 @@ def training_set(ctx, real_repeat: int) -> ImageDataset:
         return ctx.shards
     if ctx.store is None and ctx.real is None:
         raise DfkdError("Stage 'distill' has no images: put a source stage (generate, unguided, noise, real, "
-                        "deepinversion, hidfd) before it.")
+                        "samples, shards, deepinversion, hidfd, fast_dfkd) before it.")
     # After a `real` stage the store is the real set itself: its images count once, or real_repeat times.
     only_real = ctx.store is not None and ctx.real_store is not None and ctx.store.root == ctx.real_store.root
     data = ctx.store.load() if ctx.store is not None and not only_real else None
