@@ -9,6 +9,8 @@ from .errors import DfkdError
 from .run_checks import _local_file, check_dataclass
 from .settings import boolean, check_keys, check_types, integer, number, text
 
+NO_IMAGES = ("no images to learn from: put a source stage (generate, unguided, noise, real, samples, shards, "
+             "deepinversion, hidfd, fast_dfkd) before it.")
 DISTILL_EXTRA = ("student", "eval", "eval_split", "eval_subset", "data_dir", "download", "real_repeat", "onnx")
 
 
@@ -150,8 +152,7 @@ def distill(settings, plan, where, cfg):
     from .models.zoo import canonical_arch
     check_keys(settings, _names(DistillConfig) | set(DISTILL_EXTRA), where)
     if not plan.images:
-        raise DfkdError(f"{where}: no images to learn from: put a source stage (generate, unguided, noise, real, "
-                        "samples, shards, deepinversion, hidfd, fast_dfkd) before it.")
+        raise DfkdError(f"{where}: {NO_IMAGES}")
     try:
         DistillConfig(**{k: v for k, v in settings.items() if k in _names(DistillConfig)})
     except (TypeError, DfkdError) as e:

@@ -25,7 +25,7 @@ from .models.zoo import build_model, canonical_arch
 from .settings import check_keys as settings_check_keys
 from .sources.base import label_with_teacher, write_source  # noqa: F401 - label_with_teacher: public here
 from .sources.baselines import Noise, RealImages
-from .stage_checks import DISTILL_EXTRA
+from .stage_checks import DISTILL_EXTRA, NO_IMAGES
 
 
 def check_keys(stage: str, settings: dict, allowed):
@@ -129,8 +129,7 @@ def training_set(ctx, real_repeat: int) -> ImageDataset:
             raise DfkdError("real_repeat cannot mix real images into streamed shards; leave it out.")
         return ctx.shards
     if ctx.store is None and ctx.real is None:
-        raise DfkdError("Stage 'distill' has no images: put a source stage (generate, unguided, noise, real, "
-                        "samples, shards, deepinversion, hidfd, fast_dfkd) before it.")
+        raise DfkdError(f"Stage 'distill': {NO_IMAGES}")
     # After a `real` stage the store is the real set itself: its images count once, or real_repeat times.
     only_real = ctx.store is not None and ctx.real_store is not None and ctx.store.root == ctx.real_store.root
     data = ctx.store.load() if ctx.store is not None and not only_real else None
