@@ -43,9 +43,11 @@ def loss_figure(rows: list) -> go.Figure:
         fig.add_trace(go.Scatter(x=steps, y=[r[key] for r in rows], mode="lines", name=name))
     fig.add_trace(go.Scatter(x=steps, y=[r["teacher_acc"] for r in rows], mode="lines", name="teacher target rate",
                              yaxis="y2", line={"dash": "dot"}))
-    fig.update_layout(height=300, margin={"l": 40, "r": 40, "t": 20, "b": 40}, xaxis_title="step",
+    fig.update_layout(height=300, margin={"l": 40, "r": 55, "t": 36, "b": 40}, xaxis_title="step",
                       yaxis={"title": "loss"}, legend={"orientation": "h", "y": -0.3},
-                      yaxis2={"title": "target rate", "overlaying": "y", "side": "right", "range": [0, 1]})
+                      yaxis2={"title": "target rate", "overlaying": "y", "side": "right", "tickformat": ".0%",
+                              # a margin under 0 %, so its tick label clears the step axis's on a phone
+                              "range": [-0.06, 1.04]})
     if steps and steps[-1] - steps[0] <= 8:  # a short run: whole steps, not 1.2, 1.4, ...
         fig.update_xaxes(dtick=1)
     return fig

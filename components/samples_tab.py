@@ -69,7 +69,7 @@ def generate_ui(teacher_spec, classes, per_class, strength, backbone_kind, backb
     names, frames = teacher.class_names, []
     stop = cancelling.start(request, JOB)
     # the previous batch stops being the one to add as soon as a new one starts
-    yield "Loading the diffusion model ...", figures.note("Starting ..."), gr.skip(), gr.skip(), [], None
+    yield "Loading the diffusion model ...", figures.note("Starting ..."), gr.skip(), gr.skip(), [], None, ""
     try:
         backbone = load_backbone_cached(source)
         for item in stream(compare_job, backbone, teacher, targets, seeds, cfg, stop=stop):
@@ -77,7 +77,8 @@ def generate_ui(teacher_spec, classes, per_class, strength, backbone_kind, backb
                 _, step, total, images = item
                 frames.append((step, total, images[0]))
                 yield (f"Guided pass: step {step}/{total}, then the same seeds unguided ...",
-                       views.forming_html(images, targets, names, step, total), gr.skip(), gr.skip(), gr.skip(), None)
+                       views.forming_html(images, targets, names, step, total), gr.skip(), gr.skip(), gr.skip(), None,
+                       gr.skip())
             else:
                 guided, unguided = item[1]
                 strip = views.filmstrip_html(filmstrip_frames(frames, 5), f"{names[targets[0]]} · seed {seeds[0]}")
@@ -86,10 +87,10 @@ def generate_ui(teacher_spec, classes, per_class, strength, backbone_kind, backb
                 yield (summary, views.pairs_html(guided, unguided, names) + views.judged_html(teacher, guided, unguided),
                        strip, gr.skip(), views.cutmix_panel(guided, backbone.latent_shape()[-1]),
                        {"batch": guided, "names": names, "teacher": teacher,
-                        "settings": {**asdict(cfg), "backbone": source, "class_names": names}})
+                        "settings": {**asdict(cfg), "backbone": source, "class_names": names}}, gr.skip())
     except Cancelled as e:
         yield (f"**{e}** Nothing was kept: generate again to add a batch.", gr.skip(), gr.skip(), gr.skip(),
-               gr.skip(), None)
+               gr.skip(), None, gr.skip())
     except DfkdError as e:
         raise user_error(e) from None
     finally:
@@ -112,15 +113,15 @@ def sweep_ui(teacher_spec, classes, strengths, seed, steps, eta, mode, candidate
     except DfkdError as e:
         raise user_error(e) from None
     rows, stop = [], cancelling.start(request, JOB)
-    yield figures.note(f"Sampling {len(values)} rows of {len(seeds)} seeds ...")
+    yield figures.note(f"Sampling {len(values)} rows of {len(seeds)} seeds ..."), ""
     try:
         backbone = load_backbone_cached(source)
         for item in stream(strength_rows, backbone, teacher, targets, seeds, cfg, values, stop=stop):
             if item[0] == "row":
                 rows.append(views.sweep_row_html(item[1], item[2], teacher.class_names, views.judge_or_none(teacher, item[2])))
-                yield "".join(rows)
+                yield "".join(rows), gr.skip()
     except Cancelled as e:
-        yield "".join(rows) + figures.note(str(e))
+        yield "".join(rows) + figures.note(str(e)), gr.skip()
     except DfkdError as e:
         raise user_error(e) from None
     finally:
@@ -129,12 +130,8 @@ def sweep_ui(teacher_spec, classes, strengths, seed, steps, eta, mode, candidate
 
 def cancel_ui(request: gr.Request = None) -> str:
     if cancelling.cancel(request, JOB):
-        return "Cancelling: the job stops after its current step ..."
+        return "Cancel requested: the job stops after its current step."
     return "Nothing of yours is running."
-
-
-def cancel_toast(request: gr.Request = None) -> None:
-    gr.Info(cancel_ui(request), duration=4)
 
 
 @shows_user_errors
@@ -160,6 +157,7 @@ def build(teacher_spec: gr.State) -> dict:
             with gr.Row():
                 run = gr.Button("Generate", variant="primary", elem_id="generate-samples")
                 cancel = gr.Button("Cancel", variant="stop", elem_id="cancel-samples")
+            cancel_note = gr.Markdown(elem_id="samples-cancel-note")
             with gr.Accordion("Advanced settings", open=False):
                 backbone_kind = gr.Radio([DEMO_PRIOR, LOCAL, HUB], value=DEMO_PRIOR, label="Diffusion backbone")
                 backbone_path = gr.Textbox(label="Folder or hub id (e.g. google/ddpm-cifar10-32)", visible=False)
@@ -214,14 +212,14 @@ def build(teacher_spec: gr.State) -> dict:
                     concurrency_id="light", concurrency_limit=None)
     on(run.click, generate_ui, [teacher_spec, classes, per_class, strength, backbone_kind, backbone_path, bn, steps,
                             window_start, window_end, mode, candidates, every, eta, seed, use_cutmix, cutmix_step,
-                            cutmix_alpha], [status, pairs, filmstrip, sweep, cutmix, last], status,
+                            cutmix_alpha], [status, pairs, filmstrip, sweep, cutmix, last, cancel_note], status,
        api_name="generate_samples", concurrency_id="compute", concurrency_limit=1)
     on(sweep_btn.click, sweep_ui, [teacher_spec, classes, strengths, seed, steps, eta, mode, candidates, every,
-                                   backbone_kind, backbone_path], sweep, sweep, api_name="strength_sweep",
+                                   backbone_kind, backbone_path], [sweep, cancel_note], sweep, api_name="strength_sweep",
        concurrency_id="compute", concurrency_limit=1)
     # not cancels=[...]: the job must end itself, so the tab can say where it stopped
-    # a toast, not the status line: the job's own last update ("Cancelled at step N") must not be overwritten
-    cancel.click(cancel_toast, None, None, api_name="cancel_samples", concurrency_limit=None)
+    # its own line, not the status line: the job's last update ("Cancelled at step N") must not be overwritten
+    cancel.click(cancel_ui, None, cancel_note, api_name="cancel_samples", concurrency_limit=None)
     on(add.click, add_ui, [last, set_name], added, added, api_name="add_to_sample_set", concurrency_id="light",
        concurrency_limit=None)
     teacher_spec.change(_refresh_classes, teacher_spec, classes, api_visibility="private", concurrency_id="light",

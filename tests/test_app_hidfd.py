@@ -84,3 +84,12 @@ def test_a_short_run_has_whole_steps_on_its_loss_chart():
     row = {"loss_d": 1.0, "loss_g": 1.0, "teacher_ce": 1.0, "teacher_acc": 0.5}
     assert loss_figure([{**row, "step": 1}, {**row, "step": 2}]).layout.xaxis.dtick == 1
     assert loss_figure([{**row, "step": 10}, {**row, "step": 3000}]).layout.xaxis.dtick is None  # plotly's own
+
+
+def test_the_target_rate_axis_keeps_its_zero_off_the_step_axis():
+    """Finding (phone screenshot): the right axis's "0" touched the step axis's last label."""
+    from components.hidfd_tab import loss_figure
+
+    row = {"loss_d": 1.0, "loss_g": 1.0, "teacher_ce": 1.0, "teacher_acc": 0.5, "step": 1}
+    axis = loss_figure([row, {**row, "step": 2}]).layout.yaxis2
+    assert axis.range[0] < 0 < 1 <= axis.range[1] and axis.tickformat == ".0%"

@@ -89,7 +89,9 @@ def test_strength_sweep_rows_share_seeds_and_strength_zero_is_unguided(prior):
 def test_sweep_ui_streams_one_row_per_strength(prior):
     out = list(samples_tab.sweep_ui(None, ["Trouser", "Bag", "Coat"], "0, 0.2", 1, 4, 0.0, "x0", 1, 1,
                                     samples_tab.LOCAL, prior))
-    assert out[-1].count('class="dfkd-row"') == 2 and len(_images(out[-1])) == 6
+    rows, _note = out[-1]
+    assert rows.count('class="dfkd-row"') == 2 and len(_images(rows)) == 6
+    assert out[0][1] == ""  # a new sweep clears the last job's cancel note
     with pytest.raises(gr.Error, match="strengths"):
         list(samples_tab.sweep_ui(None, ["Bag"], "0,0.1,0.2,0.3,0.4,0.5,0.6", 1, 4, 0.0, "x0", 1, 1,
                                   samples_tab.LOCAL, prior))
@@ -159,8 +161,9 @@ def test_cancel_says_where_it_stopped_and_keeps_no_batch(prior):
     for out in _generate(prior, session):
         outputs.append(out)
         if "step 3/" in str(out[0]):  # a preview of the third step: click Cancel
-            assert samples_tab.cancel_ui(session).startswith("Cancelling")
+            assert samples_tab.cancel_ui(session).startswith("Cancel requested")
     assert outputs[0][5] is None  # starting a new job already dropped the previous batch
+    assert outputs[0][6] == "" and all(o[6] != "" for o in outputs[1:])  # and the last cancel note, only then
     assert re.search(r"Cancelled at step \d+ of 40 \(guided pass\)", outputs[-1][0])
     assert all(o[5] is None for o in outputs)  # the cancelled job never offered a batch
     with pytest.raises(gr.Error, match="Generate a batch first"):

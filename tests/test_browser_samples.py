@@ -117,6 +117,12 @@ def test_generate_sweep_filmstrip_and_cancel_leaves_no_stale_batch(browser, app_
     page.locator("#generate-samples").click()
     expect(page.locator("#samples-status")).to_contain_text("Guided pass: step", timeout=60_000)
     page.locator("#cancel-samples").click()
+    # finding: the notice was a pop-up; it is now a line under the buttons
+    expect(page.locator("#samples-cancel-note")).to_contain_text("Cancel requested", timeout=10_000)
+    expect(page.locator("#samples-cancel-note")).to_be_visible()
+    expect(page.locator(".toast-body")).to_have_count(0)
+    page.locator("#cancel-samples").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots() / f"samples-cancelling-{size}.png"))
     expect(page.locator("#samples-status")).to_contain_text("Cancelled at step", timeout=60_000)
     page.get_by_label("Sample set").fill("browser-cancelled")
     page.locator("#add-samples").click()  # the finished batch before the cancelled one is not offered either
