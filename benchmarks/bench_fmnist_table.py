@@ -2,17 +2,19 @@
 synthetic-image budget and equal epochs, each run from its config in configs/.
 
     python benchmarks/bench_fmnist_table.py [--budget 2000] [--epochs 20] [--only diffdfkd noise ...]
-        [--seeds 3] [--equal-compute]
+        [--seeds 3] [--equal-compute [--clock cpu|wall]]
 
-Runs go to runs/table-b<budget>-e<epochs>[-eq]/<method>/ (<method>-<N>/ for a row given its own
+Runs go to runs/table-b<budget>-e<epochs>[-eq|-eqcpu]/<method>/ (<method>-<N>/ for a row given its own
 budget N by --budget-for) and resume when rerun (an interrupted table picks up where it
 stopped). Prints: method, student test accuracy and ratio to the teacher's (mean ± sample std
 over seeds), seeds, images used, image-making time, student time, device.
 
 --seeds N: students 1..N-1 of a row train in <method>-seed<k>/ on copies of seed 0's images
-(never regenerated), with distill seed k. --equal-compute (folder table-...-eq): every
-synthetic-data row may spend the DiffDFKD row's image-making seconds; DeepInversion (and
-Fast-DFKD) get the iterations that buys, calibrated once on this machine (table_runs.py).
+(never regenerated), with distill seed k. --equal-compute: every synthetic-data row may spend
+the DiffDFKD row's image-making seconds; DeepInversion (and Fast-DFKD) get the iterations that
+buys, calibrated once on this machine (table_runs.py). --clock cpu (folder table-...-eqcpu, the
+default) counts the process's CPU seconds, which other jobs on the machine do not inflate;
+--clock wall (folder table-...-eq) counts wall seconds.
 
 --sources-from runs/table-b10000-e20 starts each row from the finished images of the same row
 in another table (same budget and source settings, say other epochs): only the students train."""
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dfkd_core.generate import resolve_teacher  # noqa: E402
 from dfkd_core.pipeline import read_config, run_pipeline, stages_of  # noqa: E402
 from dfkd_core.sampling import runs_dir  # noqa: E402
-from table_runs import (copy_sources, equal_compute, format_mean_std, seed_run_dir, seeds_label,  # noqa: E402
+from table_runs import (copy_sources, equal_compute, format_mean_std, image_seconds, seed_run_dir, seeds_label,  # noqa: E402
                         source_seconds, with_student_seed)
 
 NUM_CLASSES = 10
@@ -86,27 +88,29 @@ def row_figures(results: list[dict]) -> dict:
     first = results[0]
     return {"accs": [r["student_test_acc"] for r in results], "ratios": [r["ratio_to_teacher"] for r in results],
             "images": first.get("train_images"), "device": first.get("device", "not recorded"),
-            "source_s": sum(v for k, v in first.items() if k.endswith("_seconds") and k != "distill_seconds"),
+            "source_s": image_seconds(first), "source_cpu_s": image_seconds(first, "cpu"),
             "student_s": statistics.fmean(r.get("distill_seconds", 0) for r in results)}
 
 
 def print_table(rows: list[tuple[str, dict]], teacher_acc: float, args, budget_s=None, calibrations=None):
+    clock = args.clock if budget_s is not None else "wall"
     print(f"\nTeacher test accuracy: {100 * teacher_acc:.2f}%. Budget {args.budget} synthetic images, "
           f"{args.epochs} epochs, student WRN-16-1; up to {args.seeds} student seed(s) per row on the same images "
           "(mean ± sample std over seeds).")
     if budget_s is not None:
-        print(f"Equal compute: each synthetic-data row may spend {budget_s:.0f} s making its images (the DiffDFKD "
-              "row's source stages on this machine). Rows without a compute knob (noise, unguided, real, ...) make "
+        print(f"Equal compute: each synthetic-data row may spend {budget_s:.0f} {clock} seconds making its images "
+              "(the DiffDFKD row's source stages on this machine). Rows without a compute knob (noise, unguided, real, ...) make "
               "their images as configured: their seconds are in the image-making column.")
         for key, cal in (calibrations or {}).items():
             print(f"  {key}: {cal['knob']} = {cal['value']} (calibrated per batch: {cal['fixed_s']:.2f} s + "
                   f"{cal['per_unit_s']:.3f} s per {cal['knob'][:-1] if cal['knob'].endswith('s') else cal['knob']}"
                   f", x {cal['batches']} batches)")
-    print("\n| method | student test acc | ratio to teacher | seeds | images used | image making | student (mean) | device |")
+    print(f"\n| method | student test acc | ratio to teacher | seeds | images used | image making ({clock}) | "
+          "student (mean) | device |")
     print("|---|---|---|---|---|---|---|---|")
     for label, f in rows:
         print(f"| {label} | {format_mean_std(f['accs'])} | {format_mean_std(f['ratios'], digits=1)} | "
-              f"{seeds_label(len(f['accs']))} | {f['images']} | {f['source_s'] / 60:.1f} min | "
+              f"{seeds_label(len(f['accs']))} | {f['images']} | {f['source_cpu_s' if clock == 'cpu' else 'source_s'] / 60:.1f} min | "
               f"{f['student_s'] / 60:.1f} min | {f['device']} |")
 
 
@@ -144,13 +148,17 @@ def main():
                    help="reuse the finished images of another table's rows (same budget, other epochs)")
     p.add_argument("--seeds", type=int, default=1, help="student seeds per row, all on the row's same images")
     p.add_argument("--equal-compute", action="store_true",
-                   help="give every synthetic-data row the DiffDFKD row's image-making seconds (table-...-eq/)")
+                   help="give every synthetic-data row the DiffDFKD row's image-making seconds")
+    p.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
+                   help="the seconds --equal-compute counts: the process's CPU seconds (table-...-eqcpu/; load "
+                        "from other jobs does not change them) or wall seconds (table-...-eq/)")
     p.add_argument("--device", default="auto")
     p.add_argument("--report-only", action="store_true",
                    help="print the table from the finished runs' results.json (each run folder keeps its config)")
     args = p.parse_args()
     budgets = {k: int(v) for k, v in (item.split("=") for item in args.budget_for)}
-    table_dir = runs_dir() / f"table-b{args.budget}-e{args.epochs}{'-eq' if args.equal_compute else ''}"
+    suffix = ("-eqcpu" if args.clock == "cpu" else "-eq") if args.equal_compute else ""
+    table_dir = runs_dir() / f"table-b{args.budget}-e{args.epochs}{suffix}"
     keys = args.only or list(METHODS)
     if args.equal_compute:  # the DiffDFKD row sets the budget: it runs first
         keys = sorted(keys, key=lambda k: k != "diffdfkd")
@@ -167,12 +175,12 @@ def main():
             cfg["device"] = args.device
             if args.equal_compute and key != "diffdfkd":
                 if budget_s is None:
-                    budget_s = source_seconds(table_dir / "diffdfkd")
+                    budget_s = source_seconds(table_dir / "diffdfkd", args.clock)
                 if budget_s is None:
                     raise SystemExit(f"--equal-compute: {table_dir / 'diffdfkd'} has no finished images to take the "
                                      "budget from; include diffdfkd in --only")
                 teacher = teacher or resolve_teacher(cfg.get("teacher", "demo"))
-                cfg, cal = equal_compute(cfg, budget_s, table_dir, key, teacher, NUM_CLASSES)
+                cfg, cal = equal_compute(cfg, budget_s, table_dir, key, teacher, NUM_CLASSES, args.clock)
                 if cal:
                     calibrations[key] = cal
             results = run_row(key, cfg, run_dir, args)
@@ -180,11 +188,11 @@ def main():
             rows.append((label, row_figures(results)))
             teacher_acc = results[0].get("teacher_test_acc")
     if args.equal_compute and args.report_only:
-        budget_s = source_seconds(table_dir / "diffdfkd")
+        budget_s = source_seconds(table_dir / "diffdfkd", args.clock)
         path = table_dir / "calibration.json"
         calibrations = json.loads(path.read_text()) if path.exists() else {}
     elif args.equal_compute and budget_s is None:
-        budget_s = source_seconds(table_dir / "diffdfkd")
+        budget_s = source_seconds(table_dir / "diffdfkd", args.clock)
     print_table(rows, teacher_acc, args, budget_s, calibrations)
 
 

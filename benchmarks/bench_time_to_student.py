@@ -25,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_fmnist_table import METHODS, ROOT, apply_budget  # noqa: E402
+from table_runs import image_seconds  # noqa: E402
 from dfkd_core.data import load_dataset  # noqa: E402
 from dfkd_core.data.datasets import align_classes  # noqa: E402
 from dfkd_core.generate import resolve_teacher  # noqa: E402
@@ -77,7 +78,7 @@ def time_method(method: str, cfg: dict, run_dir: Path, teacher_acc: float, ratio
     else:
         stopped_by = f"the {max_seconds / 60:g}-min cap ({ctx.stopped_at or 'stopped'})"
     return {"evals": evals, "crossings": crossings, "stopped_by": stopped_by, "elapsed": elapsed,
-            "source_seconds": sum(v for k, v in ctx.results.items() if k.endswith("_seconds") and k != "distill_seconds")}
+            "source_seconds": image_seconds(ctx.results)}
 
 
 def describe(method: str, result: dict, ratios, max_minutes: float) -> list[str]:

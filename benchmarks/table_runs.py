@@ -5,7 +5,8 @@ Seeds: seed 0 is a row's run folder; seed k > 0 is <row>-seed<k>/, which starts 
 seed 0's finished source stages (never regenerating them) and distils with distill seed k.
 
 Equal compute: every synthetic-data row may spend on its images the seconds the DiffDFKD row's
-source stages took. A source with a compute knob (COMPUTE_KNOBS) gets the knob value those
+source stages took, counted on one clock (CLOCKS): CPU seconds of the process by default, which
+do not grow when other jobs share the machine, or wall seconds. A source with a compute knob (COMPUTE_KNOBS) gets the knob value those
 seconds buy: calibration times its real stage on one batch (past a warmup) at two knob values,
 fits seconds per batch = fixed + knob * per_unit, and sets knob = (budget / batches - fixed) /
 per_unit. The number goes into the row's config (its config.yaml records it) and into
@@ -24,6 +25,15 @@ from dfkd_core.pipeline import read_config, run_pipeline
 # source stage -> (its compute knob, the setting that is its batch of images)
 COMPUTE_KNOBS = {"deepinversion": ("iterations", "batch_size"), "fast_dfkd": ("g_steps", "synthesis_batch_size")}
 CALIBRATION_KNOB_VALUES = (2, 12)
+# clock -> the suffix of the stage results that count its seconds (pipeline.run_pipeline)
+CLOCKS = {"cpu": "_cpu_seconds", "wall": "_seconds"}
+
+
+def image_seconds(results: dict, clock: str = "wall") -> float:
+    """Seconds on `clock` a run's stages before distill took, from its results."""
+    def on_clock(key: str) -> bool:
+        return key.endswith("_seconds") and key.endswith(CLOCKS["cpu"]) == (clock == "cpu")
+    return sum(v for k, v in results.items() if on_clock(k) and not k.startswith("distill_"))
 
 
 # ---- mean ± std over seeds ----
@@ -98,8 +108,9 @@ def copy_sources(src_run: Path, cfg: dict, run_dir: Path, required: bool = False
 
 # ---- equal compute ----
 
-def source_seconds(run_dir: Path) -> float | None:
-    """Seconds the run's stages before distill took (their DONE.json), None until all finished."""
+def source_seconds(run_dir: Path, clock: str = "cpu") -> float | None:
+    """Seconds on `clock` the run's stages before distill took (their DONE.json), None until all
+    finished."""
     cfg = read_config(run_dir / "config.yaml") if (run_dir / "config.yaml").exists() else None
     if cfg is None:
         return None
@@ -109,7 +120,11 @@ def source_seconds(run_dir: Path) -> float | None:
         done = run_dir / f"{i:02d}-{name}" / "DONE.json"
         if not done.exists():
             return None
-        total += json.loads(done.read_text())["results"][f"{name}_seconds"]
+        results, key = json.loads(done.read_text())["results"], f"{name}{CLOCKS[clock]}"
+        if key not in results:
+            raise SystemExit(f"{done} has no {clock} seconds (its stage ran before they were recorded): "
+                             "use --clock wall, or remake that row's images")
+        total += results[key]
     return total
 
 
@@ -137,8 +152,8 @@ def batches_of(settings: dict, batch_key: str, num_classes: int) -> int:
     return math.ceil(images / settings.get(batch_key, 100))
 
 
-def calibrate(cfg: dict, work_dir: Path, teacher, num_classes: int, log=print) -> dict:
-    """Times cfg's source stage (its stage seconds, as DONE.json records them) on one batch (past
+def calibrate(cfg: dict, work_dir: Path, teacher, num_classes: int, clock: str = "cpu", log=print) -> dict:
+    """Times cfg's source stage (its stage seconds on `clock`, as DONE.json records them) on one batch (past
     its warmup) at CALIBRATION_KNOB_VALUES, in fresh folders under work_dir; returns {knob, fixed_s,
     per_unit_s, timings}."""
     name, settings = source_stage(cfg)
@@ -154,7 +169,7 @@ def calibrate(cfg: dict, work_dir: Path, teacher, num_classes: int, log=print) -
         folder = work_dir / f"{knob}-{k}"
         shutil.rmtree(folder, ignore_errors=True)
         ctx = run_pipeline(probe, folder, teacher=teacher, log=lambda m: None)
-        timings[k] = ctx.results[f"{name}_seconds"] / probe_batches  # the stage alone, as the budget counts it
+        timings[k] = ctx.results[f"{name}{CLOCKS[clock]}"] / probe_batches  # the stage alone, as the budget counts it
         log(f"calibration: {name} {knob}={k}: {timings[k]:.2f} s per batch of {batch} ({probe_batches} timed)")
     (k1, t1), (k2, t2) = timings.items()
     fixed, per_unit = linear_cost(k1, t1, k2, t2)
@@ -162,17 +177,19 @@ def calibrate(cfg: dict, work_dir: Path, teacher, num_classes: int, log=print) -
 
 
 def equal_compute(cfg: dict, budget_s: float, table_dir: Path, row: str, teacher, num_classes: int,
-                  log=print) -> tuple[dict, dict | None]:
-    """cfg with its compute knob set to what budget_s buys (calibrated once per row and budget,
-    kept in table_dir/calibration.json), and that calibration; cfg unchanged without a knob."""
+                  clock: str = "cpu", log=print) -> tuple[dict, dict | None]:
+    """cfg with its compute knob set to what budget_s seconds on `clock` buy (calibrated once per
+    row, budget and clock, kept in table_dir/calibration.json), and that calibration; cfg
+    unchanged without a knob."""
     name, settings = source_stage(cfg)
     if name not in COMPUTE_KNOBS:
         return cfg, None
     path = table_dir / "calibration.json"
     saved = json.loads(path.read_text()) if path.exists() else {}
     cal = saved.get(row)
-    if cal is None or cal["budget_s"] != budget_s:
-        cal = {**calibrate(cfg, table_dir / "calibration" / row, teacher, num_classes, log), "budget_s": budget_s}
+    if cal is None or cal["budget_s"] != budget_s or cal.get("clock", "wall") != clock:  # (older: wall)
+        cal = {**calibrate(cfg, table_dir / "calibration" / row, teacher, num_classes, clock, log),
+               "budget_s": budget_s, "clock": clock}
         knob, batch_key = COMPUTE_KNOBS[name]
         cal["batches"] = batches_of(settings, batch_key, num_classes)
         cal["value"] = knob_for_budget(budget_s, cal["batches"], cal["fixed_s"], cal["per_unit_s"])

@@ -171,7 +171,7 @@ def run_pipeline(cfg: dict, run_dir, teacher=None, data_dir=None, download: bool
             continue
         ctx.stage_dir.mkdir(parents=True, exist_ok=True)
         ctx.log(f"[{i}] {name} ...")
-        t0 = time.time()
+        t0, cpu0 = time.time(), time.process_time()
         before = dict(ctx.results)
         try:
             stage_function(name)(settings, ctx)
@@ -186,6 +186,9 @@ def run_pipeline(cfg: dict, run_dir, teacher=None, data_dir=None, download: bool
             return ctx
         new_results = {k: v for k, v in ctx.results.items() if before.get(k) != v}
         new_results[f"{name}_seconds"] = round(time.time() - t0, 1)
+        # CPU seconds of this process (all its threads): unlike wall time, they do not grow
+        # when other jobs share the machine, so equal-compute budgets can be set in them
+        new_results[f"{name}_cpu_seconds"] = round(time.process_time() - cpu0, 1)
         ctx.results.update(new_results)
         if main:
             write_json(done_path, {"store": _handed_path(ctx.store.root if ctx.store is not None else None, run_dir),

@@ -58,18 +58,22 @@ def test_mean_and_sample_std_over_seeds_and_single_seed_rows():
 
 def test_table_prints_mean_std_and_marks_single_seed_rows(capsys):
     runs = {"DiffDFKD": [{"student_test_acc": a, "ratio_to_teacher": a / 0.94, "train_images": 2000,
-                          "generate_seconds": 300.0, "distill_seconds": s, "device": "cpu (1 threads)"}
+                          "generate_seconds": 300.0, "generate_cpu_seconds": 240.0, "distill_seconds": s,
+                          "distill_cpu_seconds": s, "device": "cpu (1 threads)"}
                          for a, s in ((0.90, 60), (0.92, 120))],
             "Noise": [{"student_test_acc": 0.5, "ratio_to_teacher": 0.53, "train_images": 2000, "noise_seconds": 1.0,
                        "distill_seconds": 60}]}
     rows = [(label, table.row_figures(r)) for label, r in runs.items()]
-    args = Namespace(budget=2000, epochs=15, seeds=2)
+    args = Namespace(budget=2000, epochs=15, seeds=2, clock="wall")
     cal = {"deepinversion": {"knob": "iterations", "value": 96, "fixed_s": 0.8, "per_unit_s": 0.2, "batches": 20}}
     table.print_table(rows, 0.94, args, budget_s=300.0, calibrations=cal)
     out = capsys.readouterr().out
     assert "| DiffDFKD | 91.00 ± 1.41% | 96.8 ± 1.5% | 2 | 2000 | 5.0 min | 1.5 min |" in out
     assert "| Noise | 50.00% | 53.0% | 1 (single seed) |" in out
-    assert "300 s making its images" in out and "iterations = 96" in out
+    assert "300 wall seconds making its images" in out and "iterations = 96" in out
+    table.print_table(rows, 0.94, Namespace(budget=2000, epochs=15, seeds=2, clock="cpu"), budget_s=240.0)
+    out = capsys.readouterr().out  # on the CPU clock the image-making column is in CPU minutes
+    assert "image making (cpu)" in out and "| DiffDFKD | 91.00 ± 1.41% | 96.8 ± 1.5% | 2 | 2000 | 4.0 min |" in out
 
 
 def test_seed_folders_reuse_seed_0s_images_and_do_not_regenerate(teacher_card, tmp_path, capsys):
@@ -113,8 +117,8 @@ def test_calibration_arithmetic():
 def test_equal_compute_puts_the_bought_iterations_in_the_config_and_keeps_them(tmp_path, monkeypatch):
     calls = []
 
-    def fake_calibrate(cfg, work_dir, teacher, num_classes, log=print):
-        calls.append(work_dir)
+    def fake_calibrate(cfg, work_dir, teacher, num_classes, clock="cpu", log=print):
+        calls.append(clock)
         return {"knob": "iterations", "fixed_s": 0.8, "per_unit_s": 0.2, "timings": {2: 1.2, 12: 3.2}}
 
     monkeypatch.setattr(table_runs, "calibrate", fake_calibrate)
@@ -127,8 +131,42 @@ def test_equal_compute_puts_the_bought_iterations_in_the_config_and_keeps_them(t
     assert again == got and len(calls) == 1  # a rerun resumes with the recorded number, no new timing
     table_runs.equal_compute(cfg, 500.0, tmp_path, "deepinversion", None, 10)
     assert len(calls) == 2  # another budget is calibrated anew
+    table_runs.equal_compute(cfg, 500.0, tmp_path, "deepinversion", None, 10, clock="wall")
+    assert calls == ["cpu", "cpu", "wall"]  # and so is another clock
+    assert json.loads((tmp_path / "calibration.json").read_text())["deepinversion"]["clock"] == "wall"
     noise = {"stages": [{"noise": {"count": 10}}, {"distill": {}}]}
     assert table_runs.equal_compute(noise, 400.0, tmp_path, "noise", None, 10) == (noise, None)
+
+
+def test_stages_record_cpu_seconds_that_waiting_does_not_add_to(teacher_card, tmp_path, monkeypatch):
+    """Equal compute counts CPU seconds by default: a stage that waits (as it does when other
+    jobs hold the cores) adds wall seconds but no CPU seconds."""
+    import time
+
+    from dfkd_core import stages
+    from dfkd_core.pipeline import run_pipeline
+
+    real_noise = stages.noise
+
+    def waiting_noise(settings, ctx):
+        time.sleep(0.6)
+        return real_noise(settings, ctx)
+
+    monkeypatch.setattr(stages, "noise", waiting_noise)
+    cfg = tiny_config(teacher_card)
+    ctx = run_pipeline(cfg, tmp_path / "run", log=lambda m: None)
+    wall, cpu = ctx.results["noise_seconds"], ctx.results["noise_cpu_seconds"]
+    assert wall >= 0.6 and cpu < wall - 0.4
+    assert table_runs.source_seconds(tmp_path / "run", "wall") == wall
+    assert table_runs.source_seconds(tmp_path / "run", "cpu") == cpu  # the default clock
+    assert table_runs.image_seconds(ctx.results) == wall  # the distill stage and the CPU keys not counted
+    assert table_runs.image_seconds(ctx.results, "cpu") == cpu
+    done = tmp_path / "run" / "01-noise" / "DONE.json"
+    record = json.loads(done.read_text())
+    del record["results"]["noise_cpu_seconds"]  # a run made before CPU seconds were recorded
+    done.write_text(json.dumps(record))
+    with pytest.raises(SystemExit, match="--clock wall"):
+        table_runs.source_seconds(tmp_path / "run", "cpu")
 
 
 def test_calibration_times_the_real_stage_on_one_batch(teacher_card, tmp_path):
