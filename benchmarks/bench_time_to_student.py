@@ -40,14 +40,18 @@ def first_crossings(evals: list[tuple[float, int, float]], teacher_acc: float, r
     return {r: next((e for e in evals if e[2] >= r * teacher_acc), None) for r in ratios}
 
 
-def timed_config(method: str, images: int, epochs: int) -> dict:
-    """The table row's config at this budget, evaluated on the full test set every epoch."""
+def timed_config(method: str, images: int, epochs: int, precision: str = "fp32") -> dict:
+    """The table row's config at this budget, evaluated on the full test set every epoch; with
+    precision bf16 its diffusion sampling and its distillation run under bf16 autocast."""
     _, config_file, rule = METHODS[method]
     cfg = apply_budget(read_config(ROOT / "configs" / config_file), images, epochs, rule)
     for st in cfg["stages"]:
-        if "distill" in st:
-            st["distill"].pop("eval_subset", None)
-            st["distill"]["onnx"] = False
+        name, settings = next(iter(st.items()))
+        if name in ("generate", "unguided", "distill") and precision != "fp32":
+            settings["precision"] = precision
+        if name == "distill":
+            settings.pop("eval_subset", None)
+            settings["onnx"] = False
     return cfg
 
 
@@ -101,18 +105,22 @@ def main():
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (the machine has 2 cores)")
     p.add_argument("--ratios", nargs="+", type=float, default=[0.90, 0.97])
     p.add_argument("--max-minutes", type=float, default=30, help="per method, from nothing")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: diffusion sampling and distillation under bfloat16 autocast (dfkd_core/precision.py; "
+                        "other sources stay fp32); runs go to time-to-student-b<images>-bf16/")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     teacher = resolve_teacher("demo")  # only for the threshold; each timed run loads its own
     test_set = align_classes(load_dataset("fashion-mnist", "test"), teacher.class_names)
     teacher_acc = teacher_accuracy(teacher, test_set, "cpu")
     print(f"Teacher full-test accuracy {100 * teacher_acc:.2f}%; {args.images} images, {args.epochs} epochs, "
-          f"{torch.get_num_threads()} threads; the student is evaluated on all {len(test_set)} test images "
+          f"{torch.get_num_threads()} threads, {args.precision}; the student is evaluated on all {len(test_set)} test images "
           "at every epoch end, and that evaluation counts in the time.", flush=True)
     report = []
     for method in args.methods:
-        cfg = timed_config(method, args.images, args.epochs)
-        run_dir = runs_dir() / f"time-to-student-b{args.images}" / method
+        cfg = timed_config(method, args.images, args.epochs, args.precision)
+        suffix = "" if args.precision == "fp32" else f"-{args.precision}"
+        run_dir = runs_dir() / f"time-to-student-b{args.images}{suffix}" / method
         result = time_method(method, cfg, run_dir, teacher_acc, args.ratios, 60 * args.max_minutes)
         report += describe(method, result, args.ratios, args.max_minutes)
     print("\n" + "\n".join(report))

@@ -12,6 +12,7 @@ from .data.image_dataset import ImageDataset
 from .data_parallel import wrap
 from .errors import DfkdError
 from .fit import FitConfig, fit
+from .precision import autocast, check_precision
 from .settings import number
 from .models.simkd import SimKDStudent
 from .teacher import Teacher, find_head
@@ -24,9 +25,11 @@ class DistillConfig(FitConfig):
     ce_weight: float = 0.0  # CE on the teacher's argmax
     simkd: bool = False  # loss = MSE(projected student features, teacher features) + ce_weight * CE
     mixup: float = 0.0  # > 0: train on pairs of batch images mixed with weight ~ Beta(mixup, mixup)
+    precision: str = "fp32"  # bf16: the teacher's and student's forward passes in bfloat16 (precision.py)
 
     def __post_init__(self):
         super().__post_init__()  # types, finite numbers, the loop's ranges
+        check_precision(self.precision, "distill settings")
         if not (self.temperature > 0 and self.mixup >= 0):
             raise DfkdError(f"distill needs temperature > 0 and mixup >= 0 (0 turns mixup off); got "
                             f"temperature {self.temperature}, mixup {self.mixup}.")
@@ -62,14 +65,17 @@ def distill(student, teacher: Teacher, train_set: ImageDataset, test_set: ImageD
         if cfg.mixup > 0:  # torch's global RNG: fit() checkpoints and restores it, so resume stays exact
             lam = torch.distributions.Beta(cfg.mixup, cfg.mixup).sample().item()
             x = lam * x + (1 - lam) * x[torch.randperm(len(x))]
-        with torch.no_grad():
-            t_logits, t_feats = teacher.logits_and_features(x)
+        with autocast(device, cfg.precision):  # the networks only: the losses below are float32
+            with torch.no_grad():
+                t_logits, t_feats = teacher.logits_and_features(x)
+            out = net(pre(x), return_features=True) if cfg.simkd else net(pre(x))
+        t_logits, t_feats = t_logits.float(), t_feats.float()
         t_pred = t_logits.argmax(1)
         if cfg.simkd:
-            logits, projected = net(pre(x), return_features=True)
+            logits, projected = out[0].float(), out[1].float()
             loss = F.mse_loss(projected, t_feats)
         else:
-            logits = net(pre(x))
+            logits = out.float()
             loss = cfg.kd_weight * kd_loss(logits, t_logits, cfg.temperature)
         if cfg.ce_weight:
             loss = loss + cfg.ce_weight * F.cross_entropy(logits, t_pred)

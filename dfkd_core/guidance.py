@@ -42,11 +42,14 @@ from .errors import Cancelled, DfkdError  # noqa: F401  (Cancelled: raised when 
 from .guidance_config import MODES, GuidanceConfig  # noqa: F401  (re-exported: the public home of both)
 from .guidance_levers import gaussian_blur, lever_generators, noise_like, renoise, smoothed_gradient
 from .guidance_losses import check_backbone_fits_teacher, check_guidance_fits_teacher, teacher_loss
+from .precision import autocast
 
 
 def _network(backbone, z, t: int, cond) -> torch.Tensor:
-    """The denoiser's output for the float32 trajectory state z, run in the backbone's dtype."""
-    return backbone.model_output(z.to(backbone.dtype), t, cond)
+    """The denoiser's output for the float32 trajectory state z, run in the backbone's dtype
+    (under bfloat16 autocast when its precision is bf16); the schedule reads it in float32."""
+    with autocast(backbone.device, backbone.precision):
+        return backbone.model_output(z.to(backbone.dtype), t, cond)
 
 
 def _direction(grad: torch.Tensor) -> torch.Tensor:
@@ -125,8 +128,9 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
         copies = max(1, cfg.noise_copies)
 
         def loss_of(x0_batch):  # x0 of `copies` stacked batches (noisy copies when smoothing)
-            return teacher_loss(teacher, backbone.decode(x0_batch, clamp=False), y.repeat(copies), cfg,
-                                student) / copies
+            images = backbone.decode(x0_batch, clamp=False)
+            with autocast(backbone.device, backbone.precision):  # the teacher's forward pass, as the denoiser's
+                return teacher_loss(teacher, images, y.repeat(copies), cfg, student) / copies
         if fresh and cfg.mode == "full":
             with torch.enable_grad():
                 z_in = z.detach().requires_grad_(True)

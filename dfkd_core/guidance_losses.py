@@ -30,13 +30,13 @@ def teacher_loss(teacher, images, targets, cfg, student=None) -> torch.Tensor:
     """Summed over the batch, so each sample's gradient does not depend on the batch size."""
     loss = images.new_zeros(())
     with teacher.bn_statistics() if cfg.bn else nullcontext([]) as stats:  # the hooks cost time; only when used
-        logits = teacher(images)
+        logits = teacher(images).float()  # (float32 losses under bf16 autocast, precision.py)
     if cfg.oh:
         loss = loss + cfg.oh * F.cross_entropy(logits, targets, reduction="sum")
     if cfg.bn:
         loss = loss + cfg.bn * bn_statistics_loss(stats)
     if cfg.adv:
-        s_logits = student(images)
+        s_logits = student(images).float()
         agree = (logits.argmax(1) == s_logits.argmax(1)).float()
         kl = F.kl_div(F.log_softmax(s_logits, 1), F.softmax(logits, 1), reduction="none").sum(1)
         loss = loss - cfg.adv * (agree * kl).sum()

@@ -189,6 +189,7 @@ def distill(settings: dict, ctx):
                            on_epoch=lambda row: ctx.on_metrics("distill", row))  # Cancelled when stopped
     student.eval()  # (fit leaves it so): the final evaluation must not update BatchNorm statistics
     results = {"student": arch, "train_images": len(train_set), "epochs": cfg.epochs, "device": device_label(device),
+               "precision": cfg.precision,
                "distill_wall_s": round(sum(r["epoch_seconds"] for r in rows), 1)}
     if used is not None:
         results["train_images_per_epoch"] = used

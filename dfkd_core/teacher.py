@@ -92,7 +92,7 @@ class Teacher(nn.Module):
         stats: list[BNStatistic] = []
 
         def hook(module, inputs, _output):
-            x = inputs[0]
+            x = inputs[0].float()  # statistics in float32, also under bf16 autocast
             dims = [0] + list(range(2, x.dim()))
             stats.append(BNStatistic(x.mean(dims), x.var(dims, unbiased=False),
                                      module.running_mean, module.running_var))

@@ -195,3 +195,14 @@ def test_time_to_student_stops_once_every_ratio_is_reached(teacher_card, tmp_pat
     result = tts.time_method("noise", cfg, tmp_path / "run", teacher_acc=1.0, ratios=[0.0], max_seconds=600)
     assert result["stopped_by"] == "every ratio reached" and len(result["evals"]) == 1  # not 4 epochs
     assert result["crossings"][0.0][1] == 1
+
+
+def test_time_to_student_in_bf16_sets_the_sampler_and_the_student_and_nothing_else():
+    stages = lambda cfg: {name: s for st in cfg["stages"] for name, s in st.items()}  # noqa: E731
+    fp32 = stages(tts.timed_config("diffdfkd", 1000, 5))
+    assert "precision" not in fp32["generate"] and "precision" not in fp32["distill"]
+    assert "eval_subset" not in fp32["distill"] and fp32["distill"]["onnx"] is False
+    bf16 = stages(tts.timed_config("diffdfkd", 1000, 5, "bf16"))
+    assert bf16["generate"]["precision"] == bf16["distill"]["precision"] == "bf16"
+    assert stages(tts.timed_config("unguided", 1000, 5, "bf16"))["unguided"]["precision"] == "bf16"
+    assert "precision" not in stages(tts.timed_config("deepinversion", 1000, 5, "bf16"))["deepinversion"]

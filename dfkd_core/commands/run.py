@@ -5,6 +5,7 @@ import shlex
 from pathlib import Path
 
 from ..errors import DfkdError
+from ..precision import PRECISIONS
 from ..teacher_spec import add_teacher_arguments, override_teacher_config, teacher_spec_from_args
 
 
@@ -72,7 +73,7 @@ def cmd_run(args) -> None:
 def cmd_distill(args) -> None:
     settings = {"student": args.student, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                 "temperature": args.temperature, "ce_weight": args.ce_weight, "simkd": args.simkd,
-                "mixup": args.mixup, "seed": args.seed, "onnx": not args.no_onnx}
+                "mixup": args.mixup, "seed": args.seed, "precision": args.precision, "onnx": not args.no_onnx}
     if args.eval:
         settings["eval"] = args.eval
     cfg = {"name": Path(args.out).name, "teacher": teacher_spec_from_args(args).to_config(), "device": args.device,
@@ -108,6 +109,9 @@ def add_commands(sub) -> None:
     d.add_argument("--eval", metavar="DATASET", help="real test set evaluated every epoch (e.g. fashion-mnist)")
     d.add_argument("--no-onnx", action="store_true", help="skip the ONNX export")
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="bf16: the networks' forward passes under bfloat16 autocast (about 2x faster on a CPU with "
+                        "AMX; losses and weights stay float32)")
     d.add_argument("--device", default="auto")
     _data_flags(d)
     d.set_defaults(func=cmd_distill)

@@ -3,6 +3,7 @@
 
 class Backbone:
     is_latent = False
+    precision = "auto"  # "bf16": the denoiser runs under bfloat16 autocast (precision.py)
 
     @property
     def device(self):
