@@ -6,12 +6,16 @@ Prints the CPU's bfloat16 units (lscpu flags: amx_bf16, avx512_bf16; without the
 is emulated and slower), then the median seconds of unguided sampling and of guided sampling
 with GuidanceConfig's defaults (a batch of --batch images, 25 steps) and of one distillation
 epoch (WRN-16-2 teacher, WRN-16-1 student, 2,048 images) in fp32 and in bf16, with their
-ratio; rounds alternate the rows, so load on a shared machine shifts both alike. Then every
+ratio; rounds alternate the rows, so load on a shared machine shifts both alike. Then one
+network pass on the batch: the denoiser's forward with its weights channels-last and
+contiguous (the layout bf16 needs on a CPU), and the teacher's forward + backward to its input
+(what a guided step adds). Then every
 judge of the panel on the same seeds' default guided samples made in fp32 and in bf16, and
 their mean |pixel difference|: bf16 is only worth its speed if the judges see the same
 samples."""
 
 import argparse
+import copy
 import sys
 import tempfile
 from pathlib import Path
@@ -28,6 +32,7 @@ from dfkd_core.generate import resolve_backbone  # noqa: E402
 from dfkd_core.guidance import GuidanceConfig, guided_sample  # noqa: E402
 from dfkd_core.judges import JudgePanel  # noqa: E402
 from dfkd_core.models.zoo import build_model  # noqa: E402
+from dfkd_core.precision import autocast  # noqa: E402
 from dfkd_core.sweep import sample_row, sweep_plan  # noqa: E402
 
 PRECISIONS = ("fp32", "bf16")
@@ -47,6 +52,31 @@ def distill_epoch(teacher, images: ImageDataset, precision: str, device: str):
     student = build_model("wrn_16_1", teacher.num_classes, teacher.in_channels)
     with tempfile.TemporaryDirectory() as out:
         distill(student, teacher, images, None, DistillConfig(epochs=1, precision=precision), out, device=device)
+
+
+def pass_rows(backbone, teacher, batch: int, device: str) -> dict:
+    """{(row, precision): one network pass} on `batch` images."""
+    plain = copy.deepcopy(backbone.unet).to(memory_format=torch.contiguous_format)
+    z = torch.randn(batch, *backbone.latent_shape(), generator=torch.Generator().manual_seed(0)).to(device)
+    t, y = torch.full((batch,), 500, device=device), torch.arange(batch, device=device) % teacher.num_classes
+
+    def denoise(unet, precision):
+        with torch.no_grad(), autocast(device, precision):
+            unet(z, t)
+
+    def teacher_gradient(precision):
+        x = torch.rand(batch, teacher.in_channels, 28, 28, generator=torch.Generator().manual_seed(0)).to(device)
+        x.requires_grad_(True)
+        with autocast(device, precision):
+            logits = teacher(x).float()
+        torch.autograd.grad(torch.nn.functional.cross_entropy(logits, y, reduction="sum"), x)
+
+    rows = {}
+    for pr in PRECISIONS:
+        rows[("denoiser pass, channels-last", pr)] = lambda pr=pr: denoise(backbone.unet, pr)
+        rows[("denoiser pass, contiguous", pr)] = lambda pr=pr: denoise(plain, pr)
+        rows[("teacher forward + backward", pr)] = lambda pr=pr: teacher_gradient(pr)
+    return rows
 
 
 def main():
@@ -73,12 +103,13 @@ def main():
             rows[(name, pr)] = lambda b=backbones[pr], c=cfg: guided_sample(b, teacher, targets, seeds, c)
     for pr in PRECISIONS:
         rows[("distill epoch, 2,048 images", pr)] = lambda pr=pr: distill_epoch(teacher, images, pr, args.device)
+    rows.update(pass_rows(backbones["fp32"], teacher, args.batch, args.device))
     seconds = timed(rows, args.repeats)
     print(f"\nmedian seconds of {args.repeats} interleaved rounds (sampling: {args.batch} images x 25 steps)")
     print(f"{'row':<32}{'fp32 s':>9}{'bf16 s':>9}{'fp32 / bf16':>13}")
     for name in dict.fromkeys(n for n, _ in rows):
         f32, b16 = seconds[(name, "fp32")], seconds[(name, "bf16")]
-        print(f"{name:<32}{f32:>9.2f}{b16:>9.2f}{f32 / b16:>12.2f}x")
+        print(f"{name:<32}{f32:>9.3f}{b16:>9.3f}{f32 / b16:>12.2f}x")
 
     if args.per_class == 0:
         return
