@@ -111,8 +111,8 @@ def resolve_backbone(name: str, device: str, precision: str = "auto"):
                              dtype=None if precision == "auto" else torch.float32)
     backbone.precision = precision
     if precision == "bf16" and backbone.device.type == "cpu":
-        # on a CPU, bf16 autocast runs the denoiser 1.7x faster than fp32 in the contiguous layout
-        # but slower than fp32 in channels-last (measured on the demo prior, bench_precision.py)
+        # on a CPU, bf16 autocast gains more on the denoiser in the contiguous layout than in
+        # channels-last (the demo prior: bench_precision.py's "denoiser pass" rows)
         backbone.unet.to(memory_format=torch.contiguous_format)
     return backbone
 
