@@ -11,8 +11,8 @@ over seeds), seeds, images used, image-making time, student time, device.
 
 --seeds N: students 1..N-1 of a row train in <method>-seed<k>/ on copies of seed 0's images
 (never regenerated), with distill seed k. --equal-compute: every synthetic-data row may spend
-the DiffDFKD row's image-making seconds; DeepInversion (and Fast-DFKD) get the iterations that
-buys, calibrated once on this machine (table_runs.py). --clock cpu (folder table-...-eqcpu, the
+the DiffDFKD row's image-making seconds; DeepInversion (Fast-DFKD, CMI) get the iterations
+(generator steps) that buys, calibrated once on this machine (table_runs.py). --clock cpu (folder table-...-eqcpu, the
 default) counts the process's CPU seconds, which other jobs on the machine do not inflate;
 --clock wall (folder table-...-eq) counts wall seconds.
 
@@ -46,6 +46,7 @@ METHODS = {
     "unguided": ("KD on unguided prior samples", "fmnist-unguided.yaml", "synthetic"),
     "deepinversion": ("DeepInversion", "fmnist-deepinversion.yaml", "synthetic"),
     "fast-dfkd": ("Fast-DFKD (meta-learned generator)", "fmnist-fast-dfkd.yaml", "synthetic"),
+    "cmi": ("CMI (contrastive model inversion)", "fmnist-cmi.yaml", "synthetic"),
     "diffdfkd": ("DiffDFKD (guided + Latent CutMix)", "fmnist-diffdfkd.yaml", "synthetic"),
     "diffdfkd-50steps": ("DiffDFKD, strength 0.05 over 50 steps", "fmnist-diffdfkd-50steps.yaml", "synthetic"),
     "diffdfkd-no-cutmix": ("DiffDFKD without Latent CutMix", "fmnist-diffdfkd-no-cutmix.yaml", "synthetic"),
@@ -74,7 +75,7 @@ def apply_budget(cfg: dict, budget: int, epochs: int, rule: str) -> dict:
             if rule == "matched":
                 count = next(s["count"] for n, s in stages if n == "real")
                 settings["real_repeat"] = settings.get("real_repeat", 1) + round(budget / count)
-        elif rule == "synthetic" and name in ("generate", "unguided", "deepinversion", "fast_dfkd"):
+        elif rule == "synthetic" and name in ("generate", "unguided", "deepinversion", "fast_dfkd", "cmi"):
             variations = next((s.get("variations", 0) for n, s in stages if n == "augment"), 0)
             # with DDA, the budget counts sources and their variations
             settings["per_class"] = budget // (NUM_CLASSES * (1 + variations if "augment" in names else 1))

@@ -23,7 +23,8 @@ from dfkd_core.io import write_json
 from dfkd_core.pipeline import read_config, run_pipeline
 
 # source stage -> (its compute knob, the setting that is its batch of images)
-COMPUTE_KNOBS = {"deepinversion": ("iterations", "batch_size"), "fast_dfkd": ("g_steps", "synthesis_batch_size")}
+COMPUTE_KNOBS = {"deepinversion": ("iterations", "batch_size"), "fast_dfkd": ("g_steps", "synthesis_batch_size"),
+                 "cmi": ("g_steps", "synthesis_batch_size")}
 CALIBRATION_KNOB_VALUES = (2, 12)
 # clock -> the suffix of the stage results that count its seconds (pipeline.run_pipeline)
 CLOCKS = {"cpu": "_cpu_seconds", "wall": "_seconds"}

@@ -42,6 +42,7 @@ STAGES = {
     "deepinversion": "dfkd_core.deepinversion:stage",
     "hidfd": "dfkd_core.gan.stage:hidfd",
     "fast_dfkd": "dfkd_core.fast_dfkd.stage:stage",
+    "cmi": "dfkd_core.cmi.stage:stage",
     "augment": "dfkd_core.augment.stages:augment",
     "filter": "dfkd_core.augment.stages:filter",
     "distill": "dfkd_core.stages:distill",

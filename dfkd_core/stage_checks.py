@@ -10,7 +10,7 @@ from .run_checks import _local_file, check_dataclass
 from .settings import boolean, check_keys, check_types, integer, number, text
 
 NO_IMAGES = ("no images to learn from: put a source stage (generate, unguided, noise, real, samples, shards, "
-             "deepinversion, hidfd, fast_dfkd) before it.")
+             "deepinversion, hidfd, fast_dfkd, cmi) before it.")
 DISTILL_EXTRA = ("student", "eval", "eval_split", "eval_subset", "data_dir", "download", "real_repeat", "onnx")
 
 
@@ -105,6 +105,15 @@ def deepinversion(settings, plan, where, cfg):
 
 def fast_dfkd(settings, plan, where, cfg):
     from .fast_dfkd.stage import config_from
+    _generator_stage(settings, plan, where, config_from)
+
+
+def cmi(settings, plan, where, cfg):
+    from .cmi.stage import config_from
+    _generator_stage(settings, plan, where, config_from)
+
+
+def _generator_stage(settings, plan, where, config_from):
     config_from(settings, where)
     integer(settings.get("per_class", 100), "per_class", where, low=1)
     integer(settings.get("seed", 0), "seed", where, low=0)
@@ -172,5 +181,5 @@ def distill(settings, plan, where, cfg):
 
 CHECKS = {"generate": generate, "unguided": unguided, "noise": noise, "real": real, "samples": samples,
           "shards": shards,
-          "deepinversion": deepinversion, "hidfd": hidfd, "fast_dfkd": fast_dfkd, "augment": augment, "filter": filter,
-          "distill": distill}
+          "deepinversion": deepinversion, "hidfd": hidfd, "fast_dfkd": fast_dfkd, "cmi": cmi, "augment": augment,
+          "filter": filter, "distill": distill}

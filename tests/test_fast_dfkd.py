@@ -1,7 +1,8 @@
 """Fast-DFKD (dfkd_core.fast_dfkd) on a tiny random teacher: its three losses do what they
 claim, the meta-update moves the shared initialisation (and a stopped episode moves
 nothing), a run interrupted anywhere resumes to the images of an uninterrupted run, bad
-settings are refused up front, and the stage runs in `dfkd run`."""
+settings are refused up front, and the stage runs in `dfkd run`. CMI (dfkd_core.cmi) shares
+the source, checkpoint and stage: the resume and pipeline tests run for both."""
 
 import json
 import threading
@@ -12,6 +13,8 @@ import yaml
 from dda_kit import small_teacher, teacher_card
 
 from dfkd_core.cli import main
+from dfkd_core.cmi.config import CMIConfig
+from dfkd_core.cmi.source import CMI
 from dfkd_core.errors import Cancelled, DfkdError
 from dfkd_core.fast_dfkd.config import FastDFKDConfig
 from dfkd_core.fast_dfkd.episode import MetaSynthesizer
@@ -25,6 +28,9 @@ from dfkd_core.store import SampleStore
 
 TINY = {"nz": 16, "ngf": 8, "synthesis_batch_size": 6, "batch_size": 8, "g_steps": 4, "kd_steps": 2,
         "warmup": 1, "student": "resnet8"}
+TINY_CMI = {**TINY, "bank_size": 12, "n_neg": 4, "head_dim": 8}
+# stage name -> (source, config class, tiny settings)
+SOURCES = {"fast_dfkd": (FastDFKD, FastDFKDConfig, TINY), "cmi": (CMI, CMIConfig, TINY_CMI)}
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +148,12 @@ def test_an_episode_moves_the_shared_initialisation_and_a_stopped_one_moves_noth
 
 # ---- exact resume ----
 
-def _run(folder, teacher, stop_after=None, cfg=None):
+def _run(folder, teacher, stop_after=None, cfg=None, stage="fast_dfkd"):
     """The stage's flow (resume, then write_source); stop after `stop_after` stored batches."""
     store = SampleStore(folder)
-    source = FastDFKD(teacher, cfg or tiny(adv=1.0), per_class=6, seed=3, folder=folder)
+    source_class, config_class, settings = SOURCES[stage]
+    source = source_class(teacher, cfg or config_class(**{**settings, "adv": 1.0}).validate(), per_class=6, seed=3,
+                          folder=folder)
     keys = source.plan()
     make, source.episodes_made = source.make, 0
 
@@ -175,22 +183,23 @@ def _images(store):
 
 
 @pytest.mark.slow
-def test_a_run_stopped_after_k_episodes_resumes_to_the_images_of_an_uninterrupted_run(teacher, tmp_path):
-    whole, source = _run(tmp_path / "whole", teacher)
+@pytest.mark.parametrize("stage", SOURCES)
+def test_a_run_stopped_after_k_episodes_resumes_to_the_images_of_an_uninterrupted_run(teacher, tmp_path, stage):
+    whole, source = _run(tmp_path / "whole", teacher, stage=stage)
     assert len(whole.manifest()) == 18 and source.synth.episodes == 3  # 3 classes x 6, 6 per episode
     assert sorted(torch.bincount(torch.tensor(whole.manifest()["target"].astype(int).tolist())).tolist()) == [6] * 3
-    cut, _ = _run(tmp_path / "cut", teacher, stop_after=1)
+    cut, _ = _run(tmp_path / "cut", teacher, stop_after=1, stage=stage)
     assert len(cut.manifest()) == 6
-    cut, source = _run(tmp_path / "cut", teacher)
+    cut, source = _run(tmp_path / "cut", teacher, stage=stage)
     assert source.synth.episodes == 3 and source.episodes_made == 2  # the checkpoint held episode 1
     (ids, a), (ids_b, b) = _images(whole), _images(cut)
     assert ids == ids_b and torch.equal(a, b)
     # Killed between storing episode 2 and checkpointing it: the rerun remakes episode 2 to catch up.
-    _run(tmp_path / "killed", teacher, stop_after=1)
-    old = (tmp_path / "killed" / CHECKPOINT).read_bytes()
-    _run(tmp_path / "killed", teacher, stop_after=1)
-    (tmp_path / "killed" / CHECKPOINT).write_bytes(old)
-    killed, source = _run(tmp_path / "killed", teacher)
+    _, source = _run(tmp_path / "killed", teacher, stop_after=1, stage=stage)
+    old = source.checkpoint.read_bytes()
+    _run(tmp_path / "killed", teacher, stop_after=1, stage=stage)
+    source.checkpoint.write_bytes(old)
+    killed, source = _run(tmp_path / "killed", teacher, stage=stage)
     assert source.synth.episodes == 3 and source.episodes_made == 2  # episode 2 again, then 3
     assert torch.equal(_images(killed)[1], a)
 
@@ -226,17 +235,19 @@ def test_bad_settings_are_refused_before_any_work(settings, message):
 # ---- the pipeline ----
 
 @pytest.mark.slow
-def test_the_stage_runs_in_dfkd_run_end_to_end(tmp_path, capsys):
+@pytest.mark.parametrize("stage", SOURCES)
+def test_the_stage_runs_in_dfkd_run_end_to_end(tmp_path, capsys, stage):
     cfg = {"name": "fast", "teacher": teacher_card(tmp_path), "device": "cpu",
-           "stages": [{"fast_dfkd": {"per_class": 4, **TINY, "g_steps": 2}},
+           "stages": [{stage: {"per_class": 4, **SOURCES[stage][2], "g_steps": 2}},
                       {"distill": {"student": "resnet8", "epochs": 1, "batch_size": 8, "onnx": False}}]}
     path = tmp_path / "fast.yaml"
     path.write_text(yaml.safe_dump(cfg))
     out = tmp_path / "run"
     assert main(["run", str(path), "--out", str(out)]) == 0, capsys.readouterr().err
     results = json.loads((out / "results.json").read_text())
-    assert results["images"] == 12 and results["fast_dfkd_episodes"] == 2 and results["train_images"] == 12
-    store = SampleStore(out / "01-fast_dfkd")
-    assert set(store.manifest()["method"]) == {"fast_dfkd"} and (out / "01-fast_dfkd" / CHECKPOINT).exists()
+    assert results["images"] == 12 and results[f"{stage}_episodes"] == 2 and results["train_images"] == 12
+    store = SampleStore(out / f"01-{stage}")
+    assert set(store.manifest()["method"]) == {stage}
+    assert (out / f"01-{stage}" / SOURCES[stage][0].checkpoint_name).exists()
     assert main(["run", str(path), "--out", str(out)]) == 0
     assert capsys.readouterr().out.count("done earlier, skipped") == 2

@@ -32,6 +32,7 @@ class Episode:
     ce: list = field(default_factory=list)  # per step: the three unweighted losses
     bn: list = field(default_factory=list)
     adv: list = field(default_factory=list)
+    cr: list = field(default_factory=list)  # CMI's contrastive loss (dfkd_core.cmi)
     finished: bool = True
 
 

@@ -47,3 +47,16 @@ def reset_bn(generator: FastGenerator, gen: torch.Generator):
             if isinstance(m, nn.BatchNorm2d):
                 m.weight.copy_(1 + torch.randn(m.weight.shape, generator=gen) * 0.02)
                 m.bias.zero_()
+
+
+def reset_all(generator: FastGenerator, gen: torch.Generator):
+    """CMI's reset_model before each batch: every linear and conv weight N(0, 0.02), biases
+    0, BN as reset_bn."""
+    reset_l0(generator, gen)
+    reset_bn(generator, gen)
+    with torch.no_grad():
+        for m in generator.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * 0.02)
+                if m.bias is not None:
+                    m.bias.zero_()

@@ -6,7 +6,9 @@ adversarial loss; none when adv is 0) takes kd_steps KD steps on batches drawn f
 memory, and the whole state is checkpointed in `folder`. A rerun restores the checkpoint,
 rebuilds the memory from the store and, if the run was killed between storing an episode
 and checkpointing it, makes that episode again (the same images) to catch up: the images it
-then writes are those of an uninterrupted run."""
+then writes are those of an uninterrupted run.
+
+CMI (dfkd_core.cmi) is this Source with another synthesizer: the class attributes below say which."""
 
 from dataclasses import asdict
 from pathlib import Path
@@ -16,7 +18,7 @@ import torch
 from ..online_student import OnlineStudent
 from ..sources.base import Key, Source, flat_plan, missing
 from ..store import LabelledBatch, SampleStore
-from .config import FastDFKDConfig
+from .config import GeneratorConfig
 from .episode import MetaSynthesizer
 from .memory import ImageMemory
 from .state import CHECKPOINT, load_state, save_state
@@ -24,16 +26,19 @@ from .state import CHECKPOINT, load_state, save_state
 
 class FastDFKD(Source):
     method = "fast_dfkd"
+    title = "Fast-DFKD"  # in messages
+    synthesizer = MetaSynthesizer  # (teacher, cfg, seed) -> .episode(), .episodes, .state_dict()
+    checkpoint_name = CHECKPOINT
 
-    def __init__(self, teacher, cfg: FastDFKDConfig, per_class: int = 100, seed: int = 0, folder=None):
+    def __init__(self, teacher, cfg: GeneratorConfig, per_class: int = 100, seed: int = 0, folder=None):
         super().__init__(teacher)
         self.cfg, self.per_class, self.seed = cfg, per_class, seed
-        self.synth = MetaSynthesizer(teacher, cfg, seed)
+        self.synth = self.synthesizer(teacher, cfg, seed)
         self.student = OnlineStudent(teacher, cfg.student, cfg.student_lr, 1, seed) if cfg.adv > 0 else None
         self.memory, self.remembered = ImageMemory(cfg.memory), 0
-        self.checkpoint = Path(folder) / CHECKPOINT if folder is not None else None
+        self.checkpoint = Path(folder) / self.checkpoint_name if folder is not None else None
         if self.checkpoint is not None and self.checkpoint.exists():
-            self.remembered = load_state(self.checkpoint, self.synth, self.student, self.settings())
+            self.remembered = load_state(self.checkpoint, self.synth, self.student, self.settings(), self.title)
 
     def plan(self) -> list[Key]:
         k = self.teacher.num_classes
