@@ -101,7 +101,6 @@ class ContrastiveSynthesizer:
 
     def load_state_dict(self, state: dict):
         self.head.load_state_dict(state["head"])
-        self.head_optimizer = _optimizer_on(self.head, None, self.cfg.lr_g)
         self.head_optimizer.load_state_dict(state["head_optimizer"])
         self.bank.load_state_dict(state["bank"])
         self.episodes = int(state["episodes"])
@@ -110,6 +109,5 @@ class ContrastiveSynthesizer:
 def _optimizer_on(head, carried, lr: float) -> torch.optim.Adam:
     """An Adam over `head`'s parameters holding `carried`'s state (the batch works on copies)."""
     opt = torch.optim.Adam(head.parameters(), lr=lr)
-    if carried is not None:
-        opt.load_state_dict(copy.deepcopy(carried.state_dict()))
+    opt.load_state_dict(copy.deepcopy(carried.state_dict()))
     return opt
