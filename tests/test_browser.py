@@ -97,6 +97,19 @@ LEFT_HALF_JS = """() => {
 }"""
 
 
+def settled_box(page, locator, tries: int = 50) -> dict:
+    """The locator's bounding box once two reads 100 ms apart agree (galleries and charts above it
+    may still be loading on a busy machine)."""
+    box = locator.bounding_box()
+    for _ in range(tries):
+        page.wait_for_timeout(100)
+        again = locator.bounding_box()
+        if again == box:
+            return box
+        box = again
+    return box
+
+
 def box_select(page, expect):
     """Drag a box over the left half of the scatter: its points are picked and counted, shown
     in the gallery, and "Drop selected" drops them whatever ω says."""
@@ -105,7 +118,8 @@ def box_select(page, expect):
         expect(page.locator("#filter-scatter .mode")).to_have_attribute("aria-pressed", "true")
     svg = page.locator("#filter-scatter svg[data-set]")
     svg.scroll_into_view_if_needed()
-    box, expected = svg.bounding_box(), page.evaluate(LEFT_HALF_JS)
+    box = settled_box(page, svg)  # a drag begun while the layout still moves picks a smaller box
+    expected = page.evaluate(LEFT_HALF_JS)
     assert 0 < expected < 60
     page.mouse.move(box["x"] + 1, box["y"] + 1)
     page.mouse.down()
