@@ -16,6 +16,7 @@ from dfkd_core.cmi.views import random_resized_crop_flip
 from dfkd_core.errors import DfkdError
 from dfkd_core.online_student import OnlineStudent
 from dfkd_core.run_checks import check_run
+from dfkd_core.teacher import Teacher
 
 TINY = {"nz": 16, "ngf": 8, "synthesis_batch_size": 6, "batch_size": 8, "g_steps": 4, "kd_steps": 2,
         "warmup": 0, "student": "resnet8", "bank_size": 9, "n_neg": 4, "head_dim": 8}
@@ -144,6 +145,12 @@ def test_a_checkpoint_made_with_other_settings_is_refused(teacher, tmp_path):
         CMI(teacher, tiny(adv=0.0, cr=0.5), per_class=3, seed=0, folder=tmp_path)
     restored = CMI(teacher, tiny(adv=0.0), per_class=3, seed=0, folder=tmp_path)
     assert restored.synth.episodes == 1 and torch.equal(restored.synth.bank.data, source.synth.bank.data)
+
+
+def test_a_teacher_without_batchnorm_is_refused_with_a_message():
+    plain = Teacher(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(32 * 32, 3)), 3, 1, 32, [0.5], [0.25])
+    with pytest.raises(DfkdError, match="no BatchNorm layers"):
+        ContrastiveSynthesizer(plain, tiny())
 
 
 def test_a_bank_too_large_for_the_teacher_features_is_refused(teacher, monkeypatch):

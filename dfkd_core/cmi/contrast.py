@@ -21,7 +21,8 @@ def instance_means(teacher):
     seen: list[torch.Tensor] = []
 
     def hook(_module, inputs, _output):
-        seen.append(inputs[0].float().mean((2, 3)))
+        x = inputs[0].float()
+        seen.append(x.flatten(2).mean(2) if x.dim() > 2 else x)  # (BatchNorm1d: the features themselves)
 
     handles = [m.register_forward_hook(hook) for m in teacher.batchnorm_layers()]
     try:

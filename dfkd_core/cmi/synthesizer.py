@@ -32,6 +32,9 @@ class ContrastiveSynthesizer:
     def __init__(self, teacher, cfg: CMIConfig, seed: int = 0):
         self.teacher, self.cfg, self.seed = teacher, cfg, seed
         dim = feature_size(teacher)
+        if not dim:
+            raise DfkdError("cmi: the teacher has no BatchNorm layers; CMI's BN-statistics and contrastive losses "
+                            "are built on them (use the diffusion sources for such a teacher).")
         if cfg.bank_size * 2 * dim * 4 > MAX_BANK_BYTES:
             raise DfkdError(f"cmi: a bank of {cfg.bank_size} images x {2 * dim} teacher features would take "
                             f"{cfg.bank_size * 8 * dim / 2 ** 30:.1f} GiB (at most {MAX_BANK_BYTES / 2 ** 30:.0f}); "
