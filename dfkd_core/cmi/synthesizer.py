@@ -58,6 +58,7 @@ class ContrastiveSynthesizer:
         head = copy.deepcopy(self.head)
         head_opt = _optimizer_on(head, self.head_optimizer, cfg.lr_g)
         z = latents(seeds, cfg.nz).to(device).requires_grad_(True)
+        targets = targets.to(device)
         opt = torch.optim.Adam([*generator.parameters(), z], lr=cfg.lr_g, betas=(0.5, 0.999))
         adversarial = self.adversarial_on(student)
         out, best, best_features = Episode(torch.zeros(0)), None, None
@@ -76,7 +77,7 @@ class ContrastiveSynthesizer:
                 with instance_means(teacher) as seen:
                     teacher(random_resized_crop_flip(x, cfg.local_crop, draws))
                 local = torch.cat(seen, 1)
-                ce, bn = F.cross_entropy(t_logits, targets.to(device)), bn_statistics_loss(stats)
+                ce, bn = F.cross_entropy(t_logits, targets), bn_statistics_loss(stats)
                 adv = adversarial_loss(t_logits, student(global_view)) if adversarial else ce.new_zeros(())
                 cr = contrastive_loss(head, local, glob, *self.bank.draw(cfg.n_neg, draws), cfg.cr_T)
                 loss = cfg.oh * ce + cfg.bn * bn + cfg.adv * adv + cfg.cr * cr
