@@ -57,8 +57,7 @@ def test_mean_and_sample_std_over_seeds_and_single_seed_rows():
 
 
 def test_budget_sizes_the_source_and_precision_reaches_only_the_student():
-    from dfkd_core.pipeline import read_config
-    cfg = read_config(BENCH.parent / "configs" / "fmnist-hidfd-1pct.yaml")
+    cfg = table.read_config(BENCH.parent / "configs" / "fmnist-hidfd-1pct.yaml")
     bf16 = dict(table.stages_of(table.apply_budget(cfg, 10000, 30, "synthetic", "bf16")))
     assert bf16["hidfd"]["count"] == 10000 and bf16["distill"]["epochs"] == 30
     assert bf16["distill"]["precision"] == "bf16" and "precision" not in bf16["hidfd"]
