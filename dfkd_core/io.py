@@ -67,3 +67,49 @@ def write_metrics_csv(path, rows: list[dict]):
             w.writerows(rows)
 
     atomic_write(path, write)
+
+
+# Training state (model, optimiser, scheduler, random generators, counters) as one safetensors
+# file: tensors under numbered keys, everything else as JSON in the file's metadata, so a
+# checkpoint can hold no code (unlike a pickle) and nested dicts keep their key types.
+def _split_state(obj, tensors: dict):
+    if torch.is_tensor(obj):
+        key = f"t{len(tensors)}"
+        tensors[key] = obj.detach().cpu().clone().contiguous()
+        return {"tensor": key}
+    if isinstance(obj, dict):
+        return {"dict": [[k, _split_state(v, tensors)] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return {"list": [_split_state(v, tensors) for v in obj]}
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return {"value": obj}
+    raise TypeError(f"cannot store a {type(obj).__name__} in a training state")
+
+
+def _join_state(node, tensors: dict):
+    if "tensor" in node:
+        return tensors[node["tensor"]]
+    if "dict" in node:
+        return {k: _join_state(v, tensors) for k, v in node["dict"]}
+    if "list" in node:
+        return [_join_state(v, tensors) for v in node["list"]]
+    return node["value"]
+
+
+def save_state(path, state: dict):
+    """Write a nested dict of tensors and plain values (a training checkpoint) atomically."""
+    tensors = {}
+    skeleton = json.dumps(_split_state(state, tensors))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"dfkd_state": skeleton}),
+                 suffix=".safetensors")
+
+
+def load_state(path) -> dict:
+    """What save_state wrote (tuples come back as lists)."""
+    from safetensors import safe_open
+    with safe_open(str(path), framework="pt") as f:
+        skeleton = (f.metadata() or {}).get("dfkd_state")
+        if skeleton is None:
+            raise ValueError(f"{path} is not a training state written by this project")
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    return _join_state(json.loads(skeleton), tensors)
