@@ -8,8 +8,19 @@ import os
 
 import gradio as gr
 
-from components import (distill_tab, examples, filter_tab, hidfd_tab, how_it_works, mcp_tools, plot_resize,
-                        reporting, samples_tab, teacher_tab, variations_tab)
+from components import (
+    distill_tab,
+    examples,
+    filter_tab,
+    hidfd_tab,
+    how_it_works,
+    mcp_tools,
+    plot_resize,
+    reporting,
+    samples_tab,
+    teacher_tab,
+    variations_tab,
+)
 from components.set_picker import keep_listed
 
 TITLE = "DFKD Studio"

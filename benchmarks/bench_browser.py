@@ -19,7 +19,6 @@ import socket
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +62,8 @@ def browser_page(width=1440, height=900):
 
 def _variations_set(runs_dir: Path, per_class: int = 20) -> None:
     from dda_kit import store_with_variations
-    from dfkd_core.demo import demo_teacher
+
+    from dfkd_core.teacher.demo import demo_teacher
     store_with_variations(runs_dir / "sample-sets" / "bench-dda", names=demo_teacher().class_names,
                           per_class=per_class, size=32)
 

@@ -22,11 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main():
-    from dfkd_core import filtering
-    from dfkd_core.augment.dda import DDAConfig, augment_store
-    from dfkd_core.demo import PRIOR, demo_student_reference, demo_teacher
     from dfkd_core.diffusion import load_backbone
-    from dfkd_core.generate import GenerateConfig, run_generation
+    from dfkd_core.filter import scores as filtering
+    from dfkd_core.methods.dda.config import DDAConfig
+    from dfkd_core.methods.dda.variations import augment_store
+    from dfkd_core.methods.diffdfkd.config import GenerateConfig
+    from dfkd_core.methods.diffdfkd.generate import run_generation
+    from dfkd_core.paths import PRIOR
+    from dfkd_core.teacher.demo import demo_student_reference, demo_teacher
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--per-class", type=int, default=10)

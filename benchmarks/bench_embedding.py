@@ -9,7 +9,7 @@ each part in a fresh process so that "cold" means cold:
 
 - plain umap-learn (default settings, as a user would call it): import, first fit
   (numba compiles), second fit;
-- this project (dfkd_core.embedding + the Filter tab's functions), with the persistent
+- this project (dfkd_core.filter.projection + the Filter tab's functions), with the persistent
   numba cache (and, with --empty-numba-cache, also as on the very first start): the
   background warm-up, then the first view of the set: teacher features -> scores -> 2-D
   projection -> figures and gallery. Three cases: the set as our writers store it (they
@@ -40,8 +40,8 @@ def build_set(folder: Path, n: int, teacher):
     import torch
 
     from dfkd_core.data import load_dataset
-    from dfkd_core.data.store import LabelledBatch, SampleStore
-    from dfkd_core.filtering import store_batch
+    from dfkd_core.store import LabelledBatch, SampleStore
+    from dfkd_core.store.features import store_batch
 
     data = load_dataset("fashion-mnist", "test")
     half = n // 2
@@ -89,9 +89,10 @@ def part_ours(store_root: str) -> dict:
     import torch
 
     from components import filter_tab
-    from dfkd_core import embedding, filtering
-    from dfkd_core.data.store import SampleStore
-    from dfkd_core.demo import demo_teacher
+    from dfkd_core.filter import projection as embedding
+    from dfkd_core.filter import scores as filtering
+    from dfkd_core.store import SampleStore
+    from dfkd_core.teacher.demo import demo_teacher
 
     teacher, store, out = demo_teacher(), SampleStore(store_root), {}
     torch.set_num_threads(1)
@@ -154,8 +155,8 @@ def main():
     import numpy as np
     import torch
 
-    from dfkd_core import filtering
-    from dfkd_core.demo import demo_teacher
+    from dfkd_core.filter import scores as filtering
+    from dfkd_core.teacher.demo import demo_teacher
 
     torch.set_num_threads(1)
     work = Path(tempfile.mkdtemp(prefix="bench-embedding-"))

@@ -33,11 +33,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dfkd_core.generate import resolve_teacher  # noqa: E402
-from dfkd_core.pipeline import read_config, run_pipeline, stages_of  # noqa: E402
-from dfkd_core.sampling import runs_dir  # noqa: E402
-from table_runs import (copy_sources, equal_compute, format_mean_std, image_seconds, seed_run_dir, seeds_label,  # noqa: E402
-                        source_seconds, with_student_seed)
+from table_runs import (  # noqa: E402
+    copy_sources,
+    equal_compute,
+    format_mean_std,
+    image_seconds,
+    seed_run_dir,
+    seeds_label,
+    source_seconds,
+    with_student_seed,
+)
+
+from dfkd_core.paths import runs_dir  # noqa: E402
+from dfkd_core.pipeline.run import run_pipeline
+from dfkd_core.pipeline.config import read_config, stages_of
+from dfkd_core.teacher.spec import resolve_teacher
 
 NUM_CLASSES = 10
 # (row label, config, how the budget applies): "synthetic" gives the run's source stage the

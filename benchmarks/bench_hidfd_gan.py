@@ -21,14 +21,15 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from dfkd_core.data import load_dataset
-from dfkd_core.demo import demo_teacher
-from dfkd_core.gan.collect import collect
-from dfkd_core.gan.models import standing_stats
-from dfkd_core.gan.quality import class_spread, frechet_distance, teacher_features
-from dfkd_core.gan.sample import balanced_plan, generate, teacher_verdict
-from dfkd_core.gan.stage import write_grid
-from dfkd_core.gan.train import GANConfig, train_gan
-from dfkd_core.sampling import runs_dir
+from dfkd_core.methods.hidfd.collect import collect
+from dfkd_core.methods.hidfd.config import GANConfig
+from dfkd_core.methods.hidfd.models import standing_stats
+from dfkd_core.methods.hidfd.quality import class_spread, frechet_distance, teacher_features
+from dfkd_core.methods.hidfd.sample import balanced_plan, generate, teacher_verdict
+from dfkd_core.methods.hidfd.stage import write_grid
+from dfkd_core.methods.hidfd.train import train_gan
+from dfkd_core.paths import runs_dir
+from dfkd_core.teacher.demo import demo_teacher
 
 
 def main():

@@ -14,10 +14,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dfkd_core.data import load_fashion_mnist  # noqa: E402
-from dfkd_core.demo import demo_teacher  # noqa: E402
 from dfkd_core.errors import DfkdError  # noqa: E402
-from dfkd_core.evaluate import predict  # noqa: E402
-from dfkd_core.teacher_loading import load_teacher  # noqa: E402
+from dfkd_core.teacher.demo import demo_teacher  # noqa: E402
+from dfkd_core.teacher.evaluate import predict  # noqa: E402
+from dfkd_core.teacher.loading import load_teacher  # noqa: E402
 
 
 def student_card(path: Path) -> Path:

@@ -25,15 +25,18 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sampling import timed  # noqa: E402
+
 from dfkd_core.data.image_dataset import ImageDataset  # noqa: E402
-from dfkd_core.demo import demo_teacher  # noqa: E402
-from dfkd_core.distill import DistillConfig, distill  # noqa: E402
-from dfkd_core.generate import resolve_backbone  # noqa: E402
-from dfkd_core.guidance import GuidanceConfig, guided_sample  # noqa: E402
+from dfkd_core.diffusion.loading import resolve_backbone
+from dfkd_core.distill.config import DistillConfig
+from dfkd_core.distill.kd import distill
 from dfkd_core.judges import JudgePanel  # noqa: E402
+from dfkd_core.methods.diffdfkd.config import GuidanceConfig
+from dfkd_core.methods.diffdfkd.sampler import guided_sample  # noqa: E402
+from dfkd_core.methods.diffdfkd.sweep import sample_row, sweep_plan  # noqa: E402
 from dfkd_core.models.zoo import build_model  # noqa: E402
-from dfkd_core.precision import autocast  # noqa: E402
-from dfkd_core.sweep import sample_row, sweep_plan  # noqa: E402
+from dfkd_core.runtime.precision import autocast  # noqa: E402
+from dfkd_core.teacher.demo import demo_teacher  # noqa: E402
 
 PRECISIONS = ("fp32", "bf16")
 

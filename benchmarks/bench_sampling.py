@@ -10,10 +10,10 @@ steps), images/s and the ratio to unguided on the same steps and batch; then eve
 the panel (dfkd_core.judges) on the same seeds for every row: the teacher's target rate, the
 independent CNN (a network judge: it shares the teacher's blind spots), the texture-proof
 pixel kNN and linear-on-pixel-PCA judges fit on real `pool` images, the Fréchet distance to
-the real test set in pixel-PCA space, within-class diversity (dfkd_core.sweep does the
+the real test set in pixel-PCA space, within-class diversity (dfkd_core.methods.diffdfkd.sweep does the
 sampling and judging; --grid saves its grid). Two more timed rows run unguided and default
 guided sampling with the models' weights in the contiguous layout instead of channels-last
-(dfkd_core.frozen), to show what that layout gains; and the cost of one teacher forward +
+(dfkd_core.runtime.frozen), to show what that layout gains; and the cost of one teacher forward +
 backward pass against one denoiser pass, what a guided step adds."""
 
 import argparse
@@ -27,11 +27,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dfkd_core.demo import PRIOR, demo_student_reference, demo_teacher  # noqa: E402
 from dfkd_core.diffusion import load_backbone  # noqa: E402
-from dfkd_core.guidance import GuidanceConfig, guided_sample  # noqa: E402
 from dfkd_core.judges import JudgePanel  # noqa: E402
-from dfkd_core.sweep import sweep  # noqa: E402
+from dfkd_core.methods.diffdfkd.config import GuidanceConfig
+from dfkd_core.methods.diffdfkd.sampler import guided_sample  # noqa: E402
+from dfkd_core.methods.diffdfkd.sweep import sweep  # noqa: E402
+from dfkd_core.paths import PRIOR
+from dfkd_core.teacher.demo import demo_student_reference, demo_teacher  # noqa: E402
 
 
 def timed(fns: dict, repeats: int) -> dict:

@@ -83,7 +83,7 @@ def distillation(args) -> dict:
     """Training images/s of distillation with 1 and 2 processes (median of --repeats, the
     process counts alternating), and their ratio."""
     sys.path.insert(0, str(ROOT))
-    from dfkd_core.pipeline import run_pipeline
+    from dfkd_core.pipeline.run import run_pipeline
     rates = {1: [], 2: []}
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         store = Path(tmp) / "noise"

@@ -24,9 +24,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dfkd_core.models.zoo import build_model  # noqa: E402
-from dfkd_core.store import LabelledBatch, SampleStore, features, rows, store_batch  # noqa: E402
+from dfkd_core.store import (
+    LabelledBatch,
+    SampleStore,
+    features,
+    rows,  # noqa: E402
+    store_batch,
+)
 from dfkd_core.store.images import encode_png  # noqa: E402
-from dfkd_core.teacher import Teacher  # noqa: E402
+from dfkd_core.teacher.model import Teacher  # noqa: E402
 
 NAMES = [f"class{k}" for k in range(10)]
 SIZE = 8  # pixels a side: the cost measured is the store's, not PNG encoding's

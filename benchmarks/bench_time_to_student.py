@@ -26,12 +26,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_fmnist_table import METHODS, ROOT, apply_budget  # noqa: E402
 from table_runs import image_seconds  # noqa: E402
+
 from dfkd_core.data import load_dataset  # noqa: E402
 from dfkd_core.data.datasets import align_classes  # noqa: E402
-from dfkd_core.generate import resolve_teacher  # noqa: E402
-from dfkd_core.pipeline import read_config, run_pipeline  # noqa: E402
-from dfkd_core.sampling import runs_dir  # noqa: E402
-from dfkd_core.stages import teacher_accuracy  # noqa: E402
+from dfkd_core.distill.stage import teacher_accuracy  # noqa: E402
+from dfkd_core.paths import runs_dir  # noqa: E402
+from dfkd_core.pipeline.run import run_pipeline
+from dfkd_core.pipeline.config import read_config
+from dfkd_core.teacher.spec import resolve_teacher
 
 
 def first_crossings(evals: list[tuple[float, int, float]], teacher_acc: float, ratios) -> dict:

@@ -20,7 +20,8 @@ import statistics
 from pathlib import Path
 
 from dfkd_core.io import write_json
-from dfkd_core.pipeline import read_config, run_pipeline
+from dfkd_core.pipeline.run import run_pipeline
+from dfkd_core.pipeline.config import read_config
 
 # source stage -> (its compute knob, the setting that is its batch of images)
 COMPUTE_KNOBS = {"deepinversion": ("iterations", "batch_size"), "fast_dfkd": ("g_steps", "synthesis_batch_size"),

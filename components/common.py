@@ -10,9 +10,9 @@ import numpy as np
 from PIL import Image
 
 from dfkd_core import DfkdError
-from dfkd_core.demo import TEACHER
+from dfkd_core.paths import TEACHER
 from dfkd_core.settings import number
-from dfkd_core.teacher_report import load_teacher_cached
+from dfkd_core.teacher.report import load_teacher_cached
 
 from .uploads import SOURCE_PREFIX, uploaded_teacher
 

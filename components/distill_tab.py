@@ -10,13 +10,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dfkd_core import DfkdError
-from dfkd_core.demo import STUDENT_REFERENCE, TEACHER
-from dfkd_core.distill import DistillConfig
-from dfkd_core.models.zoo import ARCHITECTURES
-from dfkd_core.guidance import Cancelled
-from dfkd_core.runs import distill_job, fresh_run_name, runs_table, sample_count, sample_sets
-from dfkd_core.sampling import checked_name
-from dfkd_core.streaming import stream
+from dfkd_core.distill.config import DistillConfig
+from dfkd_core.errors import Cancelled
+from dfkd_core.models.names import ARCHITECTURES
+from dfkd_core.paths import STUDENT_REFERENCE, TEACHER, checked_name
+from dfkd_core.pipeline.runs import distill_job, fresh_run_name, runs_table, sample_count, sample_sets
+from dfkd_core.runtime.streaming import stream
 
 from . import cancelling
 from .common import field, session_teacher, shows_user_errors

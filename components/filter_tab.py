@@ -6,11 +6,12 @@ per-class kept counts; export of the kept set as a new sample set."""
 import gradio as gr
 from PIL import Image
 
-from dfkd_core import DfkdError, filtering
-from dfkd_core.data.store import SampleStore
-from dfkd_core.embedding import project, warm_up
-from dfkd_core.runs import sample_sets
-from dfkd_core.sampling import sample_set_path
+from dfkd_core import DfkdError
+from dfkd_core.filter import scores as filtering
+from dfkd_core.filter.projection import project, warm_up
+from dfkd_core.paths import sample_set_path
+from dfkd_core.pipeline.runs import sample_sets
+from dfkd_core.store import SampleStore
 
 from . import filter_selection as selection
 from . import filter_views as views

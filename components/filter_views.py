@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image
 
-from dfkd_core import filtering
-from dfkd_core.data.store import SampleStore
+from dfkd_core.filter import scores as filtering
+from dfkd_core.store import SampleStore
 
 from . import figures
 from .sample_grid import grid_html

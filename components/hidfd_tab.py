@@ -10,13 +10,14 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from dfkd_core import DfkdError
-from dfkd_core.data.store import to_uint8
-from dfkd_core.gan.config import GANConfig
-from dfkd_core.gan.job import MAX_SAMPLES, balanced_chunks, hidfd_job
-from dfkd_core.gan.sample import generate, teacher_verdict
-from dfkd_core.guidance import Cancelled
-from dfkd_core.sampling import add_to_sample_set, checked_name, runs_dir
-from dfkd_core.streaming import stream
+from dfkd_core.errors import Cancelled
+from dfkd_core.methods.base import add_to_sample_set
+from dfkd_core.methods.hidfd.config import GANConfig
+from dfkd_core.methods.hidfd.job import MAX_SAMPLES, balanced_chunks, hidfd_job
+from dfkd_core.methods.hidfd.sample import generate, teacher_verdict
+from dfkd_core.paths import checked_name, runs_dir
+from dfkd_core.runtime.streaming import stream
+from dfkd_core.store import to_uint8
 
 from . import cancelling
 from .common import enlarged, field, session_teacher, shows_user_errors

@@ -7,15 +7,17 @@ from dataclasses import replace
 import gradio as gr
 
 from dfkd_core import DfkdError
-from dfkd_core.demo import PRIOR, TEACHER
 from dfkd_core.diffusion import load_backbone_cached
-from dfkd_core.distill import DistillConfig
-from dfkd_core.guidance import guided_sample
+from dfkd_core.distill.config import DistillConfig
 from dfkd_core.judges import judge_store
-from dfkd_core.runs import distill_job, sample_sets
-from dfkd_core.sample_judging import demo_panel
-from dfkd_core.sampling import add_to_sample_set, app_defaults, checked_name, open_sample_set, sample_seeds
-from dfkd_core.streaming import stream
+from dfkd_core.judges.batch import demo_panel
+from dfkd_core.methods.base import add_to_sample_set
+from dfkd_core.methods.diffdfkd.preview import app_defaults, sample_seeds
+from dfkd_core.methods.diffdfkd.sampler import guided_sample
+from dfkd_core.paths import PRIOR, TEACHER, checked_name
+from dfkd_core.pipeline.runs import distill_job, sample_sets
+from dfkd_core.runtime.streaming import stream
+from dfkd_core.store.sample_sets import open_sample_set
 
 from .common import field, session_teacher, shows_user_errors
 from .gpu import SAMPLING_S, TRAINING_S, gpu

@@ -9,13 +9,19 @@ from dataclasses import asdict
 import gradio as gr
 
 from dfkd_core import DfkdError
-from dfkd_core.augment.cutmix import CutMixConfig
-from dfkd_core.demo import PRIOR
 from dfkd_core.diffusion import load_backbone_cached
-from dfkd_core.guidance import Cancelled, GuidanceConfig
-from dfkd_core.sampling import (add_to_sample_set, app_defaults, compare_job, filmstrip_frames, sample_seeds,
-                                strength_rows)
-from dfkd_core.streaming import stream
+from dfkd_core.errors import Cancelled
+from dfkd_core.methods.base import add_to_sample_set
+from dfkd_core.methods.diffdfkd.config import CutMixConfig, GuidanceConfig
+from dfkd_core.methods.diffdfkd.preview import (
+    app_defaults,
+    compare_job,
+    filmstrip_frames,
+    sample_seeds,
+    strength_rows,
+)
+from dfkd_core.paths import PRIOR
+from dfkd_core.runtime.streaming import stream
 
 from . import cancelling, examples, figures
 from . import samples_views as views

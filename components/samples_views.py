@@ -8,9 +8,9 @@ import torch
 from PIL import ImageDraw
 
 from dfkd_core import DfkdError
-from dfkd_core.data.store import to_uint8
-from dfkd_core.sample_judging import judge_batch
-from dfkd_core.sampling import cutmix_box_in_pixels
+from dfkd_core.judges.batch import judge_batch
+from dfkd_core.methods.diffdfkd.preview import cutmix_box_in_pixels
+from dfkd_core.store import to_uint8
 
 from . import figures
 from .common import PREVIEW_SCALE, enlarged

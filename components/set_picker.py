@@ -4,7 +4,7 @@ a set made anywhere shows up without a refresh button; a newly made set is prese
 
 import gradio as gr
 
-from dfkd_core.runs import newest_sample_set, sample_sets
+from dfkd_core.pipeline.runs import newest_sample_set, sample_sets
 
 
 def listed(current, known):

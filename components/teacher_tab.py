@@ -4,16 +4,11 @@ import gradio as gr
 import pandas as pd
 
 from dfkd_core import DfkdError
-from dfkd_core.demo import TEACHER as DEMO_TEACHER
-from dfkd_core.models.zoo import ARCHITECTURES
-from dfkd_core.teacher_report import (
-    describe_teacher,
-    evaluate_teacher,
-    load_teacher_cached,
-)
-
-from dfkd_core.guidance import Cancelled
-from dfkd_core.streaming import stream
+from dfkd_core.errors import Cancelled
+from dfkd_core.models.names import ARCHITECTURES
+from dfkd_core.paths import TEACHER as DEMO_TEACHER
+from dfkd_core.runtime.streaming import stream
+from dfkd_core.teacher.report import describe_teacher, evaluate_teacher, load_teacher_cached
 
 from . import cancelling
 from .common import field, session_teacher, user_error

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from dfkd_core import DfkdError
-from dfkd_core.teacher_loading import load_teacher
+from dfkd_core.teacher.loading import load_teacher
 
 CHECKPOINT_SUFFIXES = {".safetensors", ".pth", ".pt", ".json"}
 MAX_UPLOAD_BYTES = 2 * 1024 ** 3

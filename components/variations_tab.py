@@ -7,22 +7,23 @@ import gradio as gr
 from PIL import Image
 
 from dfkd_core import DfkdError
-from dfkd_core.augment.dda import DDAConfig, plan, save_variations, source_rows, vary
-from dfkd_core.data.store import SampleStore, to_uint8
-from dfkd_core.demo import PRIOR
 from dfkd_core.diffusion import load_backbone_cached
-from dfkd_core.filtering import paired_cosines
-from dfkd_core.guidance import Cancelled
-from dfkd_core.streaming import stream
+from dfkd_core.errors import Cancelled
+from dfkd_core.filter.scores import paired_cosines
+from dfkd_core.methods.dda.config import DDAConfig
+from dfkd_core.methods.dda.variations import plan, save_variations, source_rows, vary
+from dfkd_core.paths import PRIOR
+from dfkd_core.runtime.streaming import stream
+from dfkd_core.store import SampleStore, to_uint8
 
 from . import cancelling, figures
 from .common import field, session_teacher, shows_user_errors, user_error
 from .fields import checked
+from .filter_tab import _store
 from .reporting import on
 from .sample_grid import CSS as GRID_CSS
 from .sample_grid import JS as GRID_JS
 from .sample_grid import grid_html
-from .filter_tab import _store
 from .samples_tab import DEMO_PRIOR, HUB, LOCAL
 from .set_picker import SetPicker
 

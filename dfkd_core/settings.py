@@ -1,13 +1,74 @@
-"""Checks for settings, shared by every config (run configs, stages, CLI flags, the app): one
-unknown-key check with "did you mean", and number checks that refuse NaN, infinities, bools
-and out-of-range values before any work starts. Each raises DfkdError naming where the
-setting was found and what is expected."""
+"""Settings: each declared once, in its settings dataclass, with its default, a one-line help
+and its range or choices (`setting`); the CLI's flags, the app's controls and every config
+read them from there. from_mapping builds a dataclass from a config mapping (unknown keys
+refused with "did you mean", nested dataclasses, lists as tuples) and check_types checks
+every field against its declaration: type, finite, range, choices. Each check raises
+DfkdError naming where the setting was found and what is expected."""
 
 import difflib
 import math
-from dataclasses import fields
+import re
+import types
+import typing
+from dataclasses import MISSING, field, fields, is_dataclass
 
 from .errors import DfkdError
+
+
+def setting(default=MISSING, help: str = "", *, low=None, high=None, low_open=False, high_open=False,
+            choices=None, factory=None):
+    """A dataclass field with its declaration: the default (or `factory` for a mutable one), one
+    line of help (what it does, what raising it does) and its range [low, high] or choices."""
+    meta = {"help": help, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
+            "choices": tuple(choices) if choices is not None else None}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def declaration(f) -> dict:
+    """The declaration of dataclass field f (empty help and no bounds when it has none)."""
+    return {"help": "", "low": None, "high": None, "low_open": False, "high_open": False, "choices": None,
+            **dict(f.metadata)}
+
+
+def _parts(kind) -> tuple[list, bool]:
+    """The types a hint allows, and whether None is one of them (`int | None`, Optional[int])."""
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        args = list(typing.get_args(kind))
+        return [a for a in args if a is not type(None)], type(None) in args
+    return [kind], False
+
+
+def nested_class(kind):
+    """The dataclass a field holds (`GuidanceConfig`, `CutMixConfig | None`), or None."""
+    return next((a for a in _parts(kind)[0] if isinstance(a, type) and is_dataclass(a)), None)
+
+
+def hints(cls) -> dict:
+    return typing.get_type_hints(cls)
+
+
+def from_mapping(cls, mapping, where: str, fixed=()):
+    """cls(**mapping) from a config mapping: unknown keys (and the `fixed` ones, which the
+    caller sets) refused with "did you mean"; a nested dataclass built from its own mapping;
+    lists become tuples where the field is a tuple. Types and ranges: check_types."""
+    allowed = [f.name for f in fields(cls) if f.name not in fixed]
+    mapping = check_keys({} if mapping is None else mapping, allowed, where)
+    kinds, values = hints(cls), {}
+    for name, value in mapping.items():
+        sub = nested_class(kinds[name])
+        if sub is not None and isinstance(value, dict):
+            value = from_mapping(sub, value, f"{where}: {name}")
+        elif tuple in _parts(kinds[name])[0] and isinstance(value, list):
+            value = tuple(value)
+        values[name] = value
+    try:
+        return cls(**values)
+    except TypeError as e:
+        raise DfkdError(f"{where}: {e}.") from None
+    except DfkdError as e:  # a dataclass that checks itself names itself ("distill settings: ..."): name `where`
+        raise DfkdError(f"{where}: {re.sub(r'^[A-Za-z_ ]+ settings: ', '', str(e))}") from None
 
 
 def suggestion(key, allowed) -> str:
@@ -67,13 +128,46 @@ def text(value, name: str, where: str) -> str:
 
 
 def check_types(obj, where: str):
-    """Every int/float/bool field of dataclass `obj` has that type and is finite (the
-    dataclass's __post_init__ adds its ranges)."""
+    """Every field of dataclass `obj` against its declaration: its type (bool, int, float, str,
+    None where allowed; nested dataclasses checked in turn), a finite number, its range and
+    choices. Whole floats given for int fields become ints."""
+    kinds = hints(type(obj))
     for f in fields(obj):
-        value, kind = getattr(obj, f.name), f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-        if kind == "bool":
-            boolean(value, f.name, where)
-        elif kind == "int":
-            setattr(obj, f.name, integer(value, f.name, where))
-        elif kind == "float":
-            finite(value, f.name, where)
+        value, (allowed, optional) = getattr(obj, f.name), _parts(kinds[f.name])
+        if value is None:
+            if optional or allowed == [typing.Any]:
+                continue
+            raise DfkdError(f"{where}: {f.name} must be set, got None.")
+        sub = nested_class(kinds[f.name])
+        if sub is not None:
+            if not isinstance(value, sub):
+                raise DfkdError(f"{where}: {f.name} must be a mapping of {sub.__name__} settings, got {value!r}.")
+            check_types(value, f"{where}: {f.name}")
+            continue
+        setattr(obj, f.name, _checked(value, f.name, allowed, declaration(f), where))
+
+
+def _checked(value, name: str, allowed: list, d: dict, where: str):
+    bounds = {k: d[k] for k in ("low", "high", "low_open", "high_open")}
+    if dict in allowed and isinstance(value, dict):  # e.g. a teacher given as {source, arch, ...}
+        return value
+    if bool in allowed:
+        value = boolean(value, name, where)
+    elif int in allowed and float not in allowed:
+        value = number(value, name, where, integer=True, **bounds)
+    elif float in allowed:
+        value = number(value, name, where, **bounds)
+    elif str in allowed and not isinstance(value, str):
+        raise DfkdError(f"{where}: {name} must be a text, got {value!r}.")
+    elif (tuple in allowed or list in allowed) and not isinstance(value, (tuple, list)):
+        raise DfkdError(f"{where}: {name} must be a list, got {value!r}.")
+    if d["choices"] is not None and value not in d["choices"]:
+        raise DfkdError(f"{where}: {name} must be one of {', '.join(map(str, d['choices']))}; got {value!r}"
+                        f"{suggestion(value, d['choices'])}.")
+    return value
+
+
+def base_of(obj, cls):
+    """The `cls` part of obj, an instance of a subclass of dataclass cls (a stage's settings
+    hand on their method's own config, so what the method records is unchanged)."""
+    return cls(**{f.name: getattr(obj, f.name) for f in fields(cls)})

@@ -18,12 +18,13 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dfkd_core import DfkdError  # noqa: E402
-from dfkd_core.data.store import to_uint8  # noqa: E402
-from dfkd_core.demo import PRIOR, demo_teacher  # noqa: E402
 from dfkd_core.diffusion import load_backbone_cached  # noqa: E402
-from dfkd_core.guidance import guided_sample  # noqa: E402
-from dfkd_core.sample_judging import judge_batch  # noqa: E402
-from dfkd_core.sampling import app_defaults, sample_seeds  # noqa: E402
+from dfkd_core.judges.batch import judge_batch  # noqa: E402
+from dfkd_core.methods.diffdfkd.preview import app_defaults, sample_seeds  # noqa: E402
+from dfkd_core.methods.diffdfkd.sampler import guided_sample  # noqa: E402
+from dfkd_core.paths import PRIOR
+from dfkd_core.store import to_uint8  # noqa: E402
+from dfkd_core.teacher.demo import demo_teacher  # noqa: E402
 
 # name -> (classes, strength, seed): what a visitor sees first, and can load with one click
 EXAMPLES = {

@@ -19,8 +19,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dfkd_core.data import load_fashion_mnist  # noqa: E402
-from dfkd_core.demo import PRIOR  # noqa: E402
 from dfkd_core.diffusion.prior import LatentPriorConfig, save_latent_prior, train_latent_prior  # noqa: E402
+from dfkd_core.paths import PRIOR  # noqa: E402
 
 
 def main():

@@ -23,8 +23,8 @@ def pytest_configure(config):
 
 
 def fashion_mnist_available() -> bool:
-    from dfkd_core.data.fashion_mnist import locate
     from dfkd_core import DfkdError
+    from dfkd_core.data.fashion_mnist import locate
     try:
         locate()
         return True

@@ -4,10 +4,10 @@ image."""
 
 import torch
 
-from dfkd_core.data.store import LabelledBatch, SampleStore
 from dfkd_core.models.checkpoints import save_classifier
 from dfkd_core.models.zoo import build_model
-from dfkd_core.teacher import Teacher
+from dfkd_core.store import LabelledBatch, SampleStore
+from dfkd_core.teacher.model import Teacher
 
 NAMES = ["a", "b", "c"]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from dfkd_core.data.image_dataset import ImageDataset
-from dfkd_core.distributed import cleanup, init_if_needed, world
-from dfkd_core.evaluate import accuracy_across_ranks
+from dfkd_core.runtime.distributed import cleanup, init_if_needed, world
+from dfkd_core.teacher.evaluate import accuracy_across_ranks
 
 
 def labelled_by_index(n: int) -> ImageDataset:
@@ -41,7 +41,7 @@ def evaluate(out: Path):
 
 
 def run(cfg_path: Path, out: Path, stop_after: int | None):
-    from dfkd_core.pipeline import run_pipeline
+    from dfkd_core.pipeline.run import run_pipeline
     polls = iter(range(1, 10**9))
     rank = world()[0]
 

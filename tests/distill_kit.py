@@ -8,10 +8,11 @@ import torch
 from PIL import Image
 
 from dfkd_core.data.image_dataset import ImageDataset
+from dfkd_core.distill.config import TrainConfig
+from dfkd_core.distill.supervised import train_classifier
 from dfkd_core.models.checkpoints import save_classifier
 from dfkd_core.models.zoo import build_model
-from dfkd_core.preprocess import Preprocess
-from dfkd_core.train import TrainConfig, train_classifier
+from dfkd_core.teacher.preprocess import Preprocess
 
 SIZE, CLASSES = 16, ["top-left", "top-right", "bottom-left", "bottom-right"]
 

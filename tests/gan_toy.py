@@ -9,7 +9,7 @@ from torch import nn
 
 from dfkd_core.data.image_dataset import ImageDataset
 from dfkd_core.models.zoo import build_model
-from dfkd_core.teacher import Teacher
+from dfkd_core.teacher.model import Teacher
 
 CLASSES = ["top-left", "top-right", "bottom-left", "bottom-right"]
 SIZE = 16

@@ -5,11 +5,11 @@ import re
 
 import pytest
 import torch
+from conftest import needs_fmnist
 from gradio_client import Client, handle_file
 
-from conftest import needs_fmnist
-from dfkd_core.demo import TEACHER
 from dfkd_core.models.zoo import build_model
+from dfkd_core.paths import TEACHER
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +82,9 @@ def test_sample_set_dropdown_preselects_the_newest_set(runs_dir):
     import time
 
     from components.set_picker import listed
-    from dfkd_core.data.store import SampleStore
-    from dfkd_core.demo import demo_teacher
-    from dfkd_core.stages import label_with_teacher
+    from dfkd_core.methods.base import label_with_teacher
+    from dfkd_core.store import SampleStore
+    from dfkd_core.teacher.demo import demo_teacher
     teacher = demo_teacher()
 
     def make(name):

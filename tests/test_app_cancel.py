@@ -4,7 +4,6 @@ with a large count stops between chunks. Driven through the tabs' functions, wit
 Cancel click made from another thread while the job runs, as the page does."""
 
 import sys
-import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,10 +12,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from components import distill_tab, hidfd_tab  # noqa: E402
-from dfkd_core.demo import demo_teacher  # noqa: E402
-from dfkd_core.runs import runs_table  # noqa: E402
-from dfkd_core.sampling import add_to_sample_set  # noqa: E402
-from dfkd_core.stages import label_with_teacher  # noqa: E402
+from dfkd_core.methods.base import (
+    add_to_sample_set,  # noqa: E402
+    label_with_teacher,  # noqa: E402
+)
+from dfkd_core.pipeline.runs import runs_table  # noqa: E402
+from dfkd_core.teacher.demo import demo_teacher  # noqa: E402
 
 
 def _session(name):
@@ -63,8 +64,8 @@ def test_cancel_from_another_session_does_not_stop_a_run(sample_set, runs_dir):
 
 
 def test_cancel_stops_a_large_hidfd_send_between_chunks(runs_dir, monkeypatch):
-    from dfkd_core.gan.job import CHUNK
-    from dfkd_core.gan.models import Generator, GeneratorSpec
+    from dfkd_core.methods.hidfd.job import CHUNK
+    from dfkd_core.methods.hidfd.models import Generator, GeneratorSpec
 
     session, calls = _session("cancel-d"), []
     real_add = hidfd_tab.add_to_sample_set

@@ -5,9 +5,9 @@ import pytest
 import torch
 from gradio_client import Client
 
-from dfkd_core.data.store import SampleStore
-from dfkd_core.demo import demo_teacher
-from dfkd_core.stages import label_with_teacher
+from dfkd_core.methods.base import label_with_teacher
+from dfkd_core.store import SampleStore
+from dfkd_core.teacher.demo import demo_teacher
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_bad_sample_set_and_run_name_are_reported(client, sample_set):
 
 
 def test_fresh_run_names_skip_taken_ones(runs_dir):
-    from dfkd_core.runs import distill_runs_dir, fresh_run_name
+    from dfkd_core.pipeline.runs import distill_runs_dir, fresh_run_name
     (distill_runs_dir() / "fresh-1").mkdir(parents=True)
     (distill_runs_dir() / "fresh-3").mkdir()
     assert fresh_run_name("fresh") == "fresh-2"

@@ -8,8 +8,8 @@ from dda_kit import store_with_variations
 from gradio_client import Client
 from tiny_models import tiny_pixel_prior
 
-from dfkd_core.data.store import SampleStore
-from dfkd_core.demo import demo_teacher
+from dfkd_core.store import SampleStore
+from dfkd_core.teacher.demo import demo_teacher
 
 SET = "dda-app-test"
 
@@ -95,8 +95,8 @@ def test_variations_cancel_stops_the_job_and_keeps_no_batch(runs_dir, prior):
     import torch
 
     from components import variations_tab
-    from dfkd_core.augment.dda import source_rows
-    from dfkd_core.stages import label_with_teacher
+    from dfkd_core.methods.base import label_with_teacher
+    from dfkd_core.methods.dda.variations import source_rows
     teacher = demo_teacher()
     store = SampleStore(runs_dir / "sample-sets" / "vary-cancel")
     store.add(label_with_teacher(teacher, torch.rand(2, 1, 32, 32), [0, 1], "noise"), teacher.class_names, {})
@@ -120,7 +120,7 @@ def test_a_box_selection_dropped_by_hand_stays_dropped_whatever_omega_says():
     import pandas as pd
 
     from components import filter_selection, filter_tab
-    from dfkd_core.filtering import apply_thresholds
+    from dfkd_core.filter.scores import apply_thresholds
     scores = pd.DataFrame({"id": ["a", "b", "c"], "source_id": ["s", "s", "s"], "variation": [1, 1, 1],
                            "target": [0, 0, 0], "class_name": ["x", "x", "x"], "cosine": [0.95, 0.5, 0.99],
                            "teacher_prob": [0.9, 0.9, 0.9], "entropy": [0.1] * 3, "teacher_pred": [0] * 3})

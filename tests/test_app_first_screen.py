@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import app as app_module  # noqa: E402
 from components import examples, gpu, how_it_works  # noqa: E402
-from dfkd_core.demo import demo_teacher  # noqa: E402
+from dfkd_core.teacher.demo import demo_teacher  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,8 @@ def test_examples_are_committed_small_and_name_real_settings():
 
 def test_first_screen_needs_no_compute(monkeypatch):
     """Building the page and its examples never samples, loads a backbone or fits judges."""
-    import dfkd_core.guidance as guidance
     import dfkd_core.diffusion as diffusion
+    import dfkd_core.methods.diffdfkd.sampler as guidance
 
     def forbidden(*a, **k):
         raise AssertionError("compute at page load")

@@ -59,6 +59,7 @@ def test_nan_and_infinities_are_refused_by_the_fields_and_the_handlers(value, ru
     from pathlib import Path
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import gradio as gr
+
     from components import distill_tab, samples_tab
     from components.fields import checked
 
@@ -76,9 +77,8 @@ def test_variations_never_replace_what_the_set_holds(client, runs_dir, tmp_path)
     import torch
     from tiny_models import tiny_pixel_prior
 
-    from dfkd_core.demo import demo_teacher
-    from dfkd_core.sampling import add_to_sample_set
-    from dfkd_core.stages import label_with_teacher
+    from dfkd_core.methods.base import add_to_sample_set, label_with_teacher
+    from dfkd_core.teacher.demo import demo_teacher
 
     teacher, prior = demo_teacher(), str(tiny_pixel_prior(tmp_path / "prior"))
     images = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(3))

@@ -10,16 +10,16 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 from gradio_client import Client
-
 from tiny_models import tiny_pixel_prior
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from components import samples_tab, samples_views  # noqa: E402
-from dfkd_core.demo import demo_teacher  # noqa: E402
 from dfkd_core.diffusion import load_backbone_cached  # noqa: E402
-from dfkd_core.guidance import Cancelled, GuidanceConfig  # noqa: E402
-from dfkd_core.sample_judging import recognisability_warning  # noqa: E402
-from dfkd_core.sampling import compare_job, filmstrip_frames, strength_rows  # noqa: E402
+from dfkd_core.errors import Cancelled
+from dfkd_core.judges.batch import recognisability_warning  # noqa: E402
+from dfkd_core.methods.diffdfkd.config import GuidanceConfig  # noqa: E402
+from dfkd_core.methods.diffdfkd.preview import compare_job, filmstrip_frames, strength_rows  # noqa: E402
+from dfkd_core.teacher.demo import demo_teacher  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,14 @@ import shutil
 
 import pytest
 import torch
+from tiny_models import tiny_pixel_prior, tiny_stable_diffusion
 
 from dfkd_core import DfkdError
-from dfkd_core.augment.cutmix import CutMixConfig
 from dfkd_core.diffusion import load_backbone
-from dfkd_core.guidance import GuidanceConfig, guided_sample
+from dfkd_core.methods.diffdfkd.config import CutMixConfig, GuidanceConfig
+from dfkd_core.methods.diffdfkd.sampler import guided_sample
 from dfkd_core.models.zoo import build_model
-from dfkd_core.teacher import Teacher
-from tiny_models import tiny_pixel_prior, tiny_stable_diffusion
+from dfkd_core.teacher.model import Teacher
 
 
 def _teacher(channels, num_classes=10):

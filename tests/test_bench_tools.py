@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from distill_kit import CLASSES, SIZE, quadrant_images, save_image_folder
-from dfkd_core.data.store import SampleStore
+
 from dfkd_core.models.checkpoints import save_classifier
 from dfkd_core.models.zoo import build_model
+from dfkd_core.store import SampleStore
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -151,17 +151,18 @@ def test_stages_record_cpu_seconds_that_waiting_does_not_add_to(teacher_card, tm
     """Equal compute counts CPU seconds by default: a stage that waits (as it does when other
     jobs hold the cores) adds wall seconds but no CPU seconds."""
     import time
+    from dataclasses import replace
 
-    from dfkd_core import stages
-    from dfkd_core.pipeline import run_pipeline
+    from dfkd_core.pipeline.run import run_pipeline
+    from dfkd_core.pipeline.stages import STAGES
 
-    real_noise = stages.noise
+    real_noise = STAGES["noise"].run
 
     def waiting_noise(settings, ctx):
         time.sleep(0.6)
         return real_noise(settings, ctx)
 
-    monkeypatch.setattr(stages, "noise", waiting_noise)
+    monkeypatch.setitem(STAGES, "noise", replace(STAGES["noise"], run=waiting_noise))
     cfg = tiny_config(teacher_card)
     ctx = run_pipeline(cfg, tmp_path / "run", log=lambda m: None)
     wall, cpu = ctx.results["noise_seconds"], ctx.results["noise_cpu_seconds"]

@@ -7,17 +7,19 @@ import json
 import pytest
 import torch
 from distill_kit import quadrant_images, train_teacher
+from tiny_models import tiny_generate_kit
 
 from dfkd_core import DfkdError
-from dfkd_core import generate as generate_module
 from dfkd_core.cli import main
-from dfkd_core.data.store import SampleStore
-from dfkd_core.distill import DistillConfig, distill
-from dfkd_core.evaluate import accuracy
-from dfkd_core.generate import GenerateConfig, run_generation
+from dfkd_core.distill.config import DistillConfig
+from dfkd_core.distill.kd import distill
+from dfkd_core.methods.diffdfkd import generate as generate_module
+from dfkd_core.methods.diffdfkd.config import GenerateConfig
+from dfkd_core.methods.diffdfkd.generate import run_generation
 from dfkd_core.models.zoo import build_model
-from dfkd_core.teacher_loading import load_teacher
-from tiny_models import tiny_generate_kit
+from dfkd_core.store import SampleStore
+from dfkd_core.teacher.evaluate import accuracy
+from dfkd_core.teacher.loading import load_teacher
 
 
 def _record_conv_dtypes(model) -> list:

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from browser_checks import CUT_FIGURES_JS, INNER_SCROLL_JS, WIDE_PLOTS_JS, WRAPPED_HEADERS_JS
 from conftest import ROOT, needs_fmnist
 from dda_kit import store_with_variations
-from dfkd_core.data.store import SampleStore
-from dfkd_core.demo import demo_teacher
-from dfkd_core.runs import runs_table
-from dfkd_core.stages import label_with_teacher
+
+from dfkd_core.methods.base import label_with_teacher
+from dfkd_core.pipeline.runs import runs_table
+from dfkd_core.store import SampleStore
+from dfkd_core.teacher.demo import demo_teacher
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from browser_checks import HEAVY_BORDERS_JS, INNER_SCROLL_JS
 from conftest import needs_fmnist
 

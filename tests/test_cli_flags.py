@@ -5,10 +5,10 @@ from dataclasses import fields
 
 import pytest
 
-from dfkd_core.cli import GENERATE_SPECIAL, GUIDANCE_HELP, GUIDANCE_SPECIAL, build_parser, generate_config
-from dfkd_core.cli_flags import scalar_fields
-from dfkd_core.generate import GenerateConfig
-from dfkd_core.guidance import GuidanceConfig
+from dfkd_core.cli import build_parser
+from dfkd_core.cli.flags import scalar_fields
+from dfkd_core.cli.generate import GENERATE_SPECIAL, GUIDANCE_HELP, GUIDANCE_SPECIAL, generate_config
+from dfkd_core.methods.diffdfkd.config import GenerateConfig, GuidanceConfig
 
 
 def parse(*flags):

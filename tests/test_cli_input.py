@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from dfkd_core import cli
+from dfkd_core.cli import generate as generate_command
 
 
 def _run(capsys, *argv):
@@ -49,7 +50,7 @@ def test_ctrl_c_prints_interrupted_and_exits_130(monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "cmd_generate", interrupted)
+    monkeypatch.setattr(generate_command, "cmd_generate", interrupted)
     code, text = _run(capsys, "generate", "--out", "x")
     assert code == 130 and "interrupted" in text and "Traceback" not in text
 

@@ -1,4 +1,4 @@
-"""CMI (dfkd_core.cmi) on a tiny random teacher: the contrastive loss rewards a local view
+"""CMI (dfkd_core.methods.cmi) on a tiny random teacher: the contrastive loss rewards a local view
 that matches its own global view, the features are per image, the local view is a
 differentiable crop, a batch trains the head and fills the bank (a stopped one changes
 nothing), the generator starts afresh each batch, bad settings are refused up front. Resume
@@ -8,15 +8,15 @@ import pytest
 import torch
 from dda_kit import small_teacher
 
-from dfkd_core.cmi.config import CMIConfig
-from dfkd_core.cmi.contrast import FeatureBank, ProjectionHead, contrastive_loss, feature_size, instance_means
-from dfkd_core.cmi.source import CMI
-from dfkd_core.cmi.synthesizer import ContrastiveSynthesizer
-from dfkd_core.cmi.views import random_resized_crop_flip
 from dfkd_core.errors import DfkdError
-from dfkd_core.online_student import OnlineStudent
-from dfkd_core.run_checks import check_run
-from dfkd_core.teacher import Teacher
+from dfkd_core.methods.cmi.config import CMIConfig
+from dfkd_core.methods.cmi.contrast import FeatureBank, ProjectionHead, contrastive_loss, feature_size, instance_means
+from dfkd_core.methods.cmi.source import CMI
+from dfkd_core.methods.cmi.synthesizer import ContrastiveSynthesizer
+from dfkd_core.methods.cmi.views import random_resized_crop_flip
+from dfkd_core.methods.online_student import OnlineStudent
+from dfkd_core.pipeline.checks import check_run
+from dfkd_core.teacher.model import Teacher
 
 TINY = {"nz": 16, "ngf": 8, "synthesis_batch_size": 6, "batch_size": 8, "g_steps": 4, "kd_steps": 2,
         "warmup": 0, "student": "resnet8", "bank_size": 9, "n_neg": 4, "head_dim": 8}
@@ -154,7 +154,7 @@ def test_a_teacher_without_batchnorm_is_refused_with_a_message():
 
 
 def test_a_bank_too_large_for_the_teacher_features_is_refused(teacher, monkeypatch):
-    monkeypatch.setattr("dfkd_core.cmi.synthesizer.MAX_BANK_BYTES", 8 * feature_size(teacher) * 100)
+    monkeypatch.setattr("dfkd_core.methods.cmi.synthesizer.MAX_BANK_BYTES", 8 * feature_size(teacher) * 100)
     ContrastiveSynthesizer(teacher, tiny(bank_size=100))
     with pytest.raises(DfkdError, match="bank of 101 images .* lower bank_size"):
         ContrastiveSynthesizer(teacher, tiny(bank_size=101))

@@ -4,8 +4,8 @@ import struct
 import numpy as np
 import pytest
 import torch
-
 from conftest import needs_fmnist
+
 from dfkd_core import DfkdError
 from dfkd_core.data import load_dataset, load_fashion_mnist, random_crop_flip
 from dfkd_core.data.idx import read_idx

@@ -8,19 +8,16 @@ from dda_kit import NAMES, small_teacher, store_with_variations, teacher_card
 from tiny_models import tiny_image_variation, tiny_pixel_prior, tiny_stable_diffusion
 
 from dfkd_core import DfkdError
-from dfkd_core.augment.dda import (
-    DDAConfig,
-    augment_store,
-    fit_to_backbone,
-    make_variations,
-    start_step,
-)
 from dfkd_core.cli import main
-from dfkd_core.data.store import SampleStore
 from dfkd_core.diffusion import load_backbone
 from dfkd_core.diffusion.variation import ImageVariationBackbone
-from dfkd_core.guidance import Cancelled, GuidanceConfig, guided_sample
-from dfkd_core.pipeline import run_pipeline
+from dfkd_core.errors import Cancelled
+from dfkd_core.methods.dda.config import DDAConfig
+from dfkd_core.methods.dda.variations import augment_store, fit_to_backbone, make_variations, start_step
+from dfkd_core.methods.diffdfkd.config import GuidanceConfig
+from dfkd_core.methods.diffdfkd.sampler import guided_sample
+from dfkd_core.pipeline.run import run_pipeline
+from dfkd_core.store import SampleStore
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +139,7 @@ def test_cli_augment_resumes_and_writes_into_the_store(prior_dir, sources, tmp_p
     assert main([*args[:2], "--out", str(tmp_path / "copy"), *args[2:]]) == 0
     assert len(SampleStore(tmp_path / "copy").manifest()) == 6  # its two sources and their variations
     assert main([*args[:6], "--strength", "0"]) == 2
-    assert "strength s must be in (0, 1]" in capsys.readouterr().err
+    assert "strength must be > 0 and <= 1, got 0.0" in capsys.readouterr().err
 
 
 def test_pipeline_generate_augment_filter_resumes(prior_dir, tmp_path):

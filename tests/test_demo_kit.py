@@ -3,12 +3,13 @@
 import json
 
 import pytest
-
 from conftest import needs_fmnist
-from dfkd_core.demo import STUDENT_REFERENCE, TEACHER, demo_teacher
+
 from dfkd_core.models.zoo import count_parameters
-from dfkd_core.teacher_report import evaluate_teacher
-from dfkd_core.teacher_loading import load_teacher
+from dfkd_core.paths import STUDENT_REFERENCE, TEACHER
+from dfkd_core.teacher.demo import demo_teacher
+from dfkd_core.teacher.loading import load_teacher
+from dfkd_core.teacher.report import evaluate_teacher
 
 
 @needs_fmnist

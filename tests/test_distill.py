@@ -11,14 +11,16 @@ import yaml
 from distill_kit import quadrant_images, save_image_folder, train_teacher
 
 from dfkd_core import DfkdError
-from dfkd_core.errors import Cancelled
 from dfkd_core.cli import main
-from dfkd_core.distill import DistillConfig, distill, kd_loss, make_student
-from dfkd_core.evaluate import accuracy
-from dfkd_core.export import export_onnx, export_student, student_card
+from dfkd_core.distill.config import DistillConfig
+from dfkd_core.distill.export import export_onnx, export_student, student_card
+from dfkd_core.distill.kd import distill, kd_loss, make_student
+from dfkd_core.errors import Cancelled
 from dfkd_core.models.zoo import build_model
-from dfkd_core.pipeline import read_config, run_pipeline
-from dfkd_core.teacher_loading import load_teacher
+from dfkd_core.pipeline.config import read_config
+from dfkd_core.pipeline.run import run_pipeline
+from dfkd_core.teacher.evaluate import accuracy
+from dfkd_core.teacher.loading import load_teacher
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -180,7 +182,7 @@ def test_shipped_configs_are_valid(path):
     ({"stages": [{"noise": {"count": 3}}], "colour": 1}, "unknown keys"),
     ({"stages": [{"noise": {"cuont": 3}}, {"distill": {}}]}, "unknown settings"),
     ({"stages": [{"distill": {"student": "resnet8"}}]}, "no images"),
-    ({"stages": [{"noise": {"count": 3}}, {"distill": {"mixup": -1}}]}, "mixup >= 0"),
+    ({"stages": [{"noise": {"count": 3}}, {"distill": {"mixup": -1}}]}, "mixup must be >= 0 and <= 100, got -1"),
 ])
 def test_bad_run_configs_are_reported_clearly(teacher_card, tmp_path, bad, message, capsys):
     path = tmp_path / "bad.yaml"

@@ -28,7 +28,7 @@ from safetensors.torch import load_file
 from dfkd_core.cli import main
 from dfkd_core.data.shard_stream import ShardStream
 from dfkd_core.errors import DfkdError
-from dfkd_core.pipeline import run_pipeline
+from dfkd_core.pipeline.run import run_pipeline
 from dfkd_core.store.export import export_store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,14 +19,13 @@ from pathlib import Path
 import pytest
 import torch
 from distill_kit import quadrant_images, save_image_folder, train_teacher
-
 from safetensors.torch import load_file
 
 from dfkd_core import DfkdError
 from dfkd_core.cli import main
-from dfkd_core.data_parallel import per_rank_batch
-from dfkd_core.evaluate import share
-from dfkd_core.pipeline import run_pipeline
+from dfkd_core.pipeline.run import run_pipeline
+from dfkd_core.distill.parallel import per_rank_batch
+from dfkd_core.teacher.evaluate import share
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE, LEARNED = 0.05, 0.85

@@ -11,9 +11,9 @@ import sys
 import pandas as pd
 import pytest
 import yaml
-
-from dfkd_core.sources.base import Key, share
 from tiny_models import tiny_generate_kit
+
+from dfkd_core.methods.base import Key, share
 
 PER_CLASS, BATCH = 3, 2  # 9 samples in 5 batches: the ranks get 3 and 2
 
@@ -127,7 +127,8 @@ def test_with_latent_cutmix_the_batches_and_so_the_images_are_kept(kit, tmp_path
 
 def test_adv_with_several_processes_is_refused(kit, tmp_path, monkeypatch):
     from dfkd_core.errors import DfkdError
-    from dfkd_core.generate import GenerateConfig, run_generation
+    from dfkd_core.methods.diffdfkd.config import GenerateConfig
+    from dfkd_core.methods.diffdfkd.generate import run_generation
     monkeypatch.setenv("WORLD_SIZE", "2")
     cfg = GenerateConfig.from_dict({"out": str(tmp_path / "run"), **kit, "per_class": 1,
                                     "guidance": {"steps": 2, "adv": 1.0}})

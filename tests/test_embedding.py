@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from dfkd_core import DfkdError, embedding
+from dfkd_core import DfkdError
+from dfkd_core.filter import projection as embedding
 
 
 def clusters(n_per=60, k=4, dim=16, seed=0):
@@ -24,7 +25,7 @@ def nearest_centroid_accuracy(xy, labels):
 
 def test_numba_caches_in_a_persistent_folder(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"} | {"XDG_CACHE_HOME": str(tmp_path)}
-    code = "import dfkd_core.embedding, numba; print(numba.config.CACHE_DIR)"
+    code = "import dfkd_core.filter.projection, numba; print(numba.config.CACHE_DIR)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == str(tmp_path / "dfkd" / "numba")
 

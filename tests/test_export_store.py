@@ -6,19 +6,20 @@ import json
 import numpy as np
 import pytest
 import torch
+from distill_kit import quadrant_images, train_teacher
 
 from dfkd_core.cli import main
 from dfkd_core.data.shards import ShardDataset, load_shards
-from dfkd_core.distill import DistillConfig, distill
+from dfkd_core.distill.config import DistillConfig
+from dfkd_core.distill.kd import distill
 from dfkd_core.errors import DfkdError
-from dfkd_core.evaluate import accuracy
-from dfkd_core.generate import resolve_teacher
+from dfkd_core.methods.base import write_source
+from dfkd_core.methods.baselines.sources import RealImages
 from dfkd_core.models.zoo import build_model
-from dfkd_core.sources.base import write_source
-from dfkd_core.sources.baselines import RealImages
 from dfkd_core.store import SampleStore
 from dfkd_core.store.export import export_store
-from distill_kit import quadrant_images, train_teacher
+from dfkd_core.teacher.evaluate import accuracy
+from dfkd_core.teacher.spec import resolve_teacher
 
 COUNT = 96
 

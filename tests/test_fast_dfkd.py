@@ -1,7 +1,7 @@
-"""Fast-DFKD (dfkd_core.fast_dfkd) on a tiny random teacher: its three losses do what they
+"""Fast-DFKD (dfkd_core.methods.fast_dfkd) on a tiny random teacher: its three losses do what they
 claim, the meta-update moves the shared initialisation (and a stopped episode moves
 nothing), a run interrupted anywhere resumes to the images of an uninterrupted run, bad
-settings are refused up front, and the stage runs in `dfkd run`. CMI (dfkd_core.cmi) shares
+settings are refused up front, and the stage runs in `dfkd run`. CMI (dfkd_core.methods.cmi) shares
 the source, checkpoint and stage: the resume and pipeline tests run for both."""
 
 import json
@@ -13,17 +13,17 @@ import yaml
 from dda_kit import small_teacher, teacher_card
 
 from dfkd_core.cli import main
-from dfkd_core.cmi.config import CMIConfig
-from dfkd_core.cmi.source import CMI
 from dfkd_core.errors import Cancelled, DfkdError
-from dfkd_core.fast_dfkd.config import FastDFKDConfig
-from dfkd_core.fast_dfkd.episode import MetaSynthesizer
-from dfkd_core.fast_dfkd.losses import BNMomentum, adversarial_loss
-from dfkd_core.fast_dfkd.source import FastDFKD
-from dfkd_core.fast_dfkd.state import CHECKPOINT
-from dfkd_core.online_student import OnlineStudent
-from dfkd_core.run_checks import check_run
-from dfkd_core.sources import write_source
+from dfkd_core.methods import write_source
+from dfkd_core.methods.cmi.config import CMIConfig
+from dfkd_core.methods.cmi.source import CMI
+from dfkd_core.methods.fast_dfkd.config import FastDFKDConfig
+from dfkd_core.methods.fast_dfkd.episode import MetaSynthesizer
+from dfkd_core.methods.fast_dfkd.losses import BNMomentum, adversarial_loss
+from dfkd_core.methods.fast_dfkd.source import FastDFKD
+from dfkd_core.methods.fast_dfkd.state import CHECKPOINT
+from dfkd_core.methods.online_student import OnlineStudent
+from dfkd_core.pipeline.checks import check_run
 from dfkd_core.store import SampleStore
 
 TINY = {"nz": 16, "ngf": 8, "synthesis_batch_size": 6, "batch_size": 8, "g_steps": 4, "kd_steps": 2,

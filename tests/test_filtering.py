@@ -8,9 +8,10 @@ import pytest
 from dda_kit import small_teacher, store_with_variations, teacher_card
 from tiny_models import tiny_clip_vision
 
-from dfkd_core import DfkdError, filtering
+from dfkd_core import DfkdError
 from dfkd_core.cli import main
-from dfkd_core.data.store import SampleStore
+from dfkd_core.filter import scores as filtering
+from dfkd_core.store import SampleStore
 
 
 class CountingTeacher:

@@ -11,25 +11,15 @@ from conftest import needs_fmnist
 from gan_toy import SIZE, save_teacher_card, toy_images, toy_teacher, write_pngs
 
 from dfkd_core import DfkdError
-from dfkd_core.gan.collect import class_frequencies, collect
-from dfkd_core.gan.images import read_zip
-from dfkd_core.gan.losses import discriminator_loss, generator_loss
-from dfkd_core.gan.models import (
-    Discriminator,
-    DiscriminatorSpec,
-    Generator,
-    GeneratorSpec,
-    standing_stats,
-)
-from dfkd_core.gan.sample import (
-    balanced_plan,
-    generate,
-    load_generator,
-    teacher_verdict,
-)
-from dfkd_core.gan.smoothing import FrequencySmoother
-from dfkd_core.gan.train import GANConfig, train_gan
-from dfkd_core.teacher import find_head
+from dfkd_core.data.uploads import read_zip
+from dfkd_core.methods.hidfd.collect import class_frequencies, collect
+from dfkd_core.methods.hidfd.config import GANConfig
+from dfkd_core.methods.hidfd.losses import discriminator_loss, generator_loss
+from dfkd_core.methods.hidfd.models import Discriminator, DiscriminatorSpec, Generator, GeneratorSpec, standing_stats
+from dfkd_core.methods.hidfd.sample import balanced_plan, generate, load_generator, teacher_verdict
+from dfkd_core.methods.hidfd.smoothing import FrequencySmoother
+from dfkd_core.methods.hidfd.train import train_gan
+from dfkd_core.teacher.model import find_head
 
 TINY = {"batch_size": 16, "g_ch": 8, "d_ch": 8, "z_dim": 16, "real_bank": 2, "log_every": 1,
         "checkpoint_every": 1000}
@@ -158,7 +148,7 @@ def test_interrupted_run_resumes_to_the_same_result(teacher, real, tmp_path):
 
 
 def test_collect_in_total_matches_the_real_stage_and_per_class_balances(teacher, tmp_path):
-    from dfkd_core.stages import pick_indices
+    from dfkd_core.data.image_dataset import pick_indices
     folder = tmp_path / "pool"
     for c, name in enumerate(["a", "b"]):  # class subfolders: their labels are reported, not used
         write_pngs(folder / name, 20, seed=c)
@@ -229,7 +219,7 @@ def test_cli_runs_the_hidfd_stage_and_resumes(teacher, tmp_path, capsys):
 
 
 def test_bn_loss_needs_a_teacher_with_batchnorm(real, tmp_path):
-    from dfkd_core.teacher import Teacher
+    from dfkd_core.teacher.model import Teacher
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(SIZE * SIZE, 4))
     plain = Teacher(model, 4, 1, SIZE, [0.0], [1.0])
     with pytest.raises(DfkdError, match="Set bn: 0"):
@@ -241,7 +231,7 @@ def test_bn_loss_needs_a_teacher_with_batchnorm(real, tmp_path):
 @pytest.mark.slow
 @needs_fmnist
 def test_demo_teacher_gan_from_the_pool_gets_recognised(tmp_path):
-    from dfkd_core.demo import demo_teacher
+    from dfkd_core.teacher.demo import demo_teacher
     teacher = demo_teacher()
     real = collect(teacher, "demo", count=60, seed=0).images
     cfg = GANConfig(steps=100, log_every=20)
@@ -253,7 +243,7 @@ def test_demo_teacher_gan_from_the_pool_gets_recognised(tmp_path):
 
 
 def test_mode_seeking_loss_prefers_spread_out_samples():
-    from dfkd_core.gan.losses import mode_seeking_loss
+    from dfkd_core.methods.hidfd.losses import mode_seeking_loss
     z = torch.randn(8, 16, generator=torch.Generator().manual_seed(0))
     base = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(1))
     close = torch.cat([base, base + 0.01])

@@ -4,13 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
-from dfkd_core import DfkdError, filtering
-from dfkd_core.cli import main
-from dfkd_core.data.store import SampleStore
-from dfkd_core.generate import GenerateConfig, resolve_teacher, run_generation
-from dfkd_core.guidance import Cancelled
 from tiny_models import tiny_generate_kit, tiny_pixel_prior
+
+from dfkd_core import DfkdError
+from dfkd_core.cli import main
+from dfkd_core.errors import Cancelled
+from dfkd_core.filter import scores as filtering
+from dfkd_core.methods.diffdfkd.config import GenerateConfig
+from dfkd_core.methods.diffdfkd.generate import run_generation
+from dfkd_core.store import SampleStore
+from dfkd_core.teacher.spec import resolve_teacher
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import pytest
 
 from dfkd_core.cli import main
 from dfkd_core.errors import DfkdError
-from dfkd_core.generate import MAX_IMAGES, MAX_PER_CLASS, GenerateConfig, plan, run_generation
+from dfkd_core.methods.diffdfkd.config import MAX_IMAGES, MAX_PER_CLASS, GenerateConfig
+from dfkd_core.methods.diffdfkd.generate import plan, run_generation
 
 
 def _cfg(tmp_path, **kw):
@@ -46,7 +47,7 @@ def test_the_planned_total_is_bounded(tmp_path):
     ({"classes": [1, 1]}, "name a class twice"), ({"per_clas": 3}, "'per_clas' \\(did you mean 'per_class'\\?\\)"),
     ({"guidance": {"stepz": 3}}, "did you mean 'steps'"), ({"guidance": {"strength": float("nan")}}, "finite"),
     ({"guidance": {"steps": "many"}}, "steps must be a whole number"),
-    ({"guidance": {"window": 0.5}}, "window must be \\[start, end\\]")])
+    ({"guidance": {"window": 0.5}}, "window must be a list, got 0.5")])
 def test_other_bad_settings_are_named(tmp_path, settings, message):
     with pytest.raises(DfkdError, match=message):
         GenerateConfig.from_dict(_cfg(tmp_path, **settings))

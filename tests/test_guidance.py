@@ -5,14 +5,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from tiny_models import tiny_pixel_prior, tiny_stable_diffusion
 
 from dfkd_core import DfkdError
-from dfkd_core.augment.cutmix import CutMixConfig, latent_cutmix
 from dfkd_core.diffusion import LatentBackbone, PixelBackbone, load_backbone
-from dfkd_core.guidance import Cancelled, GuidanceConfig, candidate_seeds, guided_sample
+from dfkd_core.errors import Cancelled
+from dfkd_core.methods.diffdfkd.config import CutMixConfig, GuidanceConfig
+from dfkd_core.methods.diffdfkd.cutmix import latent_cutmix
+from dfkd_core.methods.diffdfkd.sampler import candidate_seeds, guided_sample
 from dfkd_core.models.zoo import build_model
-from dfkd_core.teacher import Teacher
-from tiny_models import tiny_pixel_prior, tiny_stable_diffusion
+from dfkd_core.teacher.model import Teacher
 
 TARGETS, SEEDS = [0, 1, 2, 3, 4, 5, 6, 7], list(range(8))
 
@@ -162,15 +164,15 @@ def test_bad_settings_are_refused(pixel):
         guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(window=(0.8, 0.2)))
     with pytest.raises(DfkdError, match="0..9"):
         guided_sample(pixel, sharp_teacher(), [12], [0], GuidanceConfig())
-    with pytest.raises(DfkdError, match="every must be at least 1"):
+    with pytest.raises(DfkdError, match="every must be >= 1"):
         guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(every=0))
-    with pytest.raises(DfkdError, match="every_from in"):
+    with pytest.raises(DfkdError, match="every_from must be >= 0 and <= 1"):
         guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(every_from=1.5))
-    with pytest.raises(DfkdError, match="eta must be in"):
+    with pytest.raises(DfkdError, match="eta must be >= 0 and <= 1"):
         guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(eta=2.0))
     with pytest.raises(DfkdError, match="one seed per target"):
         guided_sample(pixel, sharp_teacher(), [0, 1], [0], GuidanceConfig())
-    with pytest.raises(DfkdError, match="candidates must be at least 1"):
+    with pytest.raises(DfkdError, match="candidates must be >= 1"):
         guided_sample(pixel, sharp_teacher(), [0], [0], GuidanceConfig(candidates=0))
     with pytest.raises(DfkdError, match="CutMix steps"):
         GuidanceConfig(steps=25, candidates=3, select_at=0.2, cutmix=CutMixConfig(at_steps=[2])).validate()

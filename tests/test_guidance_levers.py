@@ -7,21 +7,22 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_guidance import sharp_teacher
+from tiny_models import tiny_pixel_prior
 
 from dfkd_core import DfkdError
 from dfkd_core.diffusion import load_backbone
-from dfkd_core.guidance import GuidanceConfig, guided_sample
-from dfkd_core.guidance_levers import gaussian_blur, lever_generators, renoise, smoothed_gradient
 from dfkd_core.judges import JudgePanel, RealReference, ReferenceSettings
 from dfkd_core.judges.diversity import class_spreads
 from dfkd_core.judges.frechet import gaussian_stats
 from dfkd_core.judges.knn import PixelKNN
 from dfkd_core.judges.linear import PCALinear
-from dfkd_core.judges.pixels import PixelPCA, as_vectors
 from dfkd_core.judges.network import NetworkJudge
-from dfkd_core.sweep import FIGURES_WIDTH, GAP, LABEL_WIDTH, sweep
-from test_guidance import sharp_teacher
-from tiny_models import tiny_pixel_prior
+from dfkd_core.judges.pixels import PixelPCA, as_vectors
+from dfkd_core.methods.diffdfkd.config import GuidanceConfig
+from dfkd_core.methods.diffdfkd.levers import gaussian_blur, lever_generators, renoise, smoothed_gradient
+from dfkd_core.methods.diffdfkd.sampler import guided_sample
+from dfkd_core.methods.diffdfkd.sweep import FIGURES_WIDTH, GAP, LABEL_WIDTH, sweep
 
 TARGETS, SEEDS = [0, 1, 2, 3], [0, 1, 2, 3]
 
@@ -173,7 +174,7 @@ def test_sweep_refuses_bad_plans_before_sampling(pixel):
 
 
 def test_sweep_cli_rows_are_read_and_checked():
-    from dfkd_core.commands.sweep import settings_rows
+    from dfkd_core.cli.sweep import settings_rows
     rows = settings_rows({"steps": 5}, [0, 0.1], ['{"blur": 1.5, "window": [0, 0.5]}'])
     assert [label for label, _ in rows] == ["unguided", "strength 0.1", "blur 1.5, window [0, 0.5]"]
     assert rows[2][1].blur == 1.5 and rows[2][1].window == (0, 0.5) and rows[2][1].steps == 5

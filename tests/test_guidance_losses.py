@@ -5,18 +5,19 @@ trained alongside generation (Fast-Datafree/CMI's L_adv), resumable with the run
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_models import tiny_pixel_prior
 from torch import nn
 
 from dfkd_core import DfkdError
 from dfkd_core.diffusion import load_backbone
 from dfkd_core.errors import Cancelled
-from dfkd_core.generate import GenerateConfig, run_generation
-from dfkd_core.guidance import GuidanceConfig, guided_sample
-from dfkd_core.guidance_losses import teacher_loss
+from dfkd_core.methods.diffdfkd.config import GenerateConfig, GuidanceConfig
+from dfkd_core.methods.diffdfkd.generate import run_generation
+from dfkd_core.methods.diffdfkd.losses import teacher_loss
+from dfkd_core.methods.diffdfkd.sampler import guided_sample
+from dfkd_core.methods.online_student import CHECKPOINT, OnlineStudent
 from dfkd_core.models.zoo import build_model
-from dfkd_core.online_student import CHECKPOINT, OnlineStudent
-from dfkd_core.teacher import Teacher
-from tiny_models import tiny_pixel_prior
+from dfkd_core.teacher.model import Teacher
 
 TARGETS, SEEDS = [0, 1, 2, 0, 1, 2], [0, 1, 2, 3, 4, 5]
 
@@ -111,7 +112,7 @@ def test_generation_trains_the_online_student_and_resumes_with_it(prior, tmp_pat
 
 
 def test_online_student_settings_are_checked():
-    with pytest.raises(DfkdError, match="Unknown architecture"):
+    with pytest.raises(DfkdError, match="adv_student must be one of resnet8"):
         GuidanceConfig(adv=1.0, adv_student="nonet").validate()
-    with pytest.raises(DfkdError, match="adv_steps must be at least 1"):
+    with pytest.raises(DfkdError, match="adv_steps must be >= 1"):
         GuidanceConfig(adv=1.0, adv_steps=0).validate()

@@ -159,8 +159,8 @@ def test_samples_of_another_size_are_refused(panel):
 
 @needs_fmnist
 def test_dfkd_judge_prints_every_judge_and_writes_the_grid(tmp_path, cache_dir, real_test, capsys):
-    from dfkd_core.data.store import LabelledBatch, SampleStore
     from dfkd_core.data.fashion_mnist import CLASSES
+    from dfkd_core.store import LabelledBatch, SampleStore
     images, labels = real_test[0][:40], real_test[1][:40]
     probs = F.one_hot(labels, 10).float()
     SampleStore(tmp_path / "store").add(LabelledBatch(images, labels, list(range(40)), probs, "real"),

@@ -31,7 +31,7 @@ def test_a_broken_contract_fails(tmp_path):
     """The check can fail: the filter does import the store, so forbidding it is reported."""
     config = tmp_path / "broken.toml"
     config.write_text('[tool.importlinter]\nroot_packages = ["dfkd_core"]\n\n[[tool.importlinter.contracts]]\n'
-                      'name = "filter without store"\ntype = "forbidden"\nsource_modules = ["dfkd_core.filtering"]\n'
+                      'name = "filter without store"\ntype = "forbidden"\nsource_modules = ["dfkd_core.filter.scores"]\n'
                       'forbidden_modules = ["dfkd_core.store"]\n')
     result = lint_imports("--config", str(config))
     assert result.returncode != 0 and "BROKEN" in result.stdout

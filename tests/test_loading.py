@@ -8,7 +8,7 @@ import torch
 from dfkd_core import DfkdError
 from dfkd_core.models.checkpoints import load_zoo_model, read_card, save_classifier
 from dfkd_core.models.zoo import build_model
-from dfkd_core.teacher_loading import load_teacher
+from dfkd_core.teacher.loading import load_teacher
 
 
 def _fast_datafree_checkpoint(path, arch="wrn_16_1", num_classes=10, prefix=""):

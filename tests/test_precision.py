@@ -7,12 +7,13 @@ finite and guided, not pixel by pixel (see the guided test)."""
 
 import pytest
 import torch
+from tiny_models import tiny_pixel_prior, tiny_stable_diffusion
 
 from dfkd_core.diffusion import load_backbone
-from dfkd_core.guidance import GuidanceConfig, guided_sample
+from dfkd_core.methods.diffdfkd.config import GuidanceConfig
+from dfkd_core.methods.diffdfkd.sampler import guided_sample
 from dfkd_core.models.zoo import build_model
-from dfkd_core.teacher import Teacher
-from tiny_models import tiny_pixel_prior, tiny_stable_diffusion
+from dfkd_core.teacher.model import Teacher
 
 # (mean, max) |image difference| to float32, unguided; measured: bf16 0.001 / 0.19 (pixel), 0.001 / 0.008 (SD)
 TOLERANCE = {torch.bfloat16: (0.01, 0.3), torch.float16: (0.002, 0.05)}
@@ -91,7 +92,7 @@ def test_guided_low_precision_samples_are_finite_and_guided(sample, dtype, layou
 
 def test_demo_prior_in_bfloat16_is_not_nan():
     """The finding as measured: the shipped demo prior in bf16, guided, eta 0 and 1."""
-    from dfkd_core.demo import PRIOR
+    from dfkd_core.paths import PRIOR
     backbone, teacher = load_backbone(PRIOR, dtype=torch.bfloat16, local_files_only=True), _teacher(10, 1)
     for eta in (0.0, 1.0):
         out = guided_sample(backbone, teacher, [0, 1], [0, 1], GuidanceConfig(steps=6, eta=eta, candidates=1))

@@ -6,10 +6,10 @@ import pytest
 import torch
 from distill_kit import quadrant_images, save_image_folder, train_teacher
 
-from dfkd_core.evaluate import accuracy
 from dfkd_core.models.zoo import build_model
-from dfkd_core.pipeline import run_pipeline
-from dfkd_core.teacher_loading import load_teacher
+from dfkd_core.pipeline.run import run_pipeline
+from dfkd_core.teacher.evaluate import accuracy
+from dfkd_core.teacher.loading import load_teacher
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,8 @@ def test_the_card_agrees_with_the_last_epoch_and_the_exported_student(kit, tmp_p
 
 
 def test_fit_leaves_the_model_in_eval_mode_even_when_nothing_is_left_to_train(tmp_path):
-    from dfkd_core.fit import FitConfig, fit
+    from dfkd_core.distill.config import FitConfig
+    from dfkd_core.distill.fit import fit
     data, cfg = quadrant_images(32, 3), FitConfig(epochs=1, batch_size=16)
 
     def train(model):

@@ -11,7 +11,7 @@ from distill_kit import quadrant_images, save_image_folder, train_teacher
 
 from dfkd_core.cli import main
 from dfkd_core.errors import DfkdError
-from dfkd_core.pipeline import run_pipeline
+from dfkd_core.pipeline.run import run_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_a_refused_rerun_names_the_settings_that_differ(kit, tmp_path):
 
 
 def test_a_cancelled_distill_exports_nothing_and_is_not_finished(kit, tmp_path, monkeypatch):
-    from dfkd_core.runs import runs_table
+    from dfkd_core.pipeline.runs import runs_table
     teacher_card, data_dir = kit
     monkeypatch.setenv("DFKD_RUNS_DIR", str(tmp_path / "runs"))
     out = tmp_path / "runs" / "cancelled"

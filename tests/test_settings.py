@@ -11,12 +11,11 @@ from distill_kit import quadrant_images, save_image_folder, train_teacher
 from fake_cifar import fake_cifar10
 
 from dfkd_core.cli import main
-from dfkd_core.distill import DistillConfig
+from dfkd_core.distill.config import DistillConfig, TrainConfig
 from dfkd_core.errors import DfkdError
-from dfkd_core.pipeline import run_pipeline
-from dfkd_core.run_checks import check_run
+from dfkd_core.pipeline.checks import check_run
+from dfkd_core.pipeline.run import run_pipeline
 from dfkd_core.settings import check_keys, integer, number
-from dfkd_core.train import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +125,7 @@ def test_eval_datasets_are_found_through_data_dir(kit, tmp_path):
 def test_a_diverging_loss_stops_the_run_without_exporting(kit, tmp_path):
     teacher_card, data_dir = kit
     with pytest.raises(DfkdError, match="training loss became (nan|inf)"):
-        run_pipeline(_config(teacher_card, data_dir, lr=1e30, epochs=2, batch_size=8), tmp_path / "run")
+        run_pipeline(_config(teacher_card, data_dir, lr=10.0, kd_weight=1000.0, epochs=2, batch_size=8), tmp_path / "run")
     assert not (tmp_path / "run" / "02-distill" / "student.safetensors").exists()
     assert not (tmp_path / "run" / "02-distill" / "DONE.json").exists()
 
@@ -154,9 +153,9 @@ def test_download_happens_before_any_work(kit, tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("stage, message", [
     ({"noise": {"std": math.inf}}, "stage 2 'noise': std must be a finite number"),
     ({"deepinversion": {"iterations": 0}}, "stage 2 'deepinversion': iterations must be >= 1"),
-    ({"augment": {"strength": 2}}, "stage 2 'augment': DDA strength s must be in (0, 1]"),
+    ({"augment": {"strength": 2}}, "stage 2 'augment': strength must be > 0 and <= 1, got 2"),
     ({"filter": {"omega": math.nan}}, "stage 2 'filter': omega must be a finite number"),
-    ({"hidfd": {"gan": {"steps": 0}}}, "stage 2 'hidfd': GAN settings: steps must be at least 1"),
+    ({"hidfd": {"gan": {"steps": 0}}}, "stage 2 'hidfd': gan: steps must be >= 1"),
     ({"hidfd": {"count": "many"}}, "stage 2 'hidfd': count must be a whole number"),
     ({"samples": {"path": "/no/such/set"}}, "stage 2 'samples': No sample store"),
     ({"generate": {"per_class": "three"}}, "stage 2 'generate'"),

@@ -19,7 +19,7 @@ from tiny_models import tiny_pixel_prior, tiny_stable_diffusion
 
 from dfkd_core.cli import main
 from dfkd_core.models.zoo import build_model
-from dfkd_core.run_folder import differences
+from dfkd_core.pipeline.folder import differences
 
 CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
 FAST = {"fmnist-noise.yaml"}  # the others take longer than a fast test should

@@ -1,4 +1,4 @@
-"""One interface for every source of training images (dfkd_core.sources): one seed plan, one
+"""One interface for every source of training images (dfkd_core.methods): one seed plan, one
 resumable writer that every source goes through, and no other batch writer in the engine or
 the app."""
 
@@ -12,17 +12,19 @@ from dda_kit import NAMES, small_teacher, store_with_variations
 from tiny_models import tiny_pixel_prior
 
 from dfkd_core import DfkdError
-from dfkd_core.augment.dda import DDAConfig, Variations
 from dfkd_core.data.image_dataset import ImageDataset
-from dfkd_core.deepinversion import DeepInversion, DeepInversionConfig
 from dfkd_core.diffusion import load_backbone
 from dfkd_core.errors import Cancelled
-from dfkd_core.gan.models import Generator, GeneratorSpec
-from dfkd_core.guidance import GuidanceConfig
-from dfkd_core.sources import REFUSE, REPLACE, Key, Made, balanced_plan, flat_plan, per_class_plan, write_source
-from dfkd_core.sources.baselines import Noise, RealImages
-from dfkd_core.sources.diffusion import Diffusion
-from dfkd_core.sources.gan import GanSamples
+from dfkd_core.methods import REFUSE, REPLACE, Key, Made, balanced_plan, flat_plan, per_class_plan, write_source
+from dfkd_core.methods.baselines.sources import Noise, RealImages
+from dfkd_core.methods.dda.config import DDAConfig
+from dfkd_core.methods.dda.variations import Variations
+from dfkd_core.methods.deepinversion.config import DeepInversionConfig
+from dfkd_core.methods.deepinversion.synthesis import DeepInversion
+from dfkd_core.methods.diffdfkd.config import GuidanceConfig
+from dfkd_core.methods.diffdfkd.source import Diffusion
+from dfkd_core.methods.hidfd.models import Generator, GeneratorSpec
+from dfkd_core.methods.hidfd.source import GanSamples
 from dfkd_core.store import SampleStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +48,7 @@ def test_the_flat_and_balanced_plans():
     plan = balanced_plan(3, 7, seed=2)
     assert [sum(k.target == c for k in plan) for c in range(3)] == [3, 2, 2]
     assert len({k.id for k in plan}) == 7 and plan == balanced_plan(3, 7, seed=2)
-    from dfkd_core.gan.job import balanced_chunks  # the app's HiDFD Send, in bounded pieces
+    from dfkd_core.methods.hidfd.job import balanced_chunks  # the app's HiDFD Send, in bounded pieces
     pieces = list(balanced_chunks(3, 7, seed=2, chunk=3))
     assert [len(t) for t, _ in pieces] == [3, 3, 1]
     assert [Key(s, t) for ts, ss in pieces for t, s in zip(ts, ss)] == plan
@@ -147,7 +149,7 @@ def test_a_made_batch_is_refused_when_its_ids_are_taken_and_replaced_only_when_a
 
 # ---- one writer: nothing else in the engine or the app writes batches to a store ----
 
-WRITER = "dfkd_core/sources/base.py"
+WRITER = "dfkd_core/methods/base.py"
 
 
 def store_writes(tree: ast.AST) -> list[int]:
@@ -228,5 +230,5 @@ def test_only_the_one_seed_plan_numbers_seeds():
         lines = seed_plans(ast.parse(path.read_text(), rel))
         if lines and rel != WRITER:
             plans[rel] = lines
-    assert plans == {}, f"seeds planned outside dfkd_core/sources/base.py: {plans}"
+    assert plans == {}, f"seeds planned outside dfkd_core/methods/base.py: {plans}"
     assert seed_plans(ast.parse((ROOT / WRITER).read_text())), "the seed plans themselves must be found by the check"

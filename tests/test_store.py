@@ -47,9 +47,14 @@ import pytest  # noqa: E402
 from dda_kit import NAMES, small_teacher  # noqa: E402
 
 from dfkd_core.errors import DfkdError  # noqa: E402
-from dfkd_core.sampling import add_to_sample_set, unused_seed  # noqa: E402
-from dfkd_core.store import LabelledBatch, SampleStore, store_batch  # noqa: E402
-from dfkd_core.store import features  # noqa: E402
+from dfkd_core.methods.base import add_to_sample_set
+from dfkd_core.store import (  # noqa: E402
+    LabelledBatch,
+    SampleStore,
+    features,  # noqa: E402
+    store_batch,
+)
+from dfkd_core.store.sample_sets import unused_seed  # noqa: E402
 
 SETTINGS = {"class_names": NAMES, "strength": 0.3, "note": "x" * 400}  # as long as a real run's settings
 
@@ -84,7 +89,8 @@ def test_the_samples_tab_engine_call_refuses_a_second_add_on_the_same_seeds(tmp_
 
 
 def test_the_variations_tab_engine_call_does_not_remake_existing_variations(tmp_path):
-    from dfkd_core.augment.dda import DDAConfig, save_variations
+    from dfkd_core.methods.dda.config import DDAConfig
+    from dfkd_core.methods.dda.variations import save_variations
     store, teacher, cfg = SampleStore(tmp_path / "set"), small_teacher(), DDAConfig(variations=1, strength=0.5)
     store.add(batch([0], [0]), NAMES, SETTINGS)
     save_variations(store, batch([0], [7], value=0.1), [("c000-s0", 1)], cfg, teacher)
@@ -204,7 +210,7 @@ def test_an_unfinished_last_line_is_not_a_row_and_the_next_add_repairs_it(tmp_pa
 
 
 def test_each_batch_adds_a_feature_shard_and_leaves_the_others_untouched(tmp_path, monkeypatch):
-    from dfkd_core import filtering
+    from dfkd_core.filter import scores as filtering
     store, teacher = SampleStore(tmp_path / "set"), small_teacher()
     store_batch(store, batch([0, 1], [0, 1]), teacher, SETTINGS)
     shard_dir = features.teacher_cache(store.root / "embeddings", teacher).with_suffix("")
@@ -225,7 +231,7 @@ def test_each_batch_adds_a_feature_shard_and_leaves_the_others_untouched(tmp_pat
 
 
 def test_a_single_file_cache_from_before_the_shards_is_read(tmp_path):
-    from dfkd_core import filtering
+    from dfkd_core.filter import scores as filtering
     store, teacher = SampleStore(tmp_path / "set"), small_teacher()
     store.add(batch([0, 1], [0, 1]), NAMES, SETTINGS)
     df = store.manifest()
@@ -241,7 +247,8 @@ def test_a_damaged_row_stops_a_resumed_generate_run_with_its_name(tmp_path):
     """It used to survive the resume and then crash every distillation of the store."""
     from tiny_models import tiny_pixel_prior
 
-    from dfkd_core.generate import GenerateConfig, run_generation
+    from dfkd_core.methods.diffdfkd.config import GenerateConfig
+    from dfkd_core.methods.diffdfkd.generate import run_generation
     from dfkd_core.models.checkpoints import save_classifier
     from dfkd_core.models.zoo import build_model
     save_classifier(tmp_path / "teacher", build_model("small_cnn", 3, 1),

@@ -1,8 +1,8 @@
 import torch
 
 from dfkd_core.models.zoo import build_model
-from dfkd_core.preprocess import Preprocess
-from dfkd_core.teacher import Teacher, bn_statistics_loss
+from dfkd_core.teacher.model import Teacher, bn_statistics_loss
+from dfkd_core.teacher.preprocess import Preprocess
 
 
 def _teacher(arch="resnet8", in_channels=1):

@@ -13,7 +13,7 @@ from dfkd_core import DfkdError
 from dfkd_core.models.checkpoints import save_classifier
 from dfkd_core.models.simkd import SimKDStudent
 from dfkd_core.models.zoo import build_model
-from dfkd_core.teacher_loading import load_teacher
+from dfkd_core.teacher.loading import load_teacher
 
 BIGGEST_TENSOR = 3_000_000  # elements; the largest tensor of the models here holds 2.4 M (vgg8)
 

@@ -7,13 +7,12 @@ import re
 import pytest
 import torch
 import yaml
+from tiny_models import tiny_pixel_prior
 
 from dfkd_core import DfkdError, cli
-from dfkd_core.commands import run as run_command
-from dfkd_core.generate import resolve_teacher
+from dfkd_core.cli import run as run_command
 from dfkd_core.models.zoo import build_model
-from dfkd_core.teacher_spec import NORMALISATIONS, TeacherSpec, teacher_spec_from_args
-from tiny_models import tiny_pixel_prior
+from dfkd_core.teacher.spec import NORMALISATIONS, TeacherSpec, resolve_teacher, teacher_spec_from_args
 
 
 def _run(capsys, *argv):
@@ -133,8 +132,9 @@ def test_the_yaml_mapping_is_checked_with_did_you_mean(fast_datafree_pth):
 
 
 def test_what_a_card_or_a_transformers_folder_says_is_not_silently_overridden(tmp_path):
-    from dfkd_core.models.checkpoints import save_classifier
     from transformers import ViTConfig, ViTForImageClassification
+
+    from dfkd_core.models.checkpoints import save_classifier
     card = dict(arch="resnet8", num_classes=4, in_channels=1, input_size=32, mean=[0.5], std=[0.5],
                 class_names=list("abcd"))
     _, card_path = save_classifier(tmp_path / "t", build_model("resnet8", 4, 1), card)

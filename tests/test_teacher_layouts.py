@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from dfkd_core import DfkdError
 from dfkd_core.models.checkpoints import save_classifier
 from dfkd_core.models.zoo import build_model
-from dfkd_core.teacher_loading import load_teacher
+from dfkd_core.teacher.loading import load_teacher
 
 
 def _tiny_vit(folder, processor=True):
@@ -65,8 +65,9 @@ def test_a_32_px_vit_reads_its_size_dict_and_normalisation(tmp_path):
 
 
 def test_dfkd_generate_runs_with_a_32_px_vit_teacher(tmp_path):
-    from dfkd_core import cli
     from tiny_models import tiny_pixel_prior
+
+    from dfkd_core import cli
     _tiny_vit(tmp_path / "vit")
     argv = ["generate", "--teacher", tmp_path / "vit", "--backbone", tiny_pixel_prior(tmp_path / "prior", channels=3),
             "--classes", "1", "--per-class", "1", "--steps", "2", "--candidates", "1", "--device", "cpu",
@@ -101,7 +102,8 @@ def test_cnn_processors_resize_then_crop_like_transformers(tmp_path, layout):
 
 def test_convnext_from_384_px_warps_without_cropping(tmp_path):
     from transformers import ConvNextImageProcessor
-    from dfkd_core.processor_input import read_processor
+
+    from dfkd_core.teacher.processor_input import read_processor
     inputs = read_processor(ConvNextImageProcessor(size={"shortest_edge": 384}), 3, "x")
     assert (inputs.input_size, inputs.resize_size) == (384, 384)
 
@@ -140,7 +142,7 @@ def test_a_teacher_with_non_finite_weights_is_refused_naming_the_tensors(tmp_pat
 
 
 def test_a_student_of_a_cropping_teacher_keeps_the_crop_in_its_card_and_onnx(tmp_path):
-    from dfkd_core.export import export_onnx, export_student, student_card
+    from dfkd_core.distill.export import export_onnx, export_student, student_card
     _tiny_convnext(tmp_path / "convnext")
     teacher = load_teacher(tmp_path / "convnext")
     torch.manual_seed(0)

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from dfkd_core import DfkdError
-from dfkd_core.gan.images import MAX_FILE_BYTES, read_image_files, read_zip
-from dfkd_core.sampling import checked_name
+from dfkd_core.data.uploads import MAX_FILE_BYTES, read_image_files, read_zip
+from dfkd_core.paths import checked_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -67,8 +67,9 @@ def test_one_tiny_image_is_refused_and_mixed_sizes_take_the_teachers_size(tmp_pa
 
 def test_a_small_upload_does_not_blur_the_others_hidfd_reads_them_at_the_teachers_size(tmp_path):
     import numpy as np
-    from dfkd_core.demo import demo_teacher
-    from dfkd_core.gan.collect import collect
+
+    from dfkd_core.methods.hidfd.collect import collect
+    from dfkd_core.teacher.demo import demo_teacher
 
     teacher = demo_teacher()  # 32 px
     squares = (np.indices((64, 64)) // 8).sum(0) % 2 * 255  # a checkerboard of 8-px squares
@@ -84,7 +85,7 @@ def test_a_small_upload_does_not_blur_the_others_hidfd_reads_them_at_the_teacher
 def test_an_uploaded_checkpoint_leaves_nothing_on_disk_and_stays_usable(tmp_path):
     from components.common import session_teacher
     from components.teacher_tab import UPLOAD, _load
-    from dfkd_core.demo import TEACHER
+    from dfkd_core.paths import TEACHER
 
     files = [shutil.copy(TEACHER, tmp_path), shutil.copy(TEACHER.with_suffix(".safetensors"), tmp_path)]
     before = set(Path(tempfile.gettempdir()).glob("dfkd-upload-*"))

@@ -1,9 +1,10 @@
 import pytest
 import torch
+from fastdatafree_reference import EXPECTED_KEYS, REFERENCES
 
 from dfkd_core import DfkdError
-from dfkd_core.models.zoo import ARCHITECTURES, build_model, canonical_arch, count_parameters
-from fastdatafree_reference import EXPECTED_KEYS, REFERENCES
+from dfkd_core.models.names import ARCHITECTURES, canonical_arch
+from dfkd_core.models.zoo import build_model, count_parameters
 
 FEATURE_DIMS = {"resnet8": 64, "resnet20": 64, "resnet18": 512, "resnet34": 512, "wrn_16_1": 64, "wrn_16_2": 128,
                 "wrn_40_1": 64, "wrn_40_2": 128, "vgg8": 512, "vgg11": 512, "small_cnn": 128}

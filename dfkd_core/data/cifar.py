@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DfkdError
+from dfkd_core.errors import DfkdError
+
 from .image_dataset import ImageDataset
 
 LAYOUT = {  # key: (folder, train files, test files, meta file, label key, names key)

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DfkdError
+from dfkd_core.errors import DfkdError
+
 from .fashion_mnist import load_fashion_mnist
 from .image_dataset import ImageDataset
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DfkdError
+from dfkd_core.errors import DfkdError
+
 from .idx import read_idx
 from .image_dataset import ImageDataset
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import torch
 
-from ..distributed import world
-from ..errors import DfkdError
+from dfkd_core.errors import DfkdError
+from dfkd_core.runtime.distributed import world
+
 from .shards import json_object, read_samples, shard_files
 
 NEEDED = ("png", "cls")

@@ -17,8 +17,9 @@ import torch
 from PIL import Image
 from torch.utils.data import IterableDataset, get_worker_info
 
-from ..distributed import world
-from ..errors import DfkdError
+from dfkd_core.errors import DfkdError
+from dfkd_core.runtime.distributed import world
+
 from .image_dataset import ImageDataset
 
 MAX_SIDE = 4096  # training images; anything larger is not one of ours

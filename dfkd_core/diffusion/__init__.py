@@ -1,7 +1,17 @@
-from .latent import CLASS_PROMPT, PLAIN_PROMPT, LatentBackbone
-from .loading import load_backbone, load_backbone_cached, weights_digest
-from .pixel import PixelBackbone
-from .schedule import NoiseSchedule, generators_for, per_sample_noise
+"""Diffusion backbones behind one interface (pixel UNet, latent LDM, Stable Diffusion), their
+loading, the schedule maths and the demo prior's training. Names are imported on first use,
+so a light submodule (prompts) does not pull in torch and diffusers."""
 
-__all__ = ["load_backbone", "load_backbone_cached", "weights_digest", "PixelBackbone", "LatentBackbone",
-           "NoiseSchedule", "generators_for", "per_sample_noise", "CLASS_PROMPT", "PLAIN_PROMPT"]
+_PUBLIC = {
+    "load_backbone": "loading", "load_backbone_cached": "loading", "weights_digest": "loading",
+    "PixelBackbone": "pixel", "LatentBackbone": "latent", "NoiseSchedule": "schedule",
+    "generators_for": "schedule", "per_sample_noise": "schedule", "CLASS_PROMPT": "prompts", "PLAIN_PROMPT": "prompts",
+}
+__all__ = list(_PUBLIC)
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+    return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)

@@ -4,12 +4,11 @@ few-step models such as sd-turbo (guidance_scale <= 1 disables CFG)."""
 
 import torch
 
-from ..frozen import frozen
-from .base import Backbone
-from .schedule import NoiseSchedule
+from dfkd_core.runtime.frozen import frozen
 
-CLASS_PROMPT = "a photo of a {class}"
-PLAIN_PROMPT = "a realistic photo."
+from .base import Backbone
+from .prompts import CLASS_PROMPT, PLAIN_PROMPT
+from .schedule import NoiseSchedule
 
 
 class LatentBackbone(Backbone):

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import torch
 
-from ..errors import DfkdError
-from ..hub import offline_by_default
+from dfkd_core.errors import DfkdError
+from dfkd_core.paths import PRIOR
+from dfkd_core.runtime.hub import offline_by_default
+
 from .latent import LatentBackbone
 from .parts import load_part, require_scheduler
 from .pixel import PixelBackbone
 from .variation import load_image_variation
+
 
 def _read_json(source: str, name: str, local_files_only: bool) -> dict | None:
     path = Path(source) / name
@@ -97,3 +100,20 @@ def weights_digest(source) -> str:
             for chunk in iter(lambda: f.read(1 << 24), b""):
                 h.update(chunk)
     return h.hexdigest()
+
+
+def backbone_source(name: str) -> str:
+    return str(PRIOR) if name == "demo" else name
+
+
+def resolve_backbone(name: str, device: str, precision: str = "auto"):
+    """The backbone `name` on `device`; precision (precision.py) 'auto' loads it in the device's
+    default dtype, 'fp32' in float32, 'bf16' in float32 to run under bfloat16 autocast."""
+    backbone = load_backbone(backbone_source(name), device=device,
+                             dtype=None if precision == "auto" else torch.float32)
+    backbone.precision = precision
+    if precision == "bf16" and backbone.device.type == "cpu":
+        # on a CPU, bf16 autocast gains more on the denoiser in the contiguous layout than in
+        # channels-last (the demo prior: bench_precision.py's "denoiser pass" rows)
+        backbone.unet.to(memory_format=torch.contiguous_format)
+    return backbone

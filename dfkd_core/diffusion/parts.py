@@ -3,7 +3,7 @@ missing one is told which: never a silent default, never diffusers' bare file er
 
 from pathlib import Path
 
-from ..errors import DfkdError
+from dfkd_core.errors import DfkdError
 
 PART_NAMES = {"unet": "UNet, the denoiser", "vae": "VAE, the image autoencoder",
               "text_encoder": "text encoder, CLIP", "tokenizer": "tokenizer, CLIP",

@@ -1,7 +1,8 @@
 """Pixel-space backbone: a diffusers UNet2DModel (e.g. google/ddpm-cifar10-32, our demo prior)."""
 
 
-from ..frozen import frozen
+from dfkd_core.runtime.frozen import frozen
+
 from .base import Backbone
 from .schedule import NoiseSchedule
 

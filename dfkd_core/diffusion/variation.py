@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 
-from ..clip_image import ClipImageEncoder
+from dfkd_core.models.clip_image import ClipImageEncoder
+
 from .latent import LatentBackbone
 from .parts import load_part
 

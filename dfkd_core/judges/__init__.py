@@ -33,7 +33,7 @@ Real images are used only to evaluate, never to make samples. Fitted judges are 
 from .cache import cached_reference
 from .grid import grid_image, save_grid
 from .panel import JudgePanel, default_cache_dir
-from .reference import ReferenceSettings, RealReference, fit_reference
+from .reference import RealReference, ReferenceSettings, fit_reference
 from .report import format_report
 from .store import judge_store, store_samples
 

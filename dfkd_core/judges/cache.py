@@ -13,7 +13,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..io import atomic_write
+from dfkd_core.io import atomic_write
+
 from .knn import PixelKNN
 from .linear import PCALinear
 from .pixels import PixelPCA

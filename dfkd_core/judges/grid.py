@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from ..io import atomic_write
+from dfkd_core.io import atomic_write
 
 LABEL_WIDTH, GAP = 130, 2
 BACKGROUND, EMPTY = (255, 255, 255), (225, 225, 225)
@@ -39,7 +39,7 @@ def grid_image(images: torch.Tensor, targets, class_names: list, columns: int = 
 
 def save_grid(images: torch.Tensor, targets, class_names: list, path, columns: int = 8, scale: int = 3) -> Path:
     """Write the grid to `path` (PNG, atomically); returns the path."""
-    from ..errors import DfkdError
+    from dfkd_core.errors import DfkdError
     if not 1 <= columns <= 64 or not 1 <= scale <= 16:
         raise DfkdError(f"Grid: columns must be 1-64 and scale 1-16 (got {columns}, {scale}).")
     buf = io.BytesIO()

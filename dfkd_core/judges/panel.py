@@ -8,13 +8,14 @@ Keys of result["judges"]: "teacher" and "reference_cnn" (kind "network"), "pixel
 "pca_linear" (kind "texture-proof"); each holds agreement (share whose prediction is the
 target), mean_p_target, per_class, test_accuracy (on real test images) and a label."""
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from ..errors import DfkdError
+from dfkd_core.errors import DfkdError
+from dfkd_core.paths import runs_dir
+
 from .cache import cached_reference
 from .diversity import relative_diversity
 from .frechet import frechet_distance, gaussian_stats
@@ -24,9 +25,8 @@ from .reference import RealReference, ReferenceSettings
 
 
 def default_cache_dir() -> Path:
-    """RUNS/cache/judges, RUNS as the app's runs_dir() finds it ($DFKD_RUNS_DIR, default ./runs);
-    not imported from dfkd_core.sampling: the judges sit below every source of images."""
-    return Path(os.environ.get("DFKD_RUNS_DIR") or "runs") / "cache" / "judges"
+    """RUNS/cache/judges (paths.runs_dir: $DFKD_RUNS_DIR, default ./runs)."""
+    return runs_dir() / "cache" / "judges"
 
 
 @dataclass
@@ -45,7 +45,7 @@ class JudgePanel:
         """The demo kit's panel: its teacher (or `teacher`, a loaded Teacher), its independent
         WRN-16-1 (or `reference_cnn`; None leaves it out), and texture-proof judges fit on real
         Fashion-MNIST (`pool` split) from `data_dir` or the usual places."""
-        from ..demo import demo_student_reference, demo_teacher
+        from dfkd_core.teacher.demo import demo_student_reference, demo_teacher
         settings = settings or ReferenceSettings(data_dir=str(data_dir) if data_dir else None)
         networks = {"teacher": NetworkJudge("teacher", (teacher or demo_teacher()).to(device))}
         if reference_cnn is not None:

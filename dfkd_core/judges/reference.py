@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ..errors import DfkdError
+from dfkd_core.errors import DfkdError
+
 from .diversity import class_spreads
 from .frechet import gaussian_stats
 from .knn import PixelKNN
@@ -65,7 +66,7 @@ def _subset(ds, limit: int, seed: int):
 
 
 def fit_reference(settings: ReferenceSettings) -> RealReference:
-    from ..data import load_dataset
+    from dfkd_core.data import load_dataset
     settings.validate()
     fit = _subset(load_dataset(settings.dataset, settings.fit_split, root=settings.data_dir),
                   settings.fit_images, settings.seed)

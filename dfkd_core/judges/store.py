@@ -2,7 +2,7 @@
 
 import torch
 
-from ..errors import DfkdError
+from dfkd_core.errors import DfkdError
 
 MAX_SAMPLES = 100_000  # images judged at once (32x32 floats: 400 MB)
 

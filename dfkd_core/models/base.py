@@ -7,8 +7,8 @@ final nn.Linear, whose name differs between families and is given by `head_name`
 """
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class ZooClassifier(nn.Module):

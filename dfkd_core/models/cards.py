@@ -13,11 +13,12 @@ from pathlib import Path
 
 from torch import nn
 
-from ..errors import DfkdError
-from ..teacher_spec import MAX_CLASSES, MAX_INPUT_SIZE
+from dfkd_core.errors import DfkdError
+
 from .checkpoints import read_card, read_state_dict, zoo_model_from_state_dict
+from .inputs import MAX_CLASSES, MAX_INPUT_SIZE
+from .names import canonical_arch
 from .simkd import SimKDStudent
-from .zoo import canonical_arch
 
 MAX_CHANNELS = 64
 

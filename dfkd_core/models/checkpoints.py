@@ -14,9 +14,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from ..errors import DfkdError
-from ..io import save_state_dict, write_json
-from .zoo import ARCHITECTURES, build_model, canonical_arch
+from dfkd_core.errors import DfkdError
+from dfkd_core.io import save_state_dict, write_json
+
+from .names import ARCHITECTURES, canonical_arch
+from .zoo import build_model
 
 CARD_FORMAT = "dfkd-classifier/1"
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "student", "teacher")

@@ -6,8 +6,8 @@
   Fast-Datafree `resnet_tiny.py`, itself from RepDistiller).
 """
 
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .base import ZooClassifier
 

@@ -2,8 +2,8 @@
 block0..block4 (conv, BN, ReLU; the last ReLU applied in forward), pool0..pool3 max-pools,
 global average pool, head `classifier`."""
 
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .base import ZooClassifier
 

@@ -4,7 +4,9 @@ from functools import partial
 
 from torch import nn
 
-from ..errors import DfkdError
+from dfkd_core.errors import DfkdError
+
+from .names import ARCHITECTURES, canonical_arch
 from .resnet import ResNet, TinyResNet
 from .small_cnn import SmallCNN
 from .vgg import VGG
@@ -23,19 +25,7 @@ _BUILDERS = {
     "vgg11": partial(VGG, "vgg11"),
     "small_cnn": SmallCNN,
 }
-# Names used by Fast-Datafree/CMI registries and papers, mapped onto ours.
-ALIASES = {"vgg8_bn": "vgg8", "vgg11_bn": "vgg11", "wrn16_1": "wrn_16_1", "wrn16_2": "wrn_16_2",
-           "wrn40_1": "wrn_40_1", "wrn40_2": "wrn_40_2", "wrn-16-1": "wrn_16_1", "wrn-16-2": "wrn_16_2",
-           "wrn-40-1": "wrn_40_1", "wrn-40-2": "wrn_40_2", "resnet-8": "resnet8", "resnet-20": "resnet20"}
-ARCHITECTURES = tuple(_BUILDERS)
-
-
-def canonical_arch(arch: str) -> str:
-    name = arch.strip().lower()
-    name = ALIASES.get(name, name)
-    if name not in _BUILDERS:
-        raise DfkdError(f"Unknown architecture '{arch}'. Expected one of: {', '.join(ARCHITECTURES)}.")
-    return name
+assert tuple(_BUILDERS) == ARCHITECTURES, "models/names.py lists every architecture"
 
 
 def build_model(arch: str, num_classes: int = 10, in_channels: int = 3) -> nn.Module:

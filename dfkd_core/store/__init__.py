@@ -2,9 +2,9 @@
 source hands over), SampleStore (append-only rows, settings once, images) and the
 sharded feature cache with store_batch (add a batch and cache its teacher outputs)."""
 
+from . import features, rows
 from .batch import LabelledBatch, to_uint8
 from .features import store_batch
-from . import features, rows
 from .rows import COLUMNS
 from .sample_store import SampleStore
 

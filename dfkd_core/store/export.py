@@ -12,8 +12,9 @@ import json
 import shutil
 from pathlib import Path
 
-from ..errors import DfkdError
-from ..io import write_json
+from dfkd_core.errors import DfkdError
+from dfkd_core.io import write_json
+
 from .images import read_png
 from .sample_store import SampleStore
 

@@ -22,8 +22,8 @@ import torch
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from ..errors import Cancelled
-from ..io import atomic_write
+from dfkd_core.errors import Cancelled
+from dfkd_core.io import atomic_write
 
 MAX_SHARDS = 64  # a full read merges more than this into one shard
 _FINGERPRINTS = weakref.WeakKeyDictionary()  # teachers are frozen: hash each one's weights once

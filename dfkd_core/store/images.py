@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import DfkdError
+from dfkd_core.errors import DfkdError
 
 MAX_SIDE = 4096  # a store holds training images; anything larger is not one of ours
 MODES = {"L": 1, "RGB": 3}

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DfkdError
-from ..io import atomic_write, write_json
+from dfkd_core.errors import DfkdError
+from dfkd_core.io import atomic_write, write_json
 
 ROWS, LEGACY, SETTINGS, LOCK = "metadata.csv", "manifest.csv", "settings.json", ".store.lock"
 STORED = ["file_name", "id", "target", "class_name", "seed", "method", "teacher_prob", "teacher_pred",

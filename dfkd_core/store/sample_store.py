@@ -17,9 +17,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ..data.image_dataset import ImageDataset
-from ..errors import DfkdError
-from ..io import atomic_write
+from dfkd_core.data.image_dataset import ImageDataset
+from dfkd_core.errors import DfkdError
+from dfkd_core.io import atomic_write
+
 from . import rows as R
 from .batch import to_uint8
 from .images import encode_png, read_images

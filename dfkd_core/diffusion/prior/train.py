@@ -14,8 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from ...errors import DfkdError
-from ...io import load_state, save_state
+from dfkd_core.errors import DfkdError
+from dfkd_core.io import load_state, save_state
+
 from .config import LatentPriorConfig, make_autoencoder, make_scheduler, make_unet
 
 RESUMABLE = ("steps", "save_every")  # settings a resumed run may change

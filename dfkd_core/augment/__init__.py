@@ -1,3 +1,0 @@
-from .cutmix import CutMixConfig, latent_cutmix
-
-__all__ = ["CutMixConfig", "latent_cutmix"]

@@ -1,0 +1,42 @@
+"""The `dfkd` command line: one module per command, each with add_commands(subparsers).
+
+User mistakes (DfkdError) print one paragraph and exit with code 2; bugs keep their traceback."""
+
+import argparse
+import importlib
+import sys
+
+from dfkd_core.errors import DfkdError
+
+COMMAND_MODULES = ["teacher", "generate", "run", "hidfd", "augment_filter", "judge", "export_store", "sweep"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dfkd", description="Data-free knowledge distillation with generative models.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").add_commands(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv  # recorded in cards, so a run says how to reproduce it
+    try:
+        args.func(args)
+    except DfkdError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C: runs resume when the same command is run again
+        print("\ninterrupted (rerun the same command to resume)", file=sys.stderr)
+        return 130
+    except OSError as e:  # a folder that cannot be written, a full disk, a file that vanished
+        where = f" {e.filename}" if e.filename else ""
+        print(f"error: could not read or write{where}: {e.strerror or e}. Check the path and its permissions.",
+              file=sys.stderr)
+        return 2
+    finally:
+        from dfkd_core.runtime.distributed import cleanup
+        cleanup()  # under torchrun / accelerate launch: leave the process group cleanly
+    return 0

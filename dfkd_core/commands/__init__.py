@@ -1,1 +1,0 @@
-"""Subcommands of `dfkd` beyond teacher/generate; each module defines add_commands(subparsers)."""

@@ -1,1 +1,0 @@
-"""HiDFD: a teacher-guided class-conditional GAN trained from a few real images."""

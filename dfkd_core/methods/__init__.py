@@ -1,0 +1,24 @@
+"""Everything that makes training images, one folder per method, behind one interface
+(base.py: a Source plans keys and seeds, make(keys) -> LabelledBatch; one resumable writer,
+write_source). diffdfkd/: teacher-guided diffusion and Latent CutMix; dda/: diffusion
+variations of a store; hidfd/: the teacher-guided GAN from a few real images;
+deepinversion/, fast_dfkd/, cmi/, baselines/ (noise, real images): the baselines. Each
+method's folder holds its settings (config.py) and its pipeline stage (stage.py)."""
+
+from .base import (
+    REFUSE,
+    REPLACE,
+    SKIP,
+    Key,
+    Made,
+    Source,
+    balanced_plan,
+    flat_plan,
+    label_with_teacher,
+    missing,
+    per_class_plan,
+    write_source,
+)
+
+__all__ = ["REFUSE", "REPLACE", "SKIP", "Key", "Made", "Source", "balanced_plan", "flat_plan", "label_with_teacher",
+           "missing", "per_class_plan", "write_source"]
