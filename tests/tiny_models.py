@@ -109,3 +109,15 @@ def tiny_generate_kit(root) -> dict:
                     dict(arch="small_cnn", num_classes=3, in_channels=1, input_size=32, mean=[0.5], std=[0.25],
                          class_names=["a", "b", "c"]))
     return {"teacher": str(root / "teacher.json"), "backbone": str(tiny_pixel_prior(root / "prior"))}
+
+
+def tiny_latent_prior(folder, seed=0, scaling_factor=0.8):
+    """The demo prior's layout (LDMPipeline): an AutoencoderKL for 1x16x16 images with 4x4x4
+    latents and an unconditional UNet2DModel on them, saved as the project saves its prior."""
+    from dfkd_core.diffusion.prior import LatentPriorConfig, make_autoencoder, make_unet, save_latent_prior
+    torch.manual_seed(seed)
+    cfg = LatentPriorConfig(ae_channels=(8, 8, 8), channels=(32, 32, 32), layers_per_block=1, attention=False)
+    ae = make_autoencoder(cfg, channels=1, size=16)
+    ae.register_to_config(scaling_factor=scaling_factor)
+    save_latent_prior(ae, make_unet(cfg, latent_size=4), folder)
+    return Path(folder)

@@ -4,7 +4,7 @@ so a light submodule (prompts) does not pull in torch and diffusers."""
 
 _PUBLIC = {
     "load_backbone": "loading", "load_backbone_cached": "loading", "weights_digest": "loading",
-    "PixelBackbone": "pixel", "LatentBackbone": "latent", "NoiseSchedule": "schedule",
+    "PixelBackbone": "pixel", "LatentBackbone": "latent", "LdmBackbone": "ldm", "NoiseSchedule": "schedule",
     "generators_for": "schedule", "per_sample_noise": "schedule", "CLASS_PROMPT": "prompts", "PLAIN_PROMPT": "prompts",
 }
 __all__ = list(_PUBLIC)

@@ -1,8 +1,9 @@
-"""load_backbone: a diffusers folder or hub id -> PixelBackbone or LatentBackbone.
+"""load_backbone: a diffusers folder or hub id -> PixelBackbone, LdmBackbone or LatentBackbone.
 
-Folder layouts: a pipeline (model_index.json with unet/, scheduler/ and for Stable
-Diffusion vae/, text_encoder/, tokenizer/), or a bare UNet2DModel folder (config.json)
-with a scheduler/ subfolder or scheduler_config.json beside it."""
+Folder layouts: a pipeline (model_index.json with unet/, scheduler/, and vqvae/ for an
+LDMPipeline such as the demo prior, or vae/, text_encoder/, tokenizer/ for Stable
+Diffusion), or a bare UNet2DModel folder (config.json) with a scheduler/ subfolder or
+scheduler_config.json beside it."""
 
 import hashlib
 import json
@@ -16,6 +17,7 @@ from dfkd_core.paths import PRIOR
 from dfkd_core.runtime.hub import offline_by_default
 
 from .latent import LatentBackbone
+from .ldm import LdmBackbone
 from .parts import load_part, require_scheduler
 from .pixel import PixelBackbone
 from .variation import load_image_variation
@@ -63,6 +65,13 @@ def load_backbone(source, device="cpu", dtype: torch.dtype | None = None, local_
         sched = require_scheduler(_read_json(source, "scheduler/scheduler_config.json", offline), source, True)
         if (index.get("image_encoder") or [None])[0]:  # image-variation layout (lambdalabs/sd-image-variations-diffusers)
             return load_image_variation(source, sched, device, dtype, offline)
+        if "vqvae" in index:  # LDMPipeline: an unconditional UNet on an autoencoder's latents (the demo prior)
+            import diffusers
+            ae_class = getattr(diffusers, index["vqvae"][1], None)
+            if ae_class not in (diffusers.AutoencoderKL, diffusers.VQModel):
+                raise DfkdError(f"'{source}': vqvae/ is a {index['vqvae'][1]}; expected an AutoencoderKL or VQModel.")
+            return LdmBackbone(load_part(UNet2DModel, source, "unet", **kw), load_part(ae_class, source, "vqvae", **kw),
+                               sched, source).to(device)
         if "vae" in index:
             from transformers import CLIPTextModel, CLIPTokenizer
             unet = load_part(UNet2DConditionModel, source, "unet", **kw)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from dfkd_core.errors import DfkdError
 
-PART_NAMES = {"unet": "UNet, the denoiser", "vae": "VAE, the image autoencoder",
+PART_NAMES = {"unet": "UNet, the denoiser", "vae": "VAE, the image autoencoder", "vqvae": "autoencoder of the latents",
               "text_encoder": "text encoder, CLIP", "tokenizer": "tokenizer, CLIP",
               "image_encoder": "image encoder, CLIP vision", "feature_extractor": "image processor of the encoder",
               "scheduler": "scheduler, the noise schedule"}

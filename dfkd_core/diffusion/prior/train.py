@@ -83,6 +83,7 @@ def _adamw(model, lr):
 
 
 def _train_autoencoder(images, cfg, work: Path, progress, should_stop):
+    torch.manual_seed(cfg.seed)  # the weights' start: the same whatever the process did before
     ae = make_autoencoder(cfg, images.shape[1], images.shape[-1])
     opt = _adamw(ae, cfg.ae_lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_cosine(200, cfg.ae_steps))
