@@ -1,6 +1,8 @@
 """The `dfkd` command line: one module per command, each with add_commands(subparsers).
 
-User mistakes (DfkdError) print one paragraph and exit with code 2; bugs keep their traceback."""
+User mistakes (DfkdError) print one paragraph and exit with code 2; bugs keep their traceback.
+Building the parser imports only light modules (settings dataclasses, no torch), so `dfkd
+--help` and a refused input answer at once; each command imports its heavy parts when it runs."""
 
 import argparse
 import importlib
@@ -37,6 +39,6 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     finally:
-        from dfkd_core.runtime.distributed import cleanup
-        cleanup()  # under torchrun / accelerate launch: leave the process group cleanly
+        if "dfkd_core.runtime.distributed" in sys.modules:  # imported only by work that may start a process group
+            sys.modules["dfkd_core.runtime.distributed"].cleanup()  # torchrun / accelerate: leave it cleanly
     return 0

@@ -1,22 +1,23 @@
 """`dfkd export STORE --format hf|webdataset --out DIR`: a sample store as a dataset that
-leaves the project (store/export.py)."""
+leaves the project (store/export.py). Flags: ExportOptions."""
+
+from .flags import add_dataclass_flags
+from .options import ExportOptions
 
 
 def cmd_export(args) -> None:
-    from tqdm import tqdm
-
+    # heavy: keeps torch off the CLI's start-up
     from dfkd_core.store.export import export_store
     from dfkd_core.store.sample_sets import open_sample_set
 
+    from .progress import single
+
     store = open_sample_set(args.store)
-    bar = tqdm(unit="img", dynamic_ncols=True)
-
-    def progress(done, total):
-        bar.total = total
-        bar.update(done - bar.n)
-
-    summary = export_store(store.root, args.format, args.out, shard_size=args.shard_size, progress=progress)
-    bar.close()
+    bars, progress = single("export")
+    try:
+        summary = export_store(store.root, args.format, args.out, shard_size=args.shard_size, progress=progress)
+    finally:
+        bars.close()
     where = f"{len(summary['shards'])} shards" if args.format == "webdataset" else "an imagefolder"
     print(f"{summary['samples']} samples of {store.root} -> {args.out} ({where})")
     if args.format == "hf":
@@ -26,9 +27,6 @@ def cmd_export(args) -> None:
 def add_commands(sub) -> None:
     p = sub.add_parser("export", help="write a sample store as a Hugging Face imagefolder or WebDataset shards")
     p.add_argument("store", help="sample store folder (or sample-set name)")
-    p.add_argument("--format", choices=["hf", "webdataset"], required=True,
-                   help="hf: images + metadata.jsonl (datasets.load_dataset('imagefolder', data_dir=OUT)); "
-                        "webdataset: tar shards of png + cls + json (teacher probabilities)")
     p.add_argument("--out", required=True, help="a new (or empty) folder")
-    p.add_argument("--shard-size", type=int, default=1000, help="samples per WebDataset shard (at most 100,000)")
+    add_dataclass_flags(p, ExportOptions, defaults=True, required=("format",))
     p.set_defaults(func=cmd_export)

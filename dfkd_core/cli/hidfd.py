@@ -1,46 +1,58 @@
 """`dfkd hidfd`: HiDFD from the command line — collect a few real images, train the
 teacher-guided GAN, write its samples, and (with --student) distil a student on them mixed
 with the real images repeated --real-repeat times. Builds a run config (written to the run
-folder as config.yaml, so `dfkd run` reproduces it) or runs the one given with --config."""
+folder as config.yaml, so `dfkd run` reproduces it) or runs the one given with --config.
+Every flag comes from the hidfd and distill stages' settings (CollectSettings, GANConfig,
+HiDFDSettings, DistillSettings) and HiDFDStudentOptions."""
 
 from pathlib import Path
 
 from dfkd_core.errors import DfkdError
-from dfkd_core.methods.hidfd.config import GANConfig
+from dfkd_core.methods.hidfd.config import POLICIES, CollectSettings, GANConfig, HiDFDSettings
+from dfkd_core.teacher.spec import add_teacher_arguments, teacher_spec_from_args
 
-from .run import _data_flags, execute, run_folder
+from .flags import add_dataclass_flags, dataclass_flags
+from .options import DataOptions, DeviceOptions, HiDFDStudentOptions
+from .preflight import check_teacher_source, config_teacher
+from .run import execute, run_folder
 
-GAN_FLAGS = ("steps", "batch_size", "g_ch", "d_ch", "z_dim", "lr_g", "lr_d", "d_steps", "adc", "oh", "bn", "ms",
-             "cfs_beta", "cfs_decay", "ema_decay", "real_bank")
+COLLECT = {"only": ("source", "split", "count", "per_class"), "names": {"source": "real"}, "prefix": "real_"}
+GAN = {"skip": ("seed", "augment"), "prefix": "gan_"}  # seed: the run's; augment: a list, its own flag
+STAGE = {"only": ("count", "seed"), "names": {"count": "samples"}, "prefix": "stage_"}
+DISTILL = {"only": ("epochs", "temperature", "simkd", "eval", "eval_subset", "precision", "onnx"),
+           "prefix": "distill_"}
 
 
 def build_config(args) -> dict:
-    real = {"source": args.real, "seed": args.seed}
-    if args.split:
-        real["split"] = args.split
-    if args.per_class:
-        real["per_class"] = args.per_class
-    else:
-        real["count"] = args.count
-    gan = {k: getattr(args, k) for k in GAN_FLAGS if getattr(args, k) is not None}
-    gan.update(feature_integration=not args.no_feature_integration, cfs=not args.no_cfs)
+    from dfkd_core.distill.config import DistillSettings
+    real = dataclass_flags(args, CollectSettings, **_read(COLLECT))
+    if "count" not in real and "per_class" not in real:  # the stage's own default collection
+        real["count"] = HiDFDSettings().real.count
+    gan = dataclass_flags(args, GANConfig, **_read(GAN))
     if args.augment is not None:
         gan["augment"] = args.augment
     GANConfig.from_dict(dict(gan))  # fail early on bad settings
-    stages = [{"hidfd": {"real": real, "gan": gan, "count": args.samples}}]
+    stage = dataclass_flags(args, HiDFDSettings, **_read(STAGE))
+    seed = stage.pop("seed", None)
+    stages = [{"hidfd": {"real": real, "gan": gan, **stage}}]
     if args.student:
-        distill = {"student": args.student, "simkd": args.simkd, "real_repeat": args.real_repeat,
-                   "epochs": args.epochs, "onnx": not args.no_onnx}
-        if args.eval:
-            distill["eval"] = args.eval
+        distill = {"student": args.student, "real_repeat": args.real_repeat,
+                   **dataclass_flags(args, DistillSettings, **_read(DISTILL))}
+        DistillSettings(**distill)
         stages.append({"distill": distill})
-    return {"name": Path(args.out).name if args.out else "hidfd", "teacher": args.teacher, "device": args.device,
-            "seed": args.seed, "stages": stages}
+    cfg = {"name": Path(args.out).name if args.out else "hidfd", "teacher": teacher_spec_from_args(args).to_config(),
+           "device": args.device, "stages": stages}
+    return cfg if seed is None else {**cfg, "seed": seed}
+
+
+def _read(spec: dict) -> dict:
+    return {k: v for k, v in spec.items() if k != "names"}
 
 
 def cmd_hidfd(args) -> None:
     if args.config:
-        from dfkd_core.pipeline.config import read_config
+        check_teacher_source(config_teacher(args.config))  # told before torch loads
+        from dfkd_core.pipeline.config import read_config  # heavy: keeps torch off the CLI's start-up
         cfg = read_config(args.config)
         if not any("hidfd" in st for st in cfg["stages"]):
             raise DfkdError(f"{args.config} has no hidfd stage; use `dfkd run` for other configs.")
@@ -52,35 +64,21 @@ def cmd_hidfd(args) -> None:
 
 
 def add_commands(sub) -> None:
+    from dfkd_core.distill.config import DistillSettings
     h = sub.add_parser("hidfd", help="HiDFD: a teacher-guided GAN from a few real images, then a student")
     h.add_argument("--config", help="a run config with a hidfd stage (the flags below are ignored then, but --out)")
     h.add_argument("--out", help="run folder; rerun to resume")
-    h.add_argument("--teacher", default="demo", help="'demo' or a teacher source (see teacher inspect)")
-    h.add_argument("--real", default="demo",
-                   help="the few real images: 'demo' (Fashion-MNIST held-out pool), a dataset name, an image "
-                        "folder or a .zip of images")
-    h.add_argument("--split", help="dataset split (demo: pool)")
-    h.add_argument("--count", type=int, default=600, help="real images in total")
-    h.add_argument("--per-class", type=int, help="real images per teacher-predicted class (instead of --count)")
-    h.add_argument("--samples", type=int, default=2000, help="synthetic samples to write")
-    h.add_argument("--seed", type=int, default=0)
-    g = h.add_argument_group("GAN (defaults: GANConfig)")
-    defaults = GANConfig()
-    for name in GAN_FLAGS:
-        kind = int if isinstance(getattr(defaults, name), int) else float
-        g.add_argument("--" + name.replace("_", "-"), type=kind, help=f"default {getattr(defaults, name)}")
-    g.add_argument("--augment", nargs="*", choices=["translation", "cutout", "flip"],
-                   help=f"DiffAugment policies (default {' '.join(defaults.augment)})")
-    g.add_argument("--no-feature-integration", action="store_true", help="no teacher-feature branch in D")
-    g.add_argument("--no-cfs", action="store_true", help="no category frequency smoothing")
+    add_teacher_arguments(h)
+    c = h.add_argument_group("the few real images (labelled by the teacher)")
+    add_dataclass_flags(c, CollectSettings, **COLLECT, shown={"count": HiDFDSettings().real.count})
+    add_dataclass_flags(h, HiDFDSettings, **STAGE)
+    g = h.add_argument_group("GAN (GANConfig)")
+    add_dataclass_flags(g, GANConfig, **GAN)
+    g.add_argument("--augment", nargs="*", choices=POLICIES,
+                   help=f"DiffAugment policies (default {' '.join(GANConfig().augment)}; none: no augmentation)")
     s = h.add_argument_group("student (optional)")
-    s.add_argument("--student", help="zoo architecture: also distil a student (e.g. wrn_16_1)")
-    s.add_argument("--real-repeat", type=int, default=4, help="data inflation: real images repeated r times")
-    s.add_argument("--epochs", type=int, default=20)
-    s.add_argument("--simkd", action="store_true",
-                   help="SimKD classifier sharing instead of plain KD (4 points lower on the demo kit: BENCHMARKS.md)")
-    s.add_argument("--eval", metavar="DATASET", help="real test set (e.g. fashion-mnist)")
-    s.add_argument("--no-onnx", action="store_true", help="skip the student's ONNX export")
-    h.add_argument("--device", default="auto")
-    _data_flags(h)
+    add_dataclass_flags(s, HiDFDStudentOptions, defaults=True)
+    add_dataclass_flags(s, DistillSettings, **DISTILL)
+    add_dataclass_flags(h, DeviceOptions, defaults=True)
+    add_dataclass_flags(h, DataOptions, defaults=True)
     h.set_defaults(func=cmd_hidfd)

@@ -1,15 +1,28 @@
 """`dfkd judge STORE`: the judge panel's figures for a sample store, a per-class grid PNG,
-and judges.json (every figure, for scripts)."""
+and judges.json (every figure, for scripts). Flags: ReferenceSettings and JudgeOptions."""
 
 import json
 from pathlib import Path
 
+from dfkd_core.judges.settings import ReferenceSettings
+from dfkd_core.teacher.spec import add_teacher_arguments, teacher_spec_from_args
+
+from .flags import add_dataclass_flags, from_flags
+from .options import DeviceOptions, JudgeOptions
+from .preflight import check_teacher_source
+
 
 def cmd_judge(args) -> None:
+    settings = from_flags(args, ReferenceSettings)
+    settings.validate()
+    spec = teacher_spec_from_args(args)
+    for teacher in (spec, None if args.reference in ("demo", "none") else args.reference):
+        check_teacher_source(teacher)  # told before torch loads
+    # heavy: keeps torch off the CLI's start-up
     import torch
 
     from dfkd_core.io import write_text
-    from dfkd_core.judges import JudgePanel, ReferenceSettings, format_report, save_grid, store_samples
+    from dfkd_core.judges import JudgePanel, format_report, save_grid, store_samples
     from dfkd_core.runtime.devices import resolve_device
     from dfkd_core.store.sample_sets import open_sample_set
     from dfkd_core.teacher.spec import resolve_teacher
@@ -17,12 +30,9 @@ def cmd_judge(args) -> None:
     store = open_sample_set(args.store)
     images, targets, _ = store_samples(store)  # read first: a bad store fails before any fitting
     device = resolve_device(args.device)
-    teacher = resolve_teacher(args.teacher)
+    teacher = resolve_teacher(spec)
     reference_cnn = None if args.reference == "none" else (
         "demo" if args.reference == "demo" else resolve_teacher(args.reference))
-    settings = ReferenceSettings(dataset=args.dataset, fit_split=args.fit_split, fit_images=args.fit_images,
-                                 test_images=args.test_images, k=args.k, components=args.components,
-                                 data_dir=args.data_dir)
     print(f"judges: fitting or loading from {args.cache_dir or 'the runs cache'} ...", flush=True)
     panel = JudgePanel.for_demo(cache_dir=args.cache_dir, teacher=teacher, reference_cnn=reference_cnn,
                                 device=device, settings=settings)
@@ -42,20 +52,8 @@ def add_commands(sub) -> None:
     p = sub.add_parser("judge", help="judge a sample store: teacher, an independent CNN, texture-proof pixel "
                        "judges fit on real images, a Fréchet distance, diversity, and a per-class grid")
     p.add_argument("store", help="sample store folder (or sample-set name)")
-    p.add_argument("--out", help="folder for grid.png and judges.json (default STORE-judges beside the store)")
-    p.add_argument("--data-dir", help="folder holding the real dataset (default: $DFKD_DATA, system locations)")
-    p.add_argument("--dataset", default="fashion-mnist", help="real dataset the pixel judges are fit on")
-    p.add_argument("--fit-split", default="pool", help="split they are fit on (default: pool, unseen by the teacher)")
-    p.add_argument("--fit-images", type=int, default=10_000, help="real images they are fit on (a fixed subset)")
-    p.add_argument("--test-images", type=int, default=10_000, help="real test images they are measured on")
-    p.add_argument("--k", type=int, default=5, help="neighbours of the pixel kNN")
-    p.add_argument("--components", type=int, default=64, help="pixel-PCA components")
-    p.add_argument("--cache-dir", help="where fitted judges are kept (default RUNS/cache/judges)")
-    p.add_argument("--teacher", default="demo", help="'demo' or a teacher source (see teacher inspect)")
-    p.add_argument("--reference", default="demo",
-                   help="independent network judge: 'demo' (the kit's WRN-16-1), a classifier source, or 'none'")
-    p.add_argument("--columns", type=int, default=10, help="samples per class in the grid")
-    p.add_argument("--scale", type=int, default=3, help="grid cells are the images scaled up this many times")
-    p.add_argument("--device", default="auto")
+    add_dataclass_flags(p, JudgeOptions, defaults=True)
+    add_dataclass_flags(p, ReferenceSettings)
+    add_teacher_arguments(p)
+    add_dataclass_flags(p, DeviceOptions, defaults=True)
     p.set_defaults(func=cmd_judge)
-

@@ -1,20 +1,26 @@
 """`dfkd sweep`: the same seeds under several guidance settings, one grid row per setting,
 each row judged by the panel; writes the grid PNG and the figures as JSON beside it.
 
-    dfkd sweep --strengths 0 0.04 0.08 0.16 --per-class 10 --out sweep.png
-    dfkd sweep --row '{"strength": 0}' --row '{}' --row '{"blur": 1.5, "recurrence": 1}' --out rows.png"""
+    dfkd sweep --strengths 0 0.04 0.08 0.16 --per-class 10 --out runs/sweeps/sweep.png
+    dfkd sweep --row '{"strength": 0}' --row '{}' --row '{"blur": 1.5, "recurrence": 1}' --out runs/rows.png
+
+Flags: SweepOptions, and GuidanceConfig's steps and GenerateConfig's backbone."""
 
 import json
 from pathlib import Path
 
 from dfkd_core.errors import DfkdError
+from dfkd_core.methods.diffdfkd.config import GenerateConfig, GuidanceConfig
+from dfkd_core.teacher.spec import add_teacher_arguments, teacher_spec_from_args
+
+from .flags import add_dataclass_flags, from_flags
+from .options import DeviceOptions, SweepOptions
+from .preflight import check_teacher_source
 
 
 def settings_rows(base: dict, strengths, row_specs) -> list:
     """[(label, GuidanceConfig)]: one row per strength on top of `base`, then one per JSON row."""
     from dataclasses import fields
-
-    from dfkd_core.methods.diffdfkd.config import GuidanceConfig
     known = {f.name for f in fields(GuidanceConfig)}
     rows = [(f"strength {s:g}" if s else "unguided", {**base, "strength": s}) for s in strengths or []]
     for spec in row_specs or []:
@@ -41,6 +47,18 @@ def settings_rows(base: dict, strengths, row_specs) -> list:
 
 
 def cmd_sweep(args) -> None:
+    from dfkd_core.paths import runs_dir
+    base = from_flags(args, GuidanceConfig, only=("steps",))
+    rows = settings_rows({"steps": base.steps}, args.strengths, args.row)
+    for _, cfg in rows:
+        cfg.validate()  # before any model is loaded
+    out = Path(args.out) if args.out else runs_dir() / "sweeps" / "sweep.png"
+    if out.suffix.lower() != ".png":
+        raise DfkdError(f"--out names the grid PNG (e.g. sweep.png); got {out}.")
+    spec = teacher_spec_from_args(args)
+    check_teacher_source(spec)  # told before torch loads
+    backbone_name = from_flags(args, GenerateConfig, only=("backbone",), out=str(out)).backbone
+    # heavy: keeps torch off the CLI's start-up
     import torch
 
     from dfkd_core.diffusion.loading import resolve_backbone
@@ -51,15 +69,9 @@ def cmd_sweep(args) -> None:
     from dfkd_core.teacher.spec import resolve_teacher
 
     torch.set_num_threads(args.threads) if args.threads else None
-    rows = settings_rows({"steps": args.steps}, args.strengths, args.row)
-    for _, cfg in rows:
-        cfg.validate()  # before any model is loaded
-    out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        raise DfkdError(f"--out names the grid PNG (e.g. sweep.png); got {out}.")
     device = resolve_device(args.device)
-    teacher = resolve_teacher(args.teacher).to(device)
-    backbone = resolve_backbone(args.backbone, device)
+    teacher = resolve_teacher(spec).to(device)
+    backbone = resolve_backbone(backbone_name, device)
     reference_cnn = None if args.reference == "none" else "demo"
     panel = JudgePanel.for_demo(cache_dir=args.cache_dir, teacher=teacher, reference_cnn=reference_cnn, device=device,
                                 settings=ReferenceSettings(data_dir=args.data_dir))
@@ -86,19 +98,9 @@ def add_commands(sub) -> None:
                    "settings at their defaults")
     p.add_argument("--row", action="append", metavar="JSON", help="one row: guidance settings changed from the "
                    "defaults, e.g. '{\"blur\": 1.5, \"recurrence\": 1}' (repeatable)")
-    p.add_argument("--steps", type=int, default=25)
-    p.add_argument("--per-class", type=int, default=10, help="seeds per class, judged in every row")
-    p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--show", type=int, default=1, help="samples per class shown in the grid (the first seeds)")
-    p.add_argument("--scale", type=int, default=2, help="grid cells are the images scaled up this many times")
-    p.add_argument("--batch-size", type=int, default=50)
-    p.add_argument("--out", default="sweep.png", help="grid PNG; the figures go to the same name .json")
-    p.add_argument("--teacher", default="demo")
-    p.add_argument("--backbone", default="demo")
-    p.add_argument("--reference", default="demo", choices=["demo", "none"],
-                   help="the independent network judge: the demo kit's WRN-16-1, or none")
-    p.add_argument("--data-dir", help="folder holding real Fashion-MNIST for the judges")
-    p.add_argument("--cache-dir", help="where fitted judges are kept (default RUNS/cache/judges)")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
-    p.add_argument("--device", default="auto")
+    add_dataclass_flags(p, GuidanceConfig, only=("steps",))
+    add_dataclass_flags(p, SweepOptions, defaults=True)
+    add_teacher_arguments(p)
+    add_dataclass_flags(p, GenerateConfig, only=("backbone",))
+    add_dataclass_flags(p, DeviceOptions, defaults=True)
     p.set_defaults(func=cmd_sweep)

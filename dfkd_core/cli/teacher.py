@@ -5,10 +5,15 @@ import shlex
 import time
 
 from dfkd_core.errors import DfkdError
-from dfkd_core.runtime.devices import device_label, resolve_device
+
+from .flags import add_dataclass_flags, from_flags
+from .options import DeviceOptions, InspectOptions, TeacherTrainOptions
+from .preflight import check_teacher_source
 
 
 def cmd_teacher_inspect(args) -> None:
+    check_teacher_source(args.checkpoint)  # a wrong path is told before torch loads
+    # heavy: keeps torch off the CLI's start-up
     from dfkd_core.teacher.loading import load_teacher
     from dfkd_core.teacher.report import describe_teacher, evaluate_teacher
 
@@ -39,16 +44,22 @@ def cmd_teacher_inspect(args) -> None:
 def cmd_teacher_train(args) -> None:
     from pathlib import Path
 
+    from dfkd_core.distill.config import TrainConfig
+    from dfkd_core.models.names import canonical_arch
+
+    cfg = from_flags(args, TrainConfig)  # checked before any data or model loads
+    arch = canonical_arch(args.arch)
+    # heavy: keeps torch off the CLI's start-up
     import torch
-    from tqdm import tqdm
 
     from dfkd_core.data import load_dataset
-    from dfkd_core.distill.config import TrainConfig
     from dfkd_core.distill.supervised import train_classifier
     from dfkd_core.models.checkpoints import save_classifier
-    from dfkd_core.models.names import canonical_arch
     from dfkd_core.models.zoo import build_model
+    from dfkd_core.runtime.devices import device_label, resolve_device
     from dfkd_core.teacher.preprocess import Preprocess
+
+    from .progress import PhaseBars
 
     device = resolve_device(args.device)
     train_set = load_dataset(args.dataset, args.split, root=args.data_dir, download=args.download)
@@ -57,25 +68,22 @@ def cmd_teacher_train(args) -> None:
     mean = pixels.mean((0, 2, 3)).tolist()
     std = pixels.std((0, 2, 3)).tolist()
     del pixels
-    arch = canonical_arch(args.arch)
     model = build_model(arch, len(train_set.class_names), train_set.channels)
     pre = Preprocess(train_set.channels, train_set.size, mean, std)
-    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      weight_decay=args.weight_decay, label_smoothing=args.label_smoothing)
     work = Path(args.work_dir or f"runs/train-{Path(args.out).name}")
-    torch.manual_seed(args.seed)
-    bar = tqdm(total=args.epochs, dynamic_ncols=True,
-               bar_format="{l_bar}{bar}| {n:.2f}/{total} epochs [{elapsed}<{remaining}{postfix}]")
-    t0 = time.time()
-    rows = train_classifier(model, pre, train_set, test_set, cfg, work, device=device,
-                            progress=lambda done, total: bar.update(done - bar.n),
-                            on_epoch=lambda r: bar.set_postfix(test_acc=r["test_acc"], loss=r["train_loss"]))
-    bar.close()
+    torch.manual_seed(cfg.seed)
+    bars, t0 = PhaseBars(), time.time()
+    try:
+        rows = train_classifier(model, pre, train_set, test_set, cfg, work, device=device,
+                                progress=lambda done, total: bars("train", done, total),
+                                on_epoch=lambda row: bars.metrics("train", row))
+    finally:
+        bars.close()
     model.eval().cpu()
     card = {"arch": arch, "num_classes": len(train_set.class_names), "in_channels": train_set.channels,
             "input_size": train_set.size, "mean": mean, "std": std, "class_names": train_set.class_names,
             "data": f"{train_set.name} ({len(train_set)} images); evaluated on {test_set.name}",
-            "seed": args.seed, "epochs": args.epochs, "train_config": vars(cfg),
+            "seed": cfg.seed, "epochs": cfg.epochs, "train_config": vars(cfg),
             "command": "dfkd " + shlex.join(args.argv), "wall_time_s": round(sum(r["epoch_seconds"] for r in rows), 1),
             "device": device_label(device),
             "torch": torch.__version__, "test_accuracy": rows[-1]["test_acc"], "test_set": test_set.name,
@@ -86,34 +94,20 @@ def cmd_teacher_train(args) -> None:
 
 
 def add_commands(sub) -> None:
+    from dfkd_core.distill.config import TrainConfig
+
     teacher = sub.add_parser("teacher", help="inspect or train a teacher").add_subparsers(dest="action", required=True)
 
     ins = teacher.add_parser("inspect", help="load a teacher and report it")
     ins.add_argument("--checkpoint", required=True,
                      help="card (.json), weights (.safetensors/.pth), transformers folder, or hub id")
-    ins.add_argument("--arch", help="zoo architecture (e.g. wrn_40_2) or torchvision:NAME, for bare weights")
-    ins.add_argument("--num-classes", type=int)
-    ins.add_argument("--eval", metavar="DATASET", help="fashion-mnist, cifar10, cifar100 or an image folder")
-    ins.add_argument("--split", default="test")
-    ins.add_argument("--data-dir", help="folder holding the dataset (default: $DFKD_DATA, system locations)")
-    ins.add_argument("--download", action="store_true", help="download the --eval dataset (needs network)")
-    ins.add_argument("--allow-download", action="store_true", help="let transformers fetch a hub id")
-    ins.add_argument("--trust-remote-code", action="store_true", help="run a hub model's own code (only if you trust it)")
+    add_dataclass_flags(ins, InspectOptions, defaults=True)
     ins.set_defaults(func=cmd_teacher_inspect)
 
-    tr = teacher.add_parser("train", help="train a zoo classifier on a real dataset")
-    tr.add_argument("--arch", required=True)
-    tr.add_argument("--dataset", default="fashion-mnist")
-    tr.add_argument("--split", default="teacher-train")
-    tr.add_argument("--data-dir")
-    tr.add_argument("--download", action="store_true", help="download the dataset (needs network)")
-    tr.add_argument("--epochs", type=int, default=15)
-    tr.add_argument("--batch-size", type=int, default=128)
-    tr.add_argument("--lr", type=float, default=0.1)
-    tr.add_argument("--weight-decay", type=float, default=5e-4)
-    tr.add_argument("--label-smoothing", type=float, default=0.0)
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--device", default="auto")
+    tr = teacher.add_parser("train", help="train a zoo classifier on a real dataset (checkpointed every epoch)")
+    tr.add_argument("--arch", required=True, help="zoo architecture, e.g. wrn_16_2")
     tr.add_argument("--out", required=True, help="output path stem: writes OUT.safetensors and OUT.json")
-    tr.add_argument("--work-dir", help="checkpoints and metrics (default runs/train-NAME); rerun to resume")
+    add_dataclass_flags(tr, TeacherTrainOptions, defaults=True)
+    add_dataclass_flags(tr, TrainConfig)
+    add_dataclass_flags(tr, DeviceOptions, defaults=True)
     tr.set_defaults(func=cmd_teacher_train)

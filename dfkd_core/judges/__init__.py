@@ -28,14 +28,21 @@ Real images are used only to evaluate, never to make samples. Fitted judges are 
     panel = JudgePanel.for_demo()
     result = panel.judge(images, targets)   # or judge_store(store, panel)
     print(format_report(result)); save_grid(images, targets, panel.class_names, "grid.png")
+
+Names are imported on first use, so a light submodule (settings) does not pull in torch.
 """
 
-from .cache import cached_reference
-from .grid import grid_image, save_grid
-from .panel import JudgePanel, default_cache_dir
-from .reference import RealReference, ReferenceSettings, fit_reference
-from .report import format_report
-from .store import judge_store, store_samples
+_PUBLIC = {
+    "JudgePanel": "panel", "default_cache_dir": "panel", "ReferenceSettings": "settings",
+    "RealReference": "reference", "fit_reference": "reference", "cached_reference": "cache",
+    "judge_store": "store", "store_samples": "store", "save_grid": "grid", "grid_image": "grid",
+    "format_report": "report",
+}
+__all__ = list(_PUBLIC)
 
-__all__ = ["JudgePanel", "ReferenceSettings", "RealReference", "fit_reference", "cached_reference",
-           "default_cache_dir", "judge_store", "store_samples", "save_grid", "grid_image", "format_report"]
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+    return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)

@@ -4,44 +4,16 @@ compared with. Real data is used here only to evaluate samples, never to make th
 Fit on a bounded, fixed subset of a split the teacher never trained on (Fashion-MNIST's
 `pool`, train images 50,000-59,999); measured on the real test split."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
-
-from dfkd_core.errors import DfkdError
 
 from .diversity import class_spreads
 from .frechet import gaussian_stats
 from .knn import PixelKNN
 from .linear import PCALinear
 from .pixels import PixelPCA, as_vectors
-
-MAX_IMAGES = 60_000  # bound on the real images read into a judge (uint8, a few tens of MB)
-
-
-@dataclass(frozen=True)
-class ReferenceSettings:
-    dataset: str = "fashion-mnist"
-    fit_split: str = "pool"
-    fit_images: int = 10_000
-    test_split: str = "test"
-    test_images: int = 10_000
-    k: int = 5  # neighbours of the pixel kNN
-    components: int = 64  # pixel-PCA components (linear judge and Fréchet distance)
-    seed: int = 0  # which fixed subset, when a split holds more images than asked
-    data_dir: str | None = None
-
-    def validate(self):
-        for name in ("fit_images", "test_images"):
-            if not 10 <= getattr(self, name) <= MAX_IMAGES:
-                raise DfkdError(f"Judges: {name} must be between 10 and {MAX_IMAGES}, got {getattr(self, name)}.")
-        if not 1 <= self.k <= 100:
-            raise DfkdError(f"Judges: k must be between 1 and 100, got {self.k}.")
-        if not 2 <= self.components <= 512:
-            raise DfkdError(f"Judges: components must be between 2 and 512, got {self.components}.")
-
-    def key(self) -> dict:
-        return asdict(self)
+from .settings import ReferenceSettings
 
 
 @dataclass

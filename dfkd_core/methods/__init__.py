@@ -3,22 +3,17 @@
 write_source). diffdfkd/: teacher-guided diffusion and Latent CutMix; dda/: diffusion
 variations of a store; hidfd/: the teacher-guided GAN from a few real images;
 deepinversion/, fast_dfkd/, cmi/, baselines/ (noise, real images): the baselines. Each
-method's folder holds its settings (config.py) and its pipeline stage (stage.py)."""
+method's folder holds its settings (config.py) and its pipeline stage (stage.py).
+Names are imported on first use, so a light submodule (a method's config) does not pull in
+torch and the store."""
 
-from .base import (
-    REFUSE,
-    REPLACE,
-    SKIP,
-    Key,
-    Made,
-    Source,
-    balanced_plan,
-    flat_plan,
-    label_with_teacher,
-    missing,
-    per_class_plan,
-    write_source,
-)
+_PUBLIC = ("REFUSE", "REPLACE", "SKIP", "Key", "Made", "Source", "balanced_plan", "flat_plan", "label_with_teacher",
+           "missing", "per_class_plan", "write_source")
+__all__ = list(_PUBLIC)
 
-__all__ = ["REFUSE", "REPLACE", "SKIP", "Key", "Made", "Source", "balanced_plan", "flat_plan", "label_with_teacher",
-           "missing", "per_class_plan", "write_source"]
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+    return getattr(import_module(f"{__name__}.base"), name)

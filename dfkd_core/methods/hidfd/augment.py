@@ -7,7 +7,7 @@ resumable on any device."""
 import torch
 import torch.nn.functional as F
 
-POLICIES = ("translation", "cutout", "flip")
+from .config import POLICIES
 
 
 def diff_augment(x: torch.Tensor, policy: tuple | list, generator: torch.Generator | None = None,

@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 from dfkd_core.errors import DfkdError
 from dfkd_core.settings import check_types, from_mapping, setting
 
-from .augment import POLICIES
+POLICIES = ("translation", "cutout", "flip")  # DiffAugment's (augment.py); here so settings load without torch
 
 # Settings that may change when a run resumes (they do not change what has been trained).
 RESUMABLE_CHANGES = {"steps", "log_every", "checkpoint_every", "samples_every"}
