@@ -18,8 +18,8 @@ SHOWN = ("train_loss", "test_acc", "loss_d", "loss_g")  # metrics worth a glance
 class PhaseBars:
     """progress(phase, done, total) and metrics(phase, row) hooks that draw the bars."""
 
-    def __init__(self, enabled: bool = True):
-        self.enabled, self.bar, self.phase, self.shown = enabled, None, None, {}
+    def __init__(self, enabled: bool = True, file=None):
+        self.enabled, self.file, self.bar, self.phase, self.shown = enabled, file, None, None, {}
 
     def _open(self, phase: str, done: float, total: float):
         from tqdm import tqdm
@@ -28,7 +28,7 @@ class PhaseBars:
         self.phase, self.shown = phase, {}
         self.bar = tqdm(desc=phase, total=int(total), initial=math.floor(done),
                         unit="epoch" if epochs else UNITS.get(phase, "img"), smoothing=0, dynamic_ncols=True,
-                        disable=not self.enabled)
+                        disable=not self.enabled, file=self.file)
 
     def __call__(self, phase: str, done: float, total: float):
         if phase != self.phase:

@@ -1,0 +1,69 @@
+"""Progress in the CLI (#33.3): one bar per phase in whole units, opened at the phase's first
+report (no empty bar when nothing is left to do), starting at the work done before (so the
+rate is this run's), and an epoch counted once its evaluation is done."""
+
+import io
+import re
+
+import numpy as np
+from PIL import Image
+
+from dfkd_core.cli import main
+from dfkd_core.cli.progress import PhaseBars
+
+
+def test_images_start_at_the_part_done_before_and_count_whole_images():
+    out = io.StringIO()
+    bars = PhaseBars(file=out)
+    bars("generate", 48, 100)  # a resumed run: 48 were made before this one's first batch
+    assert (bars.bar.initial, bars.bar.n, bars.bar.unit) == (48, 48, "img")
+    bars("generate", 64, 100)
+    assert bars.bar.format_dict["initial"] == 48 and bars.bar.smoothing == 0  # the rate: this run's images
+    bars.close()
+    assert "64/100" in out.getvalue() and "img" in out.getvalue()
+
+
+def test_nothing_to_do_prints_no_bar():
+    out = io.StringIO()
+    PhaseBars(file=out).close()
+    assert out.getvalue() == ""
+
+
+def test_epochs_are_whole_and_count_after_their_evaluation():
+    out = io.StringIO()
+    bars = PhaseBars(file=out)
+    bars("distill", 3.25, 20)  # resumed after 3 epochs, a quarter into the fourth
+    assert (bars.bar.initial, bars.bar.n, bars.bar.unit) == (3, 3, "epoch")
+    assert bars.shown["epoch"] == "4 at 25%"
+    bars("distill", 4.0, 20)  # its batches are done; the evaluation runs
+    assert bars.bar.n == 3 and bars.shown["epoch"] == "4 evaluating"
+    bars.metrics("distill", {"epoch": 4, "train_loss": 0.5, "test_acc": 0.9})
+    assert bars.bar.n == 4 and "epoch" not in bars.shown and bars.shown["test_acc"] == 0.9
+    bars.close()
+    assert "4/20" in out.getvalue() and not re.search(r"\d\.\d+/20", out.getvalue())
+
+
+def test_gan_steps_after_a_resume_rate_only_the_new_steps():
+    bars = PhaseBars(file=io.StringIO())
+    bars("hidfd gan", 510, 600)  # the checkpoint held 500 steps; the first report comes at 510
+    bars("hidfd gan", 520, 600)
+    assert (bars.bar.initial, bars.bar.n, bars.bar.unit) == (510, 520, "step")
+    bars.close()
+
+
+def test_teacher_training_shows_whole_epochs_and_a_finished_rerun_no_bar(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 16), ("test", 8)):
+        for cls, value in (("dark", 40), ("light", 210)):
+            (tmp_path / "data" / split / cls).mkdir(parents=True)
+            for i in range(n // 2):
+                img = np.clip(value + rng.normal(0, 20, (16, 16)), 0, 255).astype(np.uint8)
+                Image.fromarray(img).save(tmp_path / "data" / split / cls / f"{i}.png")
+    args = ["teacher", "train", "--arch", "small_cnn", "--dataset", str(tmp_path / "data"), "--split", "train",
+            "--epochs", "2", "--batch-size", "4", "--out", str(tmp_path / "out" / "tiny"),
+            "--work-dir", str(tmp_path / "work"), "--device", "cpu"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "2/2" in err and "epoch" in err and not re.search(r"\d\.\d+/2", err)
+    assert main(args) == 0  # finished: nothing to train, so no bar
+    assert "train:" not in capsys.readouterr().err
