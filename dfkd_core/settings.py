@@ -171,3 +171,21 @@ def base_of(obj, cls):
     """The `cls` part of obj, an instance of a subclass of dataclass cls (a stage's settings
     hand on their method's own config, so what the method records is unchanged)."""
     return cls(**{f.name: getattr(obj, f.name) for f in fields(cls)})
+
+
+def differences(old, new, where: str = "") -> list[str]:
+    """'key: old -> new' for every setting that differs, with dotted paths into stages."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in list(old) + [k for k in new if k not in old]:
+            path = f"{where}.{key}" if where else str(key)
+            if key not in new:
+                out.append(f"{path}: {old[key]!r} -> (not set)")
+            elif key not in old:
+                out.append(f"{path}: (not set) -> {new[key]!r}")
+            else:
+                out += differences(old[key], new[key], path)
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [d for i, (a, b) in enumerate(zip(old, new)) for d in differences(a, b, f"{where}[{i + 1}]")]
+    return [] if old == new else [f"{where}: {old!r} -> {new!r}"]

@@ -1,12 +1,15 @@
 """`dfkd generate`: teacher-guided diffusion samples into a sample store; every setting is a
 flag derived from GenerateConfig and GuidanceConfig, or comes from --config."""
 
+import shlex
+from contextlib import nullcontext
+
 from dfkd_core.errors import DfkdError
 from dfkd_core.teacher.spec import add_teacher_arguments, teacher_spec_from_args
 
 from .flags import add_dataclass_flags, dataclass_flags
 from .options import DeviceOptions
-from .preflight import check_teacher_source
+from .preflight import check_teacher_source, run_folder_of
 
 
 def generate_config(args):
@@ -22,6 +25,8 @@ def generate_config(args):
             raise DfkdError(f"Could not read config {args.config}: {e}")
         if args.out:
             raw["out"] = args.out
+        elif run_folder_of(args.config, "backbone.json"):  # moved or copied: the run is where its config is
+            raw["out"] = str(run_folder_of(args.config, "backbone.json"))
         if "out" not in raw:
             raise DfkdError(f"{args.config} names no output folder: add `out:` or pass --out.")
         return GenerateConfig.from_dict(raw)
@@ -47,18 +52,21 @@ def cmd_generate(args) -> None:
     check_teacher_source(cfg.teacher)
     # heavy: keeps torch off the CLI's start-up
     from dfkd_core.methods.diffdfkd.generate import run_generation
+    from dfkd_core.pipeline.lock import run_lock
     from dfkd_core.runtime import distributed
 
     from .progress import single
 
     check_generate(cfg, args.config or "dfkd generate")
-    bars, progress = single("generate", enabled=distributed.is_main())  # rank 0 shows the whole job
+    main = distributed.is_main()  # rank 0 shows the whole job and holds the folder
+    bars, progress = single("generate", enabled=main)
     try:
-        store = run_generation(cfg, progress=progress)
+        with run_lock(cfg.out, "dfkd " + shlex.join(map(str, args.argv))) if main else nullcontext():
+            store = run_generation(cfg, progress=progress)
     finally:
         bars.close()
     if distributed.is_main():
-        print(f"{len(store.manifest())} samples in {store.root} (manifest: {store.manifest_path})")
+        print(f"{len(store.manifest())} samples in {store.root} (metadata: {store.manifest_path})")
 
 
 def check_generate(cfg, where: str) -> None:

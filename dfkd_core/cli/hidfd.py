@@ -60,7 +60,7 @@ def cmd_hidfd(args) -> None:
         if not args.out:
             raise DfkdError("Pass --out FOLDER (or --config FILE.yaml).")
         cfg = build_config(args)
-    execute(cfg, run_folder(cfg, args.out), args)
+    execute(cfg, run_folder(cfg, args.out, args.config), args)
 
 
 def add_commands(sub) -> None:

@@ -1,6 +1,7 @@
-"""Checks a command makes before it imports torch, so a mistake in its input is told in well
-under a second: a teacher file that does not exist. What needs the file's contents is
-checked when it loads (dfkd_core.teacher.loading)."""
+"""What a command reads before it imports torch, so a mistake in its input is told in well
+under a second: a teacher file that does not exist, the teacher a config names, whether a
+config is a run folder's own. What needs a file's contents is checked when it loads
+(dfkd_core.teacher.loading)."""
 
 from pathlib import Path
 
@@ -24,8 +25,8 @@ def check_teacher_source(teacher) -> None:
     path = Path(source).expanduser()
     if path.exists() or (path.suffix == ".safetensors" and path.with_suffix(".json").is_file()):
         return
-    raise DfkdError(f"Teacher file {source} not found (looked for {path.resolve()}). Expected a card (.json), a "
-                    "checkpoint file, a transformers model folder, or a hub id (org/name).")
+    raise DfkdError(f"Teacher file {source} not found: it does not exist (looked for {path.resolve()}). Expected "
+                    "a card (.json), a checkpoint file, a transformers model folder, or a hub id (org/name).")
 
 
 def config_teacher(path):
@@ -37,3 +38,10 @@ def config_teacher(path):
     except (OSError, yaml.YAMLError):
         return None
     return cfg.get("teacher", "demo") if isinstance(cfg, dict) else None
+
+
+def run_folder_of(config, marker: str):
+    """The folder of `config` when it is a run folder's own config.yaml (the folder holds
+    `marker`, a name or glob of what the run wrote), else None."""
+    folder = Path(config).parent
+    return folder if Path(config).name == "config.yaml" and any(folder.glob(marker)) else None

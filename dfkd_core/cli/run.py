@@ -2,6 +2,7 @@
 (a student from an existing sample set), both resumable by rerunning."""
 
 import shlex
+from contextlib import nullcontext
 from pathlib import Path
 
 from dfkd_core.errors import DfkdError
@@ -9,13 +10,14 @@ from dfkd_core.teacher.spec import add_teacher_arguments, override_teacher_confi
 
 from .flags import add_dataclass_flags, dataclass_flags
 from .options import DataOptions, DeviceOptions
-from .preflight import check_teacher_source, config_teacher
+from .preflight import check_teacher_source, config_teacher, run_folder_of
 
 DISTILL_SPECIAL = ("data_dir", "download", "real_repeat")  # --data-dir/--download: the run's; no real images here
 
 
 def execute(cfg: dict, out, args) -> None:
     check_teacher_source(cfg.get("teacher"))  # a wrong path is told before torch loads
+    from dfkd_core.pipeline.lock import run_lock
     from dfkd_core.pipeline.run import run_pipeline  # heavy: keeps torch off the CLI's start-up
     from dfkd_core.runtime.distributed import is_main
 
@@ -24,11 +26,12 @@ def execute(cfg: dict, out, args) -> None:
 
     if is_main():
         print_estimate(cfg)
-    bars = PhaseBars(enabled=is_main())
+    bars, command = PhaseBars(enabled=is_main()), "dfkd " + shlex.join(args.argv)
     try:
-        ctx = run_pipeline(cfg, out, data_dir=args.data_dir, download=args.download, progress=bars,
-                           where=getattr(args, "config", None) or "dfkd distill",
-                           command="dfkd " + shlex.join(args.argv), on_metrics=bars.metrics)
+        with run_lock(out, command) if is_main() else nullcontext():  # one process per run folder
+            ctx = run_pipeline(cfg, out, data_dir=args.data_dir, download=args.download, progress=bars,
+                               where=getattr(args, "config", None) or "dfkd distill", command=command,
+                               on_metrics=bars.metrics)
     finally:
         bars.close()
     if ctx.cancelled:
@@ -41,10 +44,14 @@ def execute(cfg: dict, out, args) -> None:
     print(f"run folder: {out} (report.md, results.json)")
 
 
-def run_folder(cfg: dict, out) -> Path:
+def run_folder(cfg: dict, out, config=None) -> Path:
+    """--out; else the folder of `config` when it is a run folder's own config.yaml (a moved or
+    copied run resumes where it is); else runs/<name>."""
     from dfkd_core.paths import checked_name, runs_dir
     if out:
         return Path(out)
+    if config and run_folder_of(config, "[0-9][0-9]-*"):
+        return run_folder_of(config, "[0-9][0-9]-*")
     if not cfg.get("name"):
         raise DfkdError("The config names no run (`name:`); add one or pass --out FOLDER.")
     return runs_dir() / checked_name(str(cfg["name"]), "Run")
@@ -59,7 +66,7 @@ def cmd_run(args) -> None:
     teacher = override_teacher_config(args, cfg.get("teacher"))  # None: no teacher flag, none in the config
     if teacher is not None:
         cfg["teacher"] = teacher
-    execute(cfg, run_folder(cfg, args.out), args)
+    execute(cfg, run_folder(cfg, args.out, args.config), args)
 
 
 def cmd_distill(args) -> None:

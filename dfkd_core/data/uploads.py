@@ -5,6 +5,7 @@ any work: bytes per file (a zip member by its declared size, and again while rea
 pixels per image from its header before decoding, pixels in all, and a minimum size."""
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -28,13 +29,17 @@ UNKNOWN = -1  # label of images whose class is not known
 
 
 def read_image_files(paths, size: int | None = None) -> ImageDataset:
-    """Image files, each resized to `size` (the teacher's input) when given."""
+    """Image files, each resized to `size` (the teacher's input) when given. Messages name a
+    file by its name in its folder (the folder, when all are in one: a CLI's --real FOLDER)."""
+    paths = [Path(p) for p in paths]
+    folders = {p.parent for p in paths}
+    where = str(next(iter(folders))) if len(folders) == 1 else "uploaded images"
     named = []
-    for p in map(Path, paths):
+    for p in paths:
         if p.suffix.lower() in IMAGE_SUFFIXES:
-            _check_bytes(p.name, p.stat().st_size, "the upload")
+            _check_bytes(p.name, p.stat().st_size, where)
             named.append((p.name, p.read_bytes))
-    return _decode(named, "uploaded images" if named else ", ".join(str(p) for p in paths[:3]), size)
+    return _decode(named, where if named else ", ".join(str(p) for p in paths[:3]), size)
 
 
 def read_zip(path, size: int | None = None) -> ImageDataset:
@@ -89,7 +94,7 @@ def _header_checked(img, name: str, where: str, decoded: int) -> int:
 
 
 def _decode(named, where: str, size: int | None = None) -> ImageDataset:
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     if not named:
         raise DfkdError(f"No images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {where}.")
@@ -99,8 +104,12 @@ def _decode(named, where: str, size: int | None = None) -> ImageDataset:
             img = Image.open(io.BytesIO(read()))  # reads the header only
             decoded = _header_checked(img, name, where, decoded)
             img.load()
+        except UnidentifiedImageError:  # its message names the in-memory buffer, not the file
+            raise DfkdError(f"'{name}' in {where} is not an image: its content is in no format PIL reads "
+                            f"({', '.join(sorted(IMAGE_SUFFIXES))}). Remove it or replace it with an image.") from None
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, zipfile.BadZipFile) as e:
-            raise DfkdError(f"Could not read image '{name}' in {where}: {e}.")
+            reason = re.sub(r"<_io\.BytesIO object at 0x[0-9a-f]+>", "it", str(e))
+            raise DfkdError(f"Could not read image '{name}' in {where}: {reason}.") from None
         img = img.convert("L" if img.mode in ("L", "1", "I", "I;16", "LA") else "RGB")
         side = min(img.size)  # centre square crop
         left, top = (img.width - side) // 2, (img.height - side) // 2

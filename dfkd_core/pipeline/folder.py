@@ -2,34 +2,18 @@
 there. A rerun with the same config resumes; a rerun with another config is refused with
 the settings that differ and what to do. A folder where nothing was made yet (a first
 attempt that failed before its first stage wrote a file) is not claimed: the corrected
-config takes it over."""
+config takes it over. A run folder moved, copied or renamed resumes where it is: its name
+(by default the folder's) does not change what a stage makes."""
 
 from pathlib import Path
 
 import yaml
 
 from dfkd_core.errors import DfkdError
+from dfkd_core.settings import differences  # noqa: F401 (read here by pipeline.compare and tests)
 
 CANCELLED = "CANCELLED.json"  # written when should_stop() stopped the run; removed when it resumes
-FREE_TO_CHANGE = ("device", "description")  # they do not change what a stage makes
-
-
-def differences(old, new, where: str = "") -> list[str]:
-    """'key: old -> new' for every setting that differs, with dotted paths into stages."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for key in list(old) + [k for k in new if k not in old]:
-            path = f"{where}.{key}" if where else str(key)
-            if key not in new:
-                out.append(f"{path}: {old[key]!r} -> (not set)")
-            elif key not in old:
-                out.append(f"{path}: (not set) -> {new[key]!r}")
-            else:
-                out += differences(old[key], new[key], path)
-        return out
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [d for i, (a, b) in enumerate(zip(old, new)) for d in differences(a, b, f"{where}[{i + 1}]")]
-    return [] if old == new else [f"{where}: {old!r} -> {new!r}"]
+FREE_TO_CHANGE = ("device", "description", "name")  # they do not change what a stage makes
 
 
 def has_work(run_dir: Path) -> bool:

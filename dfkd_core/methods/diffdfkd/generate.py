@@ -17,6 +17,7 @@ from dfkd_core.io import write_json, write_text
 from dfkd_core.methods.base import Key, per_class_plan, write_source
 from dfkd_core.methods.online_student import online_student_for
 from dfkd_core.runtime import distributed
+from dfkd_core.settings import differences
 from dfkd_core.store import SampleStore
 from dfkd_core.teacher.spec import resolve_teacher
 
@@ -55,10 +56,12 @@ def run_generation(cfg: GenerateConfig, progress=None, should_stop=None, teacher
     if config_path.exists():
         previous = GenerateConfig.from_dict(yaml.safe_load(config_path.read_text()))
         where = ("out", "device")  # a moved folder, or another device, makes the same samples
-        if {k: v for k, v in previous.to_dict().items() if k not in where} != \
-                {k: v for k, v in cfg.to_dict().items() if k not in where}:
-            raise DfkdError(f"{out} holds a run with other settings (see {config_path}). "
-                            "Use a new output folder, or the same settings to resume.")
+        changed = differences({k: v for k, v in previous.to_dict().items() if k not in where},
+                              {k: v for k, v in cfg.to_dict().items() if k not in where})
+        if changed:
+            raise DfkdError(f"{out} holds a run with other settings (see {config_path}); the settings that differ "
+                            f"(old -> new): {'; '.join(changed)}. Use a new output folder, or the same settings "
+                            "to resume.")
     digest = same_backbone_digest(out, cfg.backbone)  # before loading anything: a refusal is immediate
     if distributed.is_distributed() and cfg.guidance.adv > 0:
         raise DfkdError("guidance.adv > 0 teaches one online student from every batch in turn; with several "
