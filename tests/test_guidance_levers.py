@@ -20,7 +20,7 @@ from dfkd_core.judges.linear import PCALinear
 from dfkd_core.judges.network import NetworkJudge
 from dfkd_core.judges.pixels import PixelPCA, as_vectors
 from dfkd_core.methods.diffdfkd.config import GuidanceConfig
-from dfkd_core.methods.diffdfkd.levers import gaussian_blur, lever_generators, renoise, smoothed_gradient
+from dfkd_core.methods.diffdfkd.levers import augmented_copies, gaussian_blur, lever_generators, renoise
 from dfkd_core.methods.diffdfkd.sampler import guided_sample
 from dfkd_core.methods.diffdfkd.sweep import FIGURES_WIDTH, GAP, LABEL_WIDTH, sweep
 
@@ -56,20 +56,21 @@ def test_blurred_guidance_moves_the_image_by_lower_frequencies(pixel):
     assert high_frequency_share(smooth) < high_frequency_share(sharp)
 
 
-def test_smoothed_gradient_averages_noisy_copies_and_does_not_depend_on_the_batch():
-    x = torch.randn(3, 1, 6, 6, generator=torch.Generator().manual_seed(1))
-
-    def loss_of(batch):  # summed over samples, so one sample's gradient ignores the others
-        return torch.relu(batch).pow(3).sum()
-    plain = smoothed_gradient(loss_of, x, 0, 0.0, None)
-    assert torch.allclose(plain, 3 * torch.relu(x) ** 2)
-    together = smoothed_gradient(loss_of, x, 4, 0.5, lever_generators([7, 8, 9]))
-    alone = torch.cat([smoothed_gradient(loss_of, x[i:i + 1], 4, 0.5, lever_generators([s]))
-                       for i, s in enumerate([7, 8, 9])])
-    assert torch.allclose(together, alone, atol=1e-6) and not torch.allclose(together, plain)
-    gens = lever_generators([7, 8, 9])
-    copies = [x + 0.5 * torch.stack([torch.randn(x.shape[1:], generator=g) for g in gens]) for _ in range(4)]
-    assert torch.allclose(together, sum(3 * torch.relu(c) ** 2 for c in copies) / 4, atol=1e-6)
+def test_augmented_copies_are_shifted_noised_and_drawn_per_sample():
+    x = torch.rand(3, 1, 6, 6, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    assert augmented_copies(x, 0, 2, 0.1, None) is x
+    together = augmented_copies(x, 4, 2, 0.0, lever_generators([7, 8, 9]))
+    assert together.shape == (12, 1, 6, 6)
+    for row in range(12):  # copy c of image i is row c * 3 + i: a roll of image i
+        image = x[row % 3].detach()
+        assert any(torch.equal(together[row].detach(), torch.roll(image, (dy, dx), (-2, -1)))
+                   for dy in range(-2, 3) for dx in range(-2, 3))
+    assert not all(torch.equal(together[i], together[i + 3]) for i in range(3))  # copies differ
+    alone = [augmented_copies(x[i:i + 1], 4, 2, 0.3, lever_generators([s])) for i, s in enumerate([7, 8, 9])]
+    noisy = augmented_copies(x, 4, 2, 0.3, lever_generators([7, 8, 9]))
+    assert all(torch.allclose(noisy[c * 3 + i], alone[i][c]) for i in range(3) for c in range(4))
+    noisy.sum().backward()
+    assert torch.allclose(x.grad, torch.full_like(x, 4.0))  # every copy's gradient reaches its image
 
 
 def test_renoise_follows_the_forward_process():
@@ -79,8 +80,8 @@ def test_renoise_follows_the_forward_process():
     assert out.std().item() == pytest.approx(math.sqrt(0.75), abs=0.03)
 
 
-@pytest.mark.parametrize("lever", [{"recurrence": 1}, {"noise_copies": 2, "noise_sigma": 0.3},
-                                   {"noise_copies": 2, "noise_sigma": 0.3, "mode": "full"}])
+@pytest.mark.parametrize("lever", [{"recurrence": 1}, {"copies": 2, "copy_noise": 0.1},
+                                   {"copies": 2, "copy_noise": 0.1, "mode": "full"}])
 def test_levers_with_noise_give_the_same_sample_whatever_the_batch(pixel, lever):
     """A sample depends on its own target and seed only. Beside other batch-mates (same batch
     size) it is bit-identical. Made alone it may differ by float rounding, which kernels for
@@ -116,12 +117,12 @@ def test_recurrence_redoes_only_the_guided_steps_inside_the_window(pixel):
 def test_strength_zero_ignores_every_lever(pixel):
     teacher = sharp_teacher()
     plain = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=6, strength=0.0)).images
-    levers = GuidanceConfig(steps=6, strength=0.0, blur=2.0, noise_copies=3, noise_sigma=0.5, recurrence=2)
+    levers = GuidanceConfig(steps=6, strength=0.0, blur=2.0, copies=3, copy_noise=0.5, recurrence=2, candidates=4)
     assert torch.equal(guided_sample(pixel, teacher, TARGETS, SEEDS, levers).images, plain)
 
 
-@pytest.mark.parametrize("bad", [{"blur": float("nan")}, {"blur": -1}, {"noise_copies": 2},
-                                 {"noise_sigma": 0.5}, {"recurrence": 11}, {"noise_copies": 65, "noise_sigma": 1}])
+@pytest.mark.parametrize("bad", [{"blur": float("nan")}, {"blur": -1}, {"copies": -1}, {"copy_noise": -0.5},
+                                 {"recurrence": 11}, {"copies": 65}, {"shift": 100}, {"preview_steps": 0}])
 def test_lever_settings_are_checked(bad):
     with pytest.raises(DfkdError):
         GuidanceConfig(**bad).validate()

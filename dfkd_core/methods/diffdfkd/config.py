@@ -55,26 +55,18 @@ class GuidanceConfig:
     eta: float = setting(0.0, "0: DDIM, 1: DDPM-like ancestral sampling", low=0, high=1)
     prompt: str | None = setting(CLASS_PROMPT, "prompt template for text-conditioned backbones ({class} is replaced)")
     cutmix: CutMixConfig | None = setting(None, "Latent CutMix (None: off)")
-    candidates: int = setting(2, "starting noises per sample; the teacher keeps the one it rates most likely the "
-                              "target", low=1, high=64)
-    select_at: float = setting(0.2, "fraction of the trajectory before the teacher picks a candidate", low=0,
-                               high=1, low_open=True, high_open=True)
-    # levers against adversarial textures (levers.py); 0 = off. blur 1.0 was chosen by the
-    # texture-proof judges on held-out seeds (README, "Guidance sweeps").
+    candidates: int = setting(2, "starting noises tried per sample: each previewed unguided, the teacher keeps the one "
+                              "whose rough image it finds most likely the target (1: the seed's own)", low=1, high=256)
+    preview_steps: int = setting(5, "DDIM steps of each candidate's rough preview", low=1, high=MAX_STEPS)
+    # levers against adversarial textures (levers.py); 0 = off
+    copies: int = setting(0, "average the teacher's gradient over this many randomly shifted, noised copies of the "
+                          "decoded image (0: the image itself)", low=0, high=64)
+    shift: int = setting(2, "largest shift of a copy, in image pixels", low=0, high=64)
+    copy_noise: float = setting(0.0, "std of the Gaussian noise added to a copy (images span [0, 1])", low=0, high=4)
     blur: float = setting(1.0, "std, in latent pixels, of a Gaussian low-pass on the teacher's gradient (0: off)",
                           low=0, high=16)
-    noise_copies: int = setting(0, "randomized smoothing: average the gradient over this many noisy copies of x0 "
-                                "(0: off)", low=0, high=64)
-    noise_sigma: float = setting(0.0, "std of the noise of those copies (x0 units; images span [-1, 1])", low=0,
-                                 high=4)
     recurrence: int = setting(0, "re-noise and redo each guided step this many times (universal guidance; 0: off)",
                               low=0, high=10)
-
-    def selection_step(self) -> int | None:
-        """How many steps the candidates run before the teacher chooses; None: no choice."""
-        if self.candidates < 2 or self.strength == 0 or self.window[0] == self.window[1]:
-            return None
-        return max(1, int(round(self.select_at * self.steps)))
 
     def validate(self, where: str = "guidance"):
         """Every setting against its declaration, then the rules between them."""
@@ -84,15 +76,8 @@ class GuidanceConfig:
             raise DfkdError(f"{where}: window must be [start, end] with 0 <= start <= end <= 1, got {self.window}.")
         self.window = tuple(float(v) for v in self.window)
         self.adv_student = canonical_arch(self.adv_student)
-        if (self.noise_copies > 0) != (self.noise_sigma > 0):
-            raise DfkdError(f"{where}: randomized smoothing needs both noise_copies >= 1 and noise_sigma > 0 (or both "
-                            f"0 for none); got {self.noise_copies} and {self.noise_sigma}.")
         if self.cutmix:
             self.cutmix.validate(f"{where}: cutmix", self.steps)
-        select = self.selection_step()
-        if select and self.cutmix and min(self.cutmix.at_steps, default=select) < select:
-            raise DfkdError(f"{where}: Latent CutMix steps {list(self.cutmix.at_steps)} come before the candidates are "
-                            f"chosen (after step {select}); use later CutMix steps or candidates=1.")
 
 
 @dataclass

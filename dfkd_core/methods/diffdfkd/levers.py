@@ -1,17 +1,18 @@
 """Levers that make teacher guidance change an image's content rather than paint textures.
 
 A classifier's raw gradient is mostly high-frequency: followed, it paints textures the
-teacher reads as the class while a person (or a pixel-space judge) sees noise. Three
-levers, each off by default (GuidanceConfig):
+teacher reads as the class while a person (or a pixel-space judge) sees noise. The levers
+(GuidanceConfig; each 0 = off):
 
-- blur: low-pass the gradient with a Gaussian of `blur` pixels (of the latent) before it
-  moves z, so guidance can move silhouettes and brightness but not paint fine patterns.
-- noise_copies / noise_sigma: randomized smoothing. The gradient is averaged over copies of
-  x0 with Gaussian noise of std noise_sigma added; directions that only work for one exact
-  image (adversarial ones) cancel, directions of the class's shape add up.
-- recurrence (universal guidance, Bansal et al. 2023): after a guided step z_t -> z_t',
-  re-noise z_t' back to t and redo the step, so the prior pulls the change back towards
-  images it would make.
+- copies / shift / copy_noise: the teacher's gradient averaged over randomly shifted and
+  noised copies of the decoded image (Shen et al., NeurIPS 2024; TFG's "implicit
+  dynamics"): a direction that works only for one exact pixel grid (an adversarial one)
+  cancels; the class's shape adds up.
+- blur: a Gaussian low-pass of the gradient in the latent (or pixel) grid, so guidance moves
+  silhouettes and brightness but not fine patterns.
+- recurrence (Universal Guidance, Bansal et al. 2023; FreeDoM): after a guided step
+  z_t -> z_t', re-noise z_t' back to t and redo the step, so the prior pulls the change back
+  towards images it would make.
 
 All noise comes from per-sample generators derived from each sample's seed, so a sample is
 the same whatever batch it is made in."""
@@ -49,16 +50,22 @@ def noise_like(x: torch.Tensor, generators) -> torch.Tensor:
     return torch.stack([torch.randn(x.shape[1:], generator=g) for g in generators]).to(x.device, x.dtype)
 
 
-def smoothed_gradient(loss_of, x: torch.Tensor, copies: int, sigma: float, generators) -> torch.Tensor:
-    """d loss_of(x) / d x, averaged over `copies` noisy copies x + sigma * n (copies 0: at x itself).
-    loss_of maps a batch to a loss summed over its samples, so copies are batched together."""
-    x = x.detach()
-    if copies < 1 or sigma <= 0:
-        x_in = x.requires_grad_(True)
-        return torch.autograd.grad(loss_of(x_in), x_in)[0]
-    noisy = torch.cat([x + sigma * noise_like(x, generators) for _ in range(copies)]).requires_grad_(True)
-    grad = torch.autograd.grad(loss_of(noisy), noisy)[0]
-    return grad.view(copies, *x.shape).mean(0)
+def augmented_copies(images: torch.Tensor, copies: int, shift: int, noise: float, generators) -> torch.Tensor:
+    """`copies` copies of each image, copy-major (copy c of image i is row c * N + i), each
+    rolled by a random whole number of pixels in [-shift, shift] on both axes and given
+    Gaussian noise of std `noise`; differentiable, so the gradient reaches the images.
+    copies < 1: the images themselves."""
+    if copies < 1:
+        return images
+    out = []
+    for _ in range(copies):
+        for i, g in enumerate(generators):
+            dy, dx = (torch.randint(-shift, shift + 1, (2,), generator=g).tolist() if shift else (0, 0))
+            copy = torch.roll(images[i], (dy, dx), (-2, -1))
+            if noise > 0:
+                copy = copy + noise * torch.randn(images.shape[1:], generator=g).to(images.device, images.dtype)
+            out.append(copy)
+    return torch.stack(out)
 
 
 def renoise(z_prev: torch.Tensor, alpha_t: float, alpha_prev: float, generators) -> torch.Tensor:
