@@ -78,5 +78,6 @@ class LatentBackbone(Backbone):
 
     def to(self, device=None, dtype=None):
         for m in (self.unet, self.vae, self.text_encoder):
-            m.to(device=device, dtype=dtype)
+            # dtype only when asked: diffusers warns at every to(dtype=...), even None (weights load in it)
+            m.to(device=device, **({} if dtype is None else {"dtype": dtype}))
         return self

@@ -48,5 +48,6 @@ class LdmBackbone(Backbone):
 
     def to(self, device=None, dtype=None):
         for m in (self.unet, self.vae):
-            m.to(device=device, dtype=dtype)
+            # dtype only when asked: diffusers warns at every to(dtype=...), even None (weights load in it)
+            m.to(device=device, **({} if dtype is None else {"dtype": dtype}))
         return self

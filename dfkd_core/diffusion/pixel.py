@@ -34,5 +34,6 @@ class PixelBackbone(Backbone):
         return (images.to(self.device, self.dtype) * 2 - 1)
 
     def to(self, device=None, dtype=None):
-        self.unet.to(device=device, dtype=dtype)
+        # dtype only when asked: diffusers warns at every to(dtype=...), even None (weights load in it)
+        self.unet.to(device=device, **({} if dtype is None else {"dtype": dtype}))
         return self

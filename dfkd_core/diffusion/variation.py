@@ -34,7 +34,8 @@ class ImageVariationBackbone(LatentBackbone):
 
     def to(self, device=None, dtype=None):
         for m in (self.unet, self.vae, self.encoder.model):
-            m.to(device=device, dtype=dtype)
+            # dtype only when asked: diffusers warns at every to(dtype=...), even None (weights load in it)
+            m.to(device=device, **({} if dtype is None else {"dtype": dtype}))
         return self
 
 
