@@ -5,10 +5,16 @@ PY := $(VENV)/bin/python
 
 .PHONY: app test setup system-deps
 
+# Each step says what it does first: the first set-up downloads several GB and takes minutes.
 $(VENV)/.installed: pyproject.toml
+	@echo "==> creating the virtual environment in $(VENV) (once)"
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	@echo "==> upgrading pip"
+	$(PY) -m pip install --progress-bar off -q --upgrade pip
+	@echo "==> installing PyTorch, diffusers, transformers, gradio and the test tools into $(VENV)"
+	@echo "    (about 7 GB on disk and several minutes the first time; later runs reuse them)"
+	$(PY) -m pip install --progress-bar off -e '.[test]'
+	@echo "==> set-up done; rerun only when pyproject.toml changes"
 	touch $@
 
 system-deps:
@@ -17,6 +23,7 @@ system-deps:
 setup: system-deps $(VENV)/.installed
 
 app: setup
+	@echo "==> starting the app on the demo kit: http://127.0.0.1:7860 (Ctrl-C stops it)"
 	GRADIO_ANALYTICS_ENABLED=False $(PY) app.py
 
 test: SYSTEM_DEPS_FLAGS = --with-browser

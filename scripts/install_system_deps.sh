@@ -14,5 +14,6 @@ if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else
     echo "note: not root; run: apt-get install ${want[*]}" >&2; exit 0; fi
 fi
+echo "==> installing system packages with apt-get: ${want[*]} (once; Fashion-MNIST is ~30 MB)"
 $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${want[@]}" >/dev/null \
   || echo "note: apt-get install ${want[*]} failed; the tests that need them will be skipped." >&2
