@@ -29,7 +29,7 @@ def test_weights_and_files_get_the_permissions_of_the_current_umask(tmp_path):
         dfkd_core.io.write_json(tmp_path / "card.json", {"a": 1})
         os.umask(0o022)
         dfkd_core.io.save_state_dict(tmp_path / "w2.safetensors", {"a": torch.zeros(2)})
-        dfkd_core.io.torch_save(tmp_path / "t.pt", {"a": 1})
+        dfkd_core.io.save_state(tmp_path / "t.pt", {"a": torch.ones(1)})  # (torch_save is gone: training state is safetensors)
     finally:
         os.umask(old)
     assert _mode(tmp_path / "w.safetensors") == 0o640 and _mode(tmp_path / "card.json") == 0o640
@@ -176,8 +176,10 @@ def test_a_target_beyond_the_classes_is_refused_before_distilling(tmp_path):
     df = pd.read_csv(store.manifest_path)
     df.loc[1, "target"] = 40
     df.to_csv(store.manifest_path, index=False)
-    with pytest.raises(DfkdError, match="sample 'c001-s1' has target 40, but its settings name 3 classes"):
-        store.load()
+    message = r"metadata.csv, line 3 \(sample 'c001-s1'\): target is 40, expected a class index below 3"
+    for read in (store.manifest, store.load):  # every reader (filter, export, judge, distill) reads the rows so
+        with pytest.raises(DfkdError, match=message):
+            read()
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "other size", "missing"])

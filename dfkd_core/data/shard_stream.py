@@ -23,7 +23,7 @@ import torch
 from dfkd_core.errors import DfkdError
 from dfkd_core.runtime.distributed import world
 
-from .shards import json_object, read_samples, shard_files
+from .shards import export_classes, json_object, read_samples, shard_files
 
 NEEDED = ("png", "cls")
 MAX_MEMBER = 64 * 2**20  # bytes of one member: a training image's PNG is far smaller
@@ -106,7 +106,8 @@ def deal(counts: list[int], ranks: int) -> list[list[int]]:
 class ShardStream:
     """len() and batches() as ImageDataset's, for fit(): float images in [0, 1], labels."""
 
-    def __init__(self, source, shuffle: int = DEFAULT_SHUFFLE):
+    def __init__(self, source, shuffle: int = DEFAULT_SHUFFLE, classes: int | None = None):
+        """classes: labels must be below it (default: the class count of the export's info.json)."""
         if not isinstance(shuffle, int) or not 0 <= shuffle <= MAX_SHUFFLE:
             raise DfkdError(f"shuffle (the buffer, in samples) must be a whole number from 0 to {MAX_SHUFFLE:,}, "
                             f"got {shuffle!r}.")
@@ -116,6 +117,7 @@ class ShardStream:
                             "webdataset --out DIR` (its shard-*.tar).")
         self.root, self.shuffle = path, shuffle
         self.files = shard_files(path)
+        self.classes = classes or export_classes(self.files[0])
         self.counts = shard_counts(self.files)
         if not sum(self.counts):
             raise DfkdError(f"No samples in the shards at '{source}'.")
@@ -138,7 +140,8 @@ class ShardStream:
         if rng is not None:
             rng.shuffle(order)
         images, labels, made = [], [], 0
-        for image, label, _ in read_samples([self.files[i] for i in order], self.shuffle if rng else 0, rng):
+        for image, label, _ in read_samples([self.files[i] for i in order], self.shuffle if rng else 0, rng,
+                                            self.classes):
             if images and image.shape != images[0].shape:
                 raise DfkdError(f"'{self.root}': images of sizes {tuple(images[0].shape)} and {tuple(image.shape)};"
                                 " one training set holds images of one size.")

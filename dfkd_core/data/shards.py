@@ -54,9 +54,10 @@ class ShardDataset(IterableDataset):
     """Samples of WebDataset shards, in shard order (shuffle: a buffer of `shuffle` samples,
     reshuffled per set_epoch), each consumer its own shards (split). Each yields (image uint8 (C, H, W), label, probs float32 (K,))."""
 
-    def __init__(self, source, shuffle: int = 0, seed: int = 0, split: bool = True):
+    def __init__(self, source, shuffle: int = 0, seed: int = 0, split: bool = True, classes: int | None = None):
         self.files = shard_files(source)
         self.shuffle, self.seed, self.epoch, self.split = int(shuffle), int(seed), 0, split
+        self.classes = classes or export_classes(self.files[0])
 
     def set_epoch(self, epoch: int):
         self.epoch = int(epoch)
@@ -74,13 +75,24 @@ class ShardDataset(IterableDataset):
 
     def __iter__(self):
         mine = self.my_files()
-        yield from read_samples(mine, self.shuffle, _rng(self.seed, self.epoch) if self.shuffle else None)
+        yield from read_samples(mine, self.shuffle, _rng(self.seed, self.epoch) if self.shuffle else None,
+                                self.classes)
 
 
-def read_samples(files: list[str], shuffle: int = 0, rng=None):
+def export_classes(shard: str) -> int | None:
+    """The class count of the export a shard belongs to (its folder's info.json), if it says."""
+    info = Path(shard).parent / "info.json"
+    if not info.is_file() or info.stat().st_size > 2**26:
+        return None
+    names = json_object(info.read_bytes(), str(info)).get("class_names")
+    return len(names) if isinstance(names, list) and names else None
+
+
+def read_samples(files: list[str], shuffle: int = 0, rng=None, classes: int | None = None):
     """(image uint8 (C, H, W), label, teacher probs) of each sample of `files`, in order, or
     through a buffer of `shuffle` samples drawn by `rng` (a random.Random). The split between
-    processes is the caller's: webdataset's own node and worker splitters are off."""
+    processes is the caller's: webdataset's own node and worker splitters are off. A label
+    that is negative or, with `classes`, not below it is refused with the shard and key."""
     import webdataset as wds
     if not files:
         return
@@ -93,14 +105,19 @@ def read_samples(files: list[str], shuffle: int = 0, rng=None):
             raise DfkdError(f"{where} lacks its .png or .cls member; export the store again.")
         meta = json_object(sample.get("json"), where)
         probs = torch.tensor(meta.get("teacher_probs", []), dtype=torch.float32)
-        yield decode_png(sample["png"], where), _label(sample["cls"], where), probs
+        yield decode_png(sample["png"], where), _label(sample["cls"], where, classes), probs
 
 
-def _label(data: bytes, where: str) -> int:
+def _label(data: bytes, where: str, classes: int | None) -> int:
     try:
-        return int(data)
+        label = int(data)
     except ValueError:
         raise DfkdError(f"{where}: its .cls is not a whole number ({data[:20]!r}).") from None
+    if label < 0 or (classes is not None and label >= classes):
+        known = f"one of the {classes} classes (0 to {classes - 1})" if classes else "a class index (0 or more)"
+        raise DfkdError(f"{where}: its .cls is {label}, expected {known}. The shard is damaged or from another "
+                        "task: export the store again, or leave that shard out.")
+    return label
 
 
 def _rng(seed: int, epoch: int):
@@ -128,7 +145,7 @@ def load_shards(source, class_names=None, max_images: int = 5_000_000) -> ImageD
         info = Path(files[0]).parent / "info.json"
         class_names = json_object(info.read_bytes(), str(info)).get("class_names", []) if info.exists() else []
     images, labels = [], []
-    for image, label, _ in ShardDataset(source, split=False):
+    for image, label, _ in ShardDataset(source, split=False, classes=len(class_names) or None):
         if len(images) >= max_images:
             raise DfkdError(f"'{source}' holds more than {max_images:,} images; stream them with ShardDataset.")
         if images and image.shape != images[0].shape:

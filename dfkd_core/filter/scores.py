@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from dfkd_core.errors import DfkdError
-from dfkd_core.io import atomic_write
+from dfkd_core.io import check_output, csv_header, write_output
 from dfkd_core.models.clip_image import ClipImageEncoder, folder_fingerprint
 from dfkd_core.store import SampleStore
 from dfkd_core.store.features import (  # noqa: F401 - public here before the store layer
@@ -41,6 +41,7 @@ from dfkd_core.store.features import (  # noqa: F401 - public here before the st
     teacher_fingerprint,
     teacher_outputs,
 )
+from dfkd_core.store.rows import check_targets
 
 EMBEDDINGS = ("teacher", "clip")
 COLUMNS = ["id", "source_id", "variation", "target", "class_name", "teacher_prob", "entropy", "teacher_pred",
@@ -65,6 +66,7 @@ def compute_features(store: SampleStore, teacher, embedding: str = "teacher", cl
     df = store.manifest()
     if df.empty:
         raise DfkdError(f"No samples in {store.root}: nothing to score.")
+    check_targets(store.root, df, teacher.num_classes, "the teacher's")  # before any teacher pass
     ids, row_stamps = df["id"].tolist(), stamps(store.root, df["file_name"])
     file_of = dict(zip(ids, df["file_name"]))
 
@@ -149,8 +151,19 @@ def score_store(store: SampleStore, teacher, omega: float = -1.0, tau: float = 0
     return scores_frame(store.manifest(), compute_features(store, teacher, **kw), omega, tau)
 
 
-def write_scores(scores: pd.DataFrame, path):
-    atomic_write(path, lambda tmp: scores.to_csv(tmp, index=False), suffix=".csv")
+_OURS = csv_header(COLUMNS)  # a scores CSV this project wrote (its exact header): rewriting it needs no asking
+
+
+def check_scores_path(path, overwrite: bool = False) -> Path:
+    """Refuse `path` for the scores when a file the project did not write is there, unless
+    overwrite: call it before scoring, so a refusal costs nothing."""
+    return check_output(path, overwrite, _OURS)
+
+
+def write_scores(scores: pd.DataFrame, path, overwrite: bool = False) -> Path:
+    """The scores as CSV at `path` (atomically); an existing file there is replaced only when it is
+    an earlier scores CSV, or with overwrite (`dfkd filter --scores-out PATH --overwrite`)."""
+    return write_output(path, scores[COLUMNS].to_csv(index=False), overwrite, _OURS)
 
 
 def export_kept(store: SampleStore, scores: pd.DataFrame, dest) -> SampleStore:

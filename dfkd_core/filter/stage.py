@@ -16,7 +16,7 @@ def run(s: FilterSettings, ctx):
                              progress=lambda done, total: ctx.progress(ctx.stage_label, done, total))
     except Cancelled:
         return
-    write_scores(scores, ctx.stage_dir / "scores.csv")
+    write_scores(scores, ctx.stage_dir / "scores.csv", overwrite=True)  # the run folder's own file
     ctx.store = export_kept(ctx.store, scores, ctx.stage_dir)
     counts = class_counts(scores)
     ctx.results.update(kept=int(counts["kept"].sum()), dropped=int(counts["dropped"].sum()),

@@ -1,13 +1,13 @@
 """A per-class sample grid as a PNG: one row per class, its name on the left, the first
 `columns` samples of that class to the right (an empty cell where a class has fewer)."""
 
-import io
 from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from dfkd_core.io import atomic_write
+from dfkd_core.errors import DfkdError
+from dfkd_core.io import png_bytes, write_output
 
 LABEL_WIDTH, GAP = 130, 2
 BACKGROUND, EMPTY = (255, 255, 255), (225, 225, 225)
@@ -37,12 +37,19 @@ def grid_image(images: torch.Tensor, targets, class_names: list, columns: int = 
     return canvas
 
 
-def save_grid(images: torch.Tensor, targets, class_names: list, path, columns: int = 8, scale: int = 3) -> Path:
-    """Write the grid to `path` (PNG, atomically); returns the path."""
-    from dfkd_core.errors import DfkdError
+def check_grid(columns: int, scale: int):
     if not 1 <= columns <= 64 or not 1 <= scale <= 16:
         raise DfkdError(f"Grid: columns must be 1-64 and scale 1-16 (got {columns}, {scale}).")
-    buf = io.BytesIO()
-    grid_image(images, targets, class_names, columns, scale).save(buf, format="PNG")
-    atomic_write(path, lambda tmp: Path(tmp).write_bytes(buf.getvalue()), suffix=".png")
-    return Path(path)
+
+
+def grid_png(images: torch.Tensor, targets, class_names: list, columns: int = 8, scale: int = 3) -> bytes:
+    """The grid as PNG bytes, marked as the project's (so a rerun may replace it)."""
+    check_grid(columns, scale)
+    return png_bytes(grid_image(images, targets, class_names, columns, scale))
+
+
+def save_grid(images: torch.Tensor, targets, class_names: list, path, columns: int = 8, scale: int = 3,
+              overwrite: bool = False) -> Path:
+    """Write the grid to `path` (PNG, atomically); returns the path. A file there that the
+    project did not write is refused unless overwrite."""
+    return write_output(path, grid_png(images, targets, class_names, columns, scale), overwrite)

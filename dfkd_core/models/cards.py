@@ -33,8 +33,12 @@ def card_weights_path(card_path: Path, card: dict) -> Path:
     if relative.is_absolute() or relative.drive or ".." in relative.parts:
         raise refusal
     folder = card_path.parent.resolve()
-    if not (folder / relative).resolve().is_relative_to(folder):  # a link that leads out of the folder
+    target = (folder / relative).resolve()
+    if not target.is_relative_to(folder):  # a link that leads out of the folder
         raise refusal
+    if target == folder or target.is_dir():  # "." or a subfolder: "does not exist" would mislead
+        raise DfkdError(f"{card_path}: the card's `weights` must name a weights file in the card's own folder "
+                        f"(e.g. \"{card_path.with_suffix('.safetensors').name}\"); {name!r} names a folder.")
     return card_path.parent / relative
 
 

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from dfkd_core.errors import DfkdError
-from dfkd_core.io import save_state_dict, write_json
+from dfkd_core.io import check_output, save_state_dict, write_json
 
 from .names import ARCHITECTURES, canonical_arch
 from .zoo import build_model
@@ -135,14 +135,29 @@ def zoo_model_from_state_dict(state_dict: dict, arch: str, num_classes: int | No
     return model.eval()
 
 
-def save_classifier(path, model: nn.Module, card: dict) -> tuple[Path, Path]:
+def _saved_here(path: Path) -> bool:
+    """A card or weights file save_classifier wrote (its `format` says so): a rerun may replace it."""
+    try:
+        if path.suffix == ".json":
+            return path.stat().st_size <= MAX_CARD_BYTES and json.loads(path.read_bytes()).get("format") == CARD_FORMAT
+        from safetensors import safe_open
+        with safe_open(str(path), framework="pt") as f:
+            return (f.metadata() or {}).get("format") == CARD_FORMAT
+    except (OSError, ValueError, AttributeError, SafetensorError):
+        return False
+
+
+def save_classifier(path, model: nn.Module, card: dict, overwrite: bool = False) -> tuple[Path, Path]:
     """Write PATH.safetensors and PATH.json (the card). The card must name arch,
-    num_classes, in_channels, input_size, mean, std and class_names."""
+    num_classes, in_channels, input_size, mean, std and class_names. Files there that this
+    project did not write are refused (both checked before either is written) unless overwrite."""
     path = Path(path).with_suffix("")
     required = {"arch", "num_classes", "in_channels", "input_size", "mean", "std", "class_names"}
     missing = required - set(card)
     assert not missing, f"card lacks {missing}"
     weights = path.with_suffix(".safetensors")
+    for output in (weights, path.with_suffix(".json")):
+        check_output(output, overwrite, _saved_here)
     save_state_dict(weights, model.state_dict(), metadata={"format": CARD_FORMAT, "arch": card["arch"]})
     card = {"format": CARD_FORMAT, "weights": weights.name, **card}
     write_json(path.with_suffix(".json"), card)

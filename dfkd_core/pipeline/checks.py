@@ -1,8 +1,9 @@
 """A whole run config checked before any work: every stage's settings parsed once against
 their declarations (names with "did you mean", types, finite numbers, ranges), the rules
-between stages (a stage that works on images needs a source before it, ...), and the files
-and datasets the run will read (a dataset is downloaded now when --download is given). The
-run then uses the parsed settings: a stage cannot fail on a setting after hours of work."""
+between stages (a stage that works on images needs a source before it, ...), the memory a
+stage's batch needs (memory.py), and the files and datasets the run will read (a dataset is
+downloaded now when --download is given). The run then uses the parsed settings: a stage
+cannot fail on a setting after hours of work."""
 
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from dfkd_core.errors import DfkdError
 from dfkd_core.settings import integer, text
 
 from .config import stages_of, validate_config
+from .memory import check_memory
 from .stages import SOURCES, STAGES
 
 WEIGHT_SUFFIXES = (".pth", ".pt", ".safetensors", ".json", ".bin", ".ckpt")
@@ -72,6 +74,7 @@ def check_run(cfg: dict, where: str = "run config", data_dir=None, download: boo
             raise DfkdError(f"{at}: no images to work on: put a source stage ({', '.join(SOURCES)}) before it.")
         try:
             stage.check(settings, plan, at)
+            check_memory(name, settings, cfg.get("teacher", "demo"), at)  # a batch that cannot fit, before any model
         except DfkdError as e:  # a check deeper down does not know where it sits in the run
             raise e if str(e).startswith(at) else DfkdError(f"{at}: {e}") from None
         plan.images |= stage.makes_images

@@ -8,12 +8,11 @@ teacher_probs); DIR/info.json names the shards, the class names and the count, a
 shard's samples and bytes (a distill stage trusts those counts for shards of that size). Keys are
 the sample ids ('.' would end a WebDataset key, so it becomes '_')."""
 
-import json
 import shutil
 from pathlib import Path
 
 from dfkd_core.errors import DfkdError
-from dfkd_core.io import write_json
+from dfkd_core.io import json_text, write_json
 
 from .images import read_png
 from .sample_store import SampleStore
@@ -77,7 +76,7 @@ def _hf(store: SampleStore, rows, out: Path, shard_size, progress) -> dict:
             name = f"images/{row['id']}.png"
             read_png(store.root / row["file_name"])  # a damaged image is named, not exported
             shutil.copyfile(store.root / row["file_name"], split / name)
-            f.write(json.dumps({"file_name": name, **_record(row)}) + "\n")
+            f.write(json_text({"file_name": name, **_record(row)}, f"sample '{row['id']}'") + "\n")
             if progress and (i % 1000 == 0 or i == len(rows)):
                 progress(i, len(rows))
     return {"data_dir": str(out)}
@@ -93,7 +92,8 @@ def _webdataset(store: SampleStore, rows, out: Path, shard_size: int, progress) 
         for i, (key, row) in enumerate(zip(keys, rows), 1):
             read_png(store.root / row["file_name"])  # a damaged image is named, not exported
             png = (store.root / row["file_name"]).read_bytes()
-            sink.write({"__key__": key, "png": png, "cls": int(row["target"]), "json": _record(row)})
+            record = json_text(_record(row), f"sample '{row['id']}'").encode()  # finite numbers only
+            sink.write({"__key__": key, "png": png, "cls": int(row["target"]), "json": record})
             name = Path(sink.fname).name
             samples[name] = samples.get(name, 0) + 1
             if progress and (i % 1000 == 0 or i == len(rows)):

@@ -7,8 +7,9 @@ datasets: load_dataset("imagefolder", data_dir=store).
 
 Stores written before this layout have manifest.csv (a `file` column and the settings
 repeated as JSON on every row); they read as they are and are converted to this layout
-the first time something is added. Every row is checked when read: a damaged one is
-named (file, line, sample id) in a DfkdError that says what to do."""
+the first time something is added. Every row is checked when read (row_checks.py): a
+damaged one is named (file, line, sample id) in a DfkdError that says what to do; and the
+same checks run before rows are written, so a store never takes a row it would refuse."""
 
 import contextlib
 import fcntl
@@ -20,19 +21,13 @@ from pathlib import Path
 import pandas as pd
 
 from dfkd_core.errors import DfkdError
-from dfkd_core.io import atomic_write, write_json
+from dfkd_core.io import atomic_write, json_text, write_json
 
-ROWS, LEGACY, SETTINGS, LOCK = "metadata.csv", "manifest.csv", "settings.json", ".store.lock"
+from .row_checks import COLUMNS, SAFE_FILE, SAFE_ID, SETTINGS, checked  # noqa: F401 - the store's names
+
+ROWS, LEGACY, LOCK = "metadata.csv", "manifest.csv", ".store.lock"
 STORED = ["file_name", "id", "target", "class_name", "seed", "method", "teacher_prob", "teacher_pred",
           "teacher_probs", "cutmix", "settings_id", "created", "source_id", "variation", "strength"]
-# What SampleStore.manifest() returns: the columns of the old manifest, then the new ones.
-COLUMNS = ["id", "file", "target", "class_name", "seed", "method", "teacher_prob", "teacher_pred",
-           "teacher_probs", "cutmix", "settings", "created", "source_id", "variation", "strength",
-           "file_name", "settings_id"]
-SAFE_ID = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
-SAFE_FILE = rf"{SAFE_ID}(/{SAFE_ID})*"  # relative, no '..', inside the store
-INTEGERS = {"target": 0, "seed": None, "teacher_pred": 0, "variation": 0}  # column: lowest value
-FRACTIONS = ("teacher_prob", "strength")  # in [0, 1]
 
 
 def rows_path(root: Path) -> Path:
@@ -54,8 +49,13 @@ def locked(root: Path):
 
 
 def settings_id(settings: dict) -> str:
-    """A content hash (so two stores agree on it), starting with a letter so CSV readers keep it text."""
-    return "s" + hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    """A content hash (so two stores agree on it), starting with a letter so CSV readers keep it text.
+    Settings holding NaN or infinity are refused: settings.json would not be JSON."""
+    try:
+        text = json_text(settings, "the settings of the samples", sort_keys=True)
+    except ValueError as e:
+        raise DfkdError(f"{e} A sample store records finite settings only: fix that setting.") from None
+    return "s" + hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def read_settings(root: Path) -> dict:
@@ -84,57 +84,6 @@ def register_settings(root: Path, settings_list) -> list[str]:
     return ids
 
 
-def _bad_row(path: Path, df: pd.DataFrame, i: int, column: str, expected: str) -> DfkdError:
-    sample = df["id"].iloc[i] if "id" in df else "?"
-    return DfkdError(f"{path}, line {i + 2} (sample '{sample}'): {column} is {df[column].iloc[i]!r}, expected "
-                     f"{expected}. The row is damaged: delete that line (and its image) and rerun the command that "
-                     "made the store to remake it, or start a new store.")
-
-
-def _checked(df: pd.DataFrame, path: Path, registry: dict) -> pd.DataFrame:
-    """Typed columns, every row checked; the last row of an id wins."""
-    missing = [c for c in ("id", "target", "seed") if c not in df] + ([] if {"file", "file_name"} & set(df) else
-                                                                       ["file_name"])
-    if missing:
-        raise DfkdError(f"{path} lacks the columns {missing}: it is not a sample store's list of samples.")
-    df["file_name"] = df["file_name"] if "file_name" in df else df["file"]
-    df["file"] = df["file_name"]
-    for column, pattern in (("id", SAFE_ID), ("file_name", SAFE_FILE)):
-        bad = ~df[column].str.fullmatch(pattern) | df[column].str.contains("..", regex=False)
-        if bad.any():
-            raise _bad_row(path, df, int(bad.to_numpy().argmax()), column, "a plain name inside the store")
-    defaults = {"source_id": df["id"], "variation": "0", "strength": "0", "teacher_prob": "0",
-                "teacher_pred": "0", "class_name": df["target"], "method": "", "teacher_probs": "",
-                "cutmix": "[]", "created": ""}
-    for column, value in defaults.items():
-        if column not in df:
-            df[column] = value
-    for column, low in INTEGERS.items():
-        values = pd.to_numeric(df[column], errors="coerce")
-        bad = values.isna() | (values != values.round()) | ((values < low) if low is not None else False)
-        if bad.any():
-            raise _bad_row(path, df, int(bad.to_numpy().argmax()), column, "a whole number" +
-                           (f" >= {low}" if low is not None else ""))
-        df[column] = values.astype("int64")
-    for column in FRACTIONS:
-        values = pd.to_numeric(df[column], errors="coerce")
-        bad = ~values.between(0, 1)
-        if bad.any():
-            raise _bad_row(path, df, int(bad.to_numpy().argmax()), column, "a number from 0 to 1")
-        df[column] = values.astype("float64")
-    if "settings_id" in df:
-        known = df["settings_id"].isin(list(registry))
-        if not known.all():
-            raise _bad_row(path, df, int((~known).to_numpy().argmax()), "settings_id",
-                           f"one of the settings ids in {path.parent / SETTINGS}")
-        text = {k: json.dumps(v, sort_keys=True) for k, v in registry.items()}
-        df["settings"] = df["settings_id"].map(text)
-    else:  # the old layout: settings inline
-        df["settings"] = df["settings"] if "settings" in df else "{}"
-        df["settings_id"] = ""
-    return df.drop_duplicates("id", keep="last").reset_index(drop=True)[COLUMNS]
-
-
 def read_rows(root: Path) -> pd.DataFrame:
     """Every row of the store, checked and typed (COLUMNS)."""
     path = rows_path(root)
@@ -149,26 +98,61 @@ def read_rows(root: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
         raise DfkdError(f"{path} is not a readable list of samples ({e}). Delete the damaged line and rerun the "
                         "command that made the store to remake its sample, or start a new store.") from None
-    return _checked(df, path, read_settings(root) if path.name == ROWS else {})
+    return checked(df, path, read_settings(root) if path.name == ROWS else {})
 
 
 def stored_frame(rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=STORED)
 
 
+def check_new(root: Path, rows: pd.DataFrame, registry: dict | None = None) -> str:
+    """The rows (STORED columns) as CSV text, after the checks of a read (row_checks): a row
+    that would not read back is refused before anything is written. registry: the settings
+    the rows name (default: the store's settings.json)."""
+    text = rows[STORED].to_csv(index=False)
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    checked(df, root / ROWS, read_settings(root) if registry is None else registry, writing=True)
+    return text
+
+
 def append(root: Path, rows: pd.DataFrame):
-    """Append rows (STORED columns) in one write (hold the lock)."""
+    """Append rows (STORED columns) in one write, checked first (hold the lock)."""
     path = root / ROWS
+    text = check_new(root, rows)
     _repair_tail(path)
-    header = not path.exists() or path.stat().st_size == 0
-    data = rows[STORED].to_csv(index=False, header=header).encode()
+    if path.exists() and path.stat().st_size > 0:
+        text = text[text.index("\n") + 1:]  # the header is there already
     with open(path, "ab") as f:
-        f.write(data)
+        f.write(text.encode())
 
 
 def rewrite(root: Path, rows: pd.DataFrame):
-    """All the rows, replaced at once (hold the lock): only to replace samples, or to convert a store."""
-    atomic_write(root / ROWS, lambda tmp: rows[STORED].to_csv(tmp, index=False), suffix=".csv")
+    """All the rows, checked, replaced at once (hold the lock): only to replace samples, or to convert a store."""
+    text = check_new(root, rows)
+    atomic_write(root / ROWS, lambda tmp: Path(tmp).write_text(text), suffix=".csv")
+
+
+def check_targets(root: Path, df: pd.DataFrame, classes: int, whose: str):
+    """Refuse rows (read_rows' frame) whose target is not one of `classes` classes (whose:
+    "the teacher's"), naming the file, line and sample: an IndexError deep in a computation
+    would name none of them."""
+    beyond = (df["target"] < 0) | (df["target"] >= classes)
+    if beyond.any():
+        sample, target = df.loc[beyond, "id"].iloc[0], df.loc[beyond, "target"].iloc[0]
+        raise DfkdError(f"{line_of(root, sample)} (sample '{sample}'): target {target} is not one of {whose} "
+                        f"{classes} classes (0 to {classes - 1}). Delete that line (and its image) if it is damaged; "
+                        "if the store was made for another teacher, use that teacher.")
+
+
+def line_of(root: Path, sample_id: str) -> str:
+    """'FILE, line N' of the row a sample's values come from (its last row), for messages
+    about a row that reads but does not fit what reads it (a target beyond the teacher's classes)."""
+    path = rows_path(root)
+    try:
+        ids = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=["id"])["id"]
+        return f"{path}, line {int((ids == sample_id).to_numpy().nonzero()[0][-1]) + 2}"
+    except (OSError, ValueError, IndexError, pd.errors.ParserError):
+        return str(path)
 
 
 def _repair_tail(path: Path):

@@ -3,7 +3,9 @@
 
 Adding is append-only and never silently replaces: a batch whose ids are already in the
 store is refused as a whole (the message says which ids, and the next unused seed),
-unless the caller asks to replace them (DDA's explicit overwrite). The check, the images
+unless the caller asks to replace them (DDA's explicit overwrite); a batch whose rows would
+not read back (a target beyond the classes, probabilities or settings that are not finite
+numbers) is refused before anything is written. The check, the images
 and the rows are written under the store's lock, so concurrent writers (threads or
 processes) each get all their rows in, or a clear refusal. A sample is identified by
 (target class, seed), id `c<class>-s<seed>`; a DDA variation by `<source id>-v<k>`."""
@@ -19,11 +21,23 @@ import torch
 
 from dfkd_core.data.image_dataset import ImageDataset
 from dfkd_core.errors import DfkdError
-from dfkd_core.io import atomic_write
+from dfkd_core.io import atomic_write, json_text
 
 from . import rows as R
 from .batch import to_uint8
 from .images import encode_png, read_images
+
+
+def _check_batch(batch, class_names, root: Path):
+    """Targets within the classes, finite probabilities in [0, 1] (a bad one would not read back)."""
+    targets, probs = torch.as_tensor(batch.targets), torch.as_tensor(batch.probs)
+    beyond = (targets < 0) | (targets >= len(class_names))
+    if beyond.any():
+        raise DfkdError(f"{root}: refused to add samples with target {int(targets[beyond][0])}: the teacher names "
+                        f"{len(class_names)} classes (targets 0 to {len(class_names) - 1}). Nothing was written.")
+    if probs.ndim != 2 or len(probs) != len(targets) or not (torch.isfinite(probs) & (probs >= 0) & (probs <= 1)).all():
+        raise DfkdError(f"{root}: refused to add samples whose teacher probabilities are not numbers from 0 to 1 "
+                        "(NaN: the teacher or the images broke down). Nothing was written.")
 
 
 class SampleStore:
@@ -59,12 +73,15 @@ class SampleStore:
         sample (e.g. id, source_id, variation, strength, method for DDA). Ids already in the
         store are refused (DfkdError, nothing written) unless `replace`."""
         n = len(batch.seeds)
+        _check_batch(batch, class_names, self.root)
         rows = R.stored_frame([self._row(batch, i, class_names, extra)
                                for i, extra in zip(range(n), overrides or [{}] * n)])
         ids = rows["id"].tolist()
         bad = [i for i in ids if not re.fullmatch(R.SAFE_ID, str(i)) or ".." in str(i)]
         if bad or len(set(ids)) != n:
             raise DfkdError(f"Sample ids must be distinct plain names (letters, digits, . _ -); got {bad or ids}.")
+        sid = R.settings_id(settings)  # NaN in the settings is refused here, before anything is written
+        R.check_new(self.root, rows.assign(settings_id=sid), {sid: settings})
         pngs = [encode_png(a) for a in to_uint8(batch.images)]  # outside the lock: the slow part
         with R.locked(self.root):
             R.upgrade(self.root)
@@ -89,7 +106,7 @@ class SampleStore:
         return {"id": sid, "file_name": f"images/{sid}.png", "target": y, "class_name": class_names[y],
                 "seed": seed, "method": batch.method, "teacher_prob": round(float(probs[y]), 6),
                 "teacher_pred": int(probs.argmax()), "teacher_probs": ";".join(f"{p:.5f}" for p in probs.tolist()),
-                "cutmix": json.dumps(batch.records[i] if batch.records else []),
+                "cutmix": json_text(batch.records[i] if batch.records else [], f"sample {sid}: cutmix"),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "source_id": sid, "variation": 0, "strength": 0.0,
                 **extra}
 
@@ -152,12 +169,8 @@ class SampleStore:
             names = json.loads(df["settings"].iloc[0] or "{}").get("class_names")
         except (ValueError, AttributeError):
             names = None
-        beyond = df["target"] >= len(names or [])
-        if names and beyond.any():
-            row = df[beyond].iloc[0]
-            raise DfkdError(f"{self.manifest_path}: sample '{row['id']}' has target {row['target']}, but its settings "
-                            f"name {len(names)} classes. Delete that row (and its image) or start a new store.")
         names = names or sorted(set(df["class_name"]))
+        R.check_targets(self.root, df, len(names), "the store's")
         images = read_images(self.root, df["file_name"])
         labels = torch.tensor(df["target"].to_numpy(dtype="int64", copy=True))
         return ImageDataset(torch.from_numpy(images), labels, names, str(self.root))

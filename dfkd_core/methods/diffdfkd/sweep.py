@@ -12,11 +12,13 @@ setting. The grid shows the first `show` samples of each class (class by class);
 are over all of the row's samples."""
 
 import time
+from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from dfkd_core.errors import DfkdError
+from dfkd_core.io import check_output, json_bytes, png_bytes, write_outputs
 from dfkd_core.methods.base import balanced_plan
 
 from .sampler import guided_sample
@@ -113,3 +115,19 @@ def sweep(backbone, teacher, panel, settings_rows, seeds_per_class: int, first_s
             on_row(i, rows[-1])
     image = sweep_image(images_per_row, [r["label"] for r in rows], [figures_text(r) for r in rows], shown, scale)
     return image, rows
+
+
+def sweep_paths(out, overwrite: bool = False) -> tuple[Path, Path]:
+    """(grid PNG, figures JSON beside it) for the grid path a user names, both refused before
+    any sampling when they hold files the project did not write (unless overwrite)."""
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise DfkdError(f"The sweep's output names the grid PNG (e.g. sweep.png); got {out}.")
+    return check_output(out, overwrite), check_output(out.with_suffix(".json"), overwrite)
+
+
+def save_sweep(image: Image.Image, figures: dict, out, overwrite: bool = False) -> tuple[Path, Path]:
+    """The grid and its figures (write_outputs: both checked, then both written)."""
+    png, data = sweep_paths(out, overwrite)
+    write_outputs({png: png_bytes(image), data: json_bytes(figures, str(data), default=str)}, overwrite)
+    return png, data
