@@ -4,6 +4,7 @@ rate is this run's), and an epoch counted once its evaluation is done."""
 
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -67,3 +68,18 @@ def test_teacher_training_shows_whole_epochs_and_a_finished_rerun_no_bar(tmp_pat
     assert "2/2" in err and "epoch" in err and not re.search(r"\d\.\d+/2", err)
     assert main(args) == 0  # finished: nothing to train, so no bar
     assert "train:" not in capsys.readouterr().err
+
+
+def test_a_long_demo_run_says_its_expected_time_before_it_starts(capsys):
+    import yaml
+
+    from dfkd_core.cli.estimate import estimate, print_estimate
+    config = Path(__file__).resolve().parents[1] / "configs" / "fmnist-hidfd-1pct.yaml"
+    cfg = {**yaml.safe_load(config.read_text()), "device": "cpu"}
+    phases = {phase: what for phase, _, what in estimate(cfg)}
+    assert phases == {"hidfd GAN": "600 steps", "hidfd samples": "2,000 images",
+                      "distillation": "30 epochs of 8,000 images"}  # 2,000 samples + 600 real x 10
+    print_estimate(cfg)
+    line = capsys.readouterr().out
+    assert line.startswith("expected on a 2-core CPU") and "hidfd GAN ~" in line and "distillation ~" in line
+    assert estimate({**cfg, "teacher": "my-teacher.json"}) == []  # no figures for other models: no guess

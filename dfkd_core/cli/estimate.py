@@ -19,7 +19,7 @@ def _images(stage: str, s) -> int | None:
     """The images a source stage leaves (None: not known before it runs)."""
     if stage in ("generate", "unguided"):
         return s.per_class * (len(s.classes) if s.classes else DEMO_CLASSES)
-    return getattr(s, "count", None) if stage != "real" else None
+    return getattr(s, "count", None)  # None: not known (a real split taken whole, a sample set)
 
 
 def _parsed(cfg: dict) -> list:
