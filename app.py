@@ -5,6 +5,7 @@
 """
 
 import os
+import threading
 
 import gradio as gr
 
@@ -14,6 +15,7 @@ from components import (
     filter_tab,
     hidfd_tab,
     how_it_works,
+    line,
     mcp_tools,
     plot_resize,
     reporting,
@@ -24,17 +26,16 @@ from components import (
 from components.set_picker import keep_listed
 
 TITLE = "DFKD Studio"
-INTRO = ("Train a small classifier from a big one, with no training data. "
-         "Using the demo teacher (WRN-16-2, Fashion-MNIST).")
-# Heavy handlers (generation, training, evaluation) share concurrency_id "compute" with a limit of 1;
-# cheap ones (load, list, score a click, cancel) have no limit, so they never wait behind them.
-COMPUTE = "compute"
+INTRO = "Train a small classifier from a big one, with no training data."
+# Work runs in two pools (components/line.py): cheap previews never wait behind a visitor's
+# GAN or distillation. Everything else (load, list, recolour, cancel) has no limit at all.
+POOLS = (line.PREVIEW_POOL, line.HEAVY_POOL)
 
 
 def _wire_path(steps, tabs):
     for tab, button in steps:
         button.click(lambda tab=tab: gr.Tabs(selected=tab), None, tabs, api_visibility="private",
-                     concurrency_limit=None)
+                     concurrency_limit=None, queue=False)
 
 
 def _wire_examples(loads, controls, tabs):
@@ -46,9 +47,33 @@ def _wire_examples(loads, controls, tabs):
         button.click(fill, None, outputs, api_visibility="private", concurrency_limit=None)
 
 
-def build_app() -> gr.Blocks:
+def warm_up() -> None:
+    """Load what the first Generate needs (the demo prior, the teacher, the judges fitted on
+    real images) and run one tiny guided sample, so the first visitor does not wait for it."""
+    from components.common import session_teacher
+    from dfkd_core import DfkdError
+    from dfkd_core.diffusion import load_backbone_cached
+    from dfkd_core.judges.batch import judge_batch
+    from dfkd_core.methods.diffdfkd.preview import app_defaults
+    from dfkd_core.methods.diffdfkd.sampler import guided_sample
+    from dfkd_core.paths import PRIOR
+    try:
+        teacher = session_teacher(None)
+        cfg = app_defaults()
+        cfg.steps, cfg.candidates = 2, 1
+        batch = guided_sample(load_backbone_cached(str(PRIOR)), teacher, [0], [0], cfg)
+        judge_batch(teacher, batch)
+    except (DfkdError, OSError) as e:  # no prior or no Fashion-MNIST here: the tab says so when used
+        print(f"DFKD Studio: warm-up skipped ({e})")
+
+
+def build_app(warm: bool = False) -> gr.Blocks:
+    """The app; with `warm`, warm_up() starts in the background while the server comes up."""
+    if warm:
+        threading.Thread(target=warm_up, name="dfkd-warm-up", daemon=True).start()
     with gr.Blocks(title=TITLE) as app:
-        gr.Markdown(f"# {TITLE}\n{INTRO}", elem_id="app-intro")
+        gr.Markdown(f"# {TITLE}\n{INTRO}", elem_id="app-title")
+        header = gr.Markdown(teacher_tab.header_text(None), elem_id="app-intro")
         gr.HTML(reporting.HIDE_ERROR_BADGE, visible="hidden", padding=False)  # a mistake shows in its tab's status
         gr.HTML("", js_on_load=plot_resize.JS, visible="hidden", padding=False)  # charts follow their block's size
         with gr.Tabs(selected="how", overflow_behavior="wrap") as tabs:
@@ -67,6 +92,8 @@ def build_app() -> gr.Blocks:
             with gr.Tab("HiDFD", id="hidfd"):
                 hidfd_tab.build(teacher_spec)
         keep_listed(app, pickers)  # sample-set dropdowns: listed on page load and when their tab opens
+        teacher_spec.change(teacher_tab.header_text, teacher_spec, header, api_visibility="private",
+                            concurrency_limit=None)
         _wire_path(path["steps"], tabs)
         _wire_examples(path["load_examples"], controls, tabs)
         mcp_tools.register()
@@ -79,7 +106,7 @@ def mcp_requested() -> bool:
 
 def main():
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    app = build_app()
+    app = build_app(warm=True)
     app.queue(default_concurrency_limit=2)
     app.launch(theme=gr.themes.Soft(), server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), mcp_server=mcp_requested())

@@ -8,21 +8,23 @@ from PIL import Image
 
 from dfkd_core import DfkdError
 from dfkd_core.filter import scores as filtering
+from dfkd_core.filter.config import FilterSettings
+from dfkd_core.filter.kept import export_kept_set
 from dfkd_core.filter.projection import project, warm_up
-from dfkd_core.paths import sample_set_path
 from dfkd_core.pipeline.runs import sample_sets
 from dfkd_core.store import SampleStore
 
 from . import filter_selection as selection
 from . import filter_views as views
+from . import line, phone
 from .common import field, session_teacher
-from .fields import checked
 from .reporting import on
 from .sample_grid import CSS as GRID_CSS
 from .sample_grid import JS as GRID_JS
 from .sample_grid import data_url
 from .scatter_svg import CSS, JS
 from .set_picker import SetPicker
+from .settings_controls import info, slider
 
 COLOUR_BY = ["class", "kept / dropped", "confidence"]
 PROJECTIONS = {"auto (UMAP; PCA for few points)": "auto", "UMAP": "umap", "PCA": "pca"}
@@ -36,8 +38,15 @@ def _store(label) -> SampleStore:
 
 
 def compute_ui(teacher_spec, label, embedding, clip_folder, projection, omega, tau, colour_by, show,
-               progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
+               request: gr.Request = None, progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
     store, teacher = _store(label), session_teacher(teacher_spec)
+    progress(0, desc="waiting for a free slot")
+    with line.turn(line.PREVIEW, request, "scores"):
+        return _compute(store, teacher, label, embedding, clip_folder, projection, omega, tau, colour_by, show,
+                        progress)
+
+
+def _compute(store, teacher, label, embedding, clip_folder, projection, omega, tau, colour_by, show, progress):
     progress(0, desc="teacher outputs and embeddings (cached per sample)")
     kind = "clip" if embedding.startswith("CLIP") else "teacher"
     omega, tau = field(omega, "ω"), field(tau, "τ")
@@ -101,10 +110,7 @@ def thumbnail(key: str) -> str | None:
 def export_ui(state, name):
     if not state:
         raise DfkdError("Compute the scores of a sample set first.")
-    dest = sample_set_path(name)
-    if SampleStore(dest).exists():
-        raise DfkdError(f"Sample set '{name}' already exists; choose a new name.")
-    new = filtering.export_kept(SampleStore(state["root"]), state["scores"], dest)
+    new = export_kept_set(SampleStore(state["root"]), state["scores"], name)
     return f"Exported {len(new.manifest())} kept samples to sample set `{name}` (`{new.root}`)."
 
 
@@ -116,15 +122,18 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
         with gr.Column(scale=1, min_width=300):
             picker = SetPicker(elem_id="filter-sets")
             embedding = gr.Radio(["Teacher features", "CLIP (local folder)"], value="Teacher features",
-                                 label="Embedding for the cosine")
-            clip_folder = gr.Textbox(label="CLIPVisionModelWithProjection folder", visible=False)
-            projection = gr.Radio(list(PROJECTIONS), value=next(iter(PROJECTIONS)), label="2-D projection")
+                                 label="Embedding for the cosine", info=info(FilterSettings, "embedding"))
+            clip_folder = gr.Textbox(label="CLIPVisionModelWithProjection folder", visible=False,
+                                     info=info(FilterSettings, "clip_model"))
+            projection = gr.Radio(list(PROJECTIONS), value=next(iter(PROJECTIONS)), label="2-D projection",
+                                  info="How the embedding is flattened to 2-D for the scatter (UMAP keeps "
+                                       "neighbours; PCA keeps the widest directions)")
             compute = gr.Button("Compute scores", variant="primary", elem_id="filter-compute")
-            omega = checked(gr.Slider(-1, 1, value=0.9, step=0.01, label="ω: keep when cos(sample, source) ≥ ω",
-                                      elem_id="filter-omega"))
-            tau = checked(gr.Slider(0, 1, value=0.0, step=0.01, label="τ: keep when p(target) ≥ τ",
-                                    elem_id="filter-tau"))
-            colour_by = gr.Radio(COLOUR_BY, value=COLOUR_BY[1], label="Colour by")
+            omega = slider(FilterSettings, "omega", "ω: keep when cos(sample, source) ≥ ω", 0.01,
+                           elem_id="filter-omega")
+            tau = slider(FilterSettings, "tau", "τ: keep when p(target) ≥ τ", 0.01, elem_id="filter-tau")
+            colour_by = gr.Radio(COLOUR_BY, value=COLOUR_BY[1], label="Colour by",
+                                 info="What the scatter's colours show")
             summary = gr.Markdown(elem_id="filter-summary")
             bars = gr.Plot(label="Kept per class", visible=False)  # shown with the first scores
         with gr.Column(scale=2, min_width=320):
@@ -136,12 +145,14 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
                 with gr.Column(scale=1, min_width=300):
                     sample = gr.HTML(css_template=views.INSPECT_CSS, elem_id="filter-sample")
                 with gr.Column(scale=1, min_width=240):
-                    sample_id = gr.Textbox(label="Sample id (or click a point / an image)")
+                    sample_id = gr.Textbox(label="Sample id (or click a point / an image)",
+                                           info="Press Enter to show it")
                     inspect_note = gr.Markdown(elem_id="filter-inspect-note")
                     details = gr.Dataframe(headers=["score", "value"], label="Scores", interactive=False,
                                            wrap=True, elem_id="filter-details")
             with gr.Column(visible=False) as gallery_column:
-                show = gr.Radio(views.SHOW, value=views.SHOW[0], label="Samples (least similar to their source first)")
+                show = gr.Radio(views.SHOW, value=views.SHOW[0], label="Samples (least similar to their source first)",
+                                info="Which samples the gallery shows")
                 gallery = gr.HTML(js_on_load=GRID_JS, css_template=GRID_CSS, elem_id="filter-gallery")
             with gr.Row():
                 export_name = gr.Textbox(value="kept-samples", label="Export the kept set as sample set",
@@ -155,7 +166,8 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
     on(compute.click, compute_ui, [teacher_spec, sample_set, embedding, clip_folder, projection, omega, tau, colour_by,
                                    show], [state, plot, summary, bars, gallery, inspect_row, gallery_column,
                                            picks["row"]], summary,
-       api_name="compute_scores", concurrency_id="compute", concurrency_limit=1)
+       api_name="compute_scores", concurrency_id=line.PREVIEW_POOL, concurrency_limit=line.POOL_SIZE)
+    phone.scroll_to_result(compute, "filter-summary")
     for control in (omega, tau):  # the scatter first (fast), then the bars and gallery
         on(control.change, rethreshold_ui, [state, omega, tau, colour_by], [state, plot, summary], summary,
            api_name="rethreshold" if control is omega else None, trigger_mode="always_last",

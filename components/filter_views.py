@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from dfkd_core.filter import scores as filtering
+from dfkd_core.filter.kept import idle_thresholds
 from dfkd_core.store import SampleStore
 
 from . import figures
@@ -63,9 +64,10 @@ def summary(state) -> str:
     kept, variations = int(s["kept"].sum()), s["variation"] > 0
     by_hand = len(state.get("by_hand", {}))
     hand = f" {by_hand} kept or dropped by hand." if by_hand else ""
+    idle = "".join(f"\n\n⚠ {note}" for note in idle_thresholds(s))  # a slider that changes nothing says so
     return (f"**{kept} of {len(s)} kept** (ω = {s.attrs['omega']:.2f}, τ = {s.attrs['tau']:.2f}, "
             f"{s.attrs['embedding']} embedding); variations kept: {int((s['kept'] & variations).sum())} of "
-            f"{int(variations.sum())}.{hand} {state['note']}")
+            f"{int(variations.sum())}.{hand} {state['note']}{idle}")
 
 
 def plot(state, colour_by) -> str:

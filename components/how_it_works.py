@@ -1,11 +1,12 @@
 """The "How it works" tab: the data-free KD story, one diagram, what each method does, the
-papers, the pre-made examples, and a guided path through the other tabs."""
+papers, the pre-made examples, a guided path through the other tabs, and a glossary of
+every symbol the app shows."""
 
 import html
 
 import gradio as gr
 
-from . import examples, figures
+from . import examples, figures, glossary
 
 STORY = """You have a trained classifier, the **teacher**, but not the images it was trained on. A
 pre-trained image generator makes images; the teacher's gradient **guides** it towards each
@@ -104,4 +105,6 @@ def build() -> dict:
             # whole, in the page's own scroll (an inner scroll box cut its cards off mid-image)
             gr.HTML(examples.gallery_html(small=True), css_template=figures.CSS, elem_id="example-gallery")
     gr.Markdown(METHODS, elem_id="how-methods")
+    with gr.Accordion("Glossary: every symbol and term in the app", open=False, elem_id="how-glossary"):
+        gr.HTML(glossary.glossary_html(), css_template=glossary.CSS, elem_id="glossary")
     return {"steps": steps, "load_examples": loads}

@@ -1,24 +1,25 @@
 """The app's tools for API and MCP clients (`DFKD_MCP=1 python app.py` serves them over MCP):
-generate samples, score a sample set, distil a student. Gradio reads each function's
-docstring and type hints as the tool's description and arguments."""
+generate samples, score a sample set, distil a student. Each calls the engine functions the
+tabs call (compare_job and add_to_sample_set as the Samples tab, distill_settings and
+distill_job as the Distill tab) and waits its turn in the same lines. Gradio reads each
+function's docstring and type hints as the tool's description and arguments."""
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import gradio as gr
 
 from dfkd_core import DfkdError
 from dfkd_core.diffusion import load_backbone_cached
-from dfkd_core.distill.config import DistillConfig
 from dfkd_core.judges import judge_store
 from dfkd_core.judges.batch import demo_panel
 from dfkd_core.methods.base import add_to_sample_set
-from dfkd_core.methods.diffdfkd.preview import app_defaults, sample_seeds
-from dfkd_core.methods.diffdfkd.sampler import guided_sample
+from dfkd_core.methods.diffdfkd.preview import app_defaults, compare_job, sample_seeds
 from dfkd_core.paths import PRIOR, TEACHER, checked_name
-from dfkd_core.pipeline.runs import distill_job, sample_sets
+from dfkd_core.pipeline.runs import distill_job, distill_settings, sample_sets
 from dfkd_core.runtime.streaming import stream
 from dfkd_core.store.sample_sets import open_sample_set
 
+from . import line
 from .common import field, session_teacher, shows_user_errors
 from .gpu import SAMPLING_S, TRAINING_S, gpu
 
@@ -29,7 +30,7 @@ MAX_TOOL_EPOCHS = 50
 @shows_user_errors
 @gpu(SAMPLING_S)
 def generate_guided_samples(classes: str, per_class: int = 2, strength: float = 0.08, seed: int = 0,
-                     sample_set: str = "") -> dict:
+                            sample_set: str = "", request: gr.Request = None) -> dict:
     """Generate teacher-guided diffusion samples with the demo kit (WRN-16-2 Fashion-MNIST
     teacher, demo diffusion prior), beside unguided samples on the same seeds.
 
@@ -54,11 +55,13 @@ def generate_guided_samples(classes: str, per_class: int = 2, strength: float = 
     if len(targets) > MAX_TOOL_SAMPLES:
         raise DfkdError(f"At most {MAX_TOOL_SAMPLES} samples per call; asked for {len(targets)}.")
     cfg = replace(app_defaults(), strength=field(strength, "strength", low=0, high=2))
-    seeds, backbone = sample_seeds(targets, field(seed, "seed", whole=True, low=0)), load_backbone_cached(str(PRIOR))
-    guided = guided_sample(backbone, teacher, targets, seeds, cfg)
-    unguided = guided_sample(backbone, teacher, targets, seeds, replace(cfg, strength=0.0))
-    if sample_set:
-        add_to_sample_set(sample_set, guided, teacher, {"strength": cfg.strength, "tool": "mcp"})
+    seeds = sample_seeds(targets, field(seed, "seed", whole=True, low=0))
+    source = str(PRIOR)
+    with line.turn(line.PREVIEW, request, "a Generate (API)"):
+        backbone = load_backbone_cached(source)
+        *_, (_, (guided, unguided)) = stream(compare_job, backbone, teacher, targets, seeds, cfg)
+    if sample_set:  # the settings a Samples-tab batch records, so a set holds one kind of record
+        add_to_sample_set(sample_set, guided, teacher, {**asdict(cfg), "backbone": source, "class_names": names})
     return {"samples": [{"class": names[t], "seed": s, "p_guided": round(pg, 4), "p_unguided": round(pu, 4)}
                         for t, s, pg, pu in zip(targets, seeds, guided.target_prob.tolist(),
                                                 unguided.target_prob.tolist())],
@@ -67,7 +70,7 @@ def generate_guided_samples(classes: str, per_class: int = 2, strength: float = 
 
 
 @shows_user_errors
-def score_sample_set(sample_set: str) -> dict:
+def score_sample_set(sample_set: str, request: gr.Request = None) -> dict:
     """Judge every sample of a sample set: how often each judge (the teacher, an independent
     CNN, and texture-proof pixel judges fit on real Fashion-MNIST) calls a sample its target
     class, the Fréchet distance to real test images, and within-class diversity.
@@ -78,14 +81,17 @@ def score_sample_set(sample_set: str) -> dict:
     Returns:
         The judge panel's result: {"judges": {id: {label, kind, agreement, ...}}, "frechet", "diversity", ...}.
     """
-    result = judge_store(open_sample_set(checked_name(sample_set)), demo_panel(session_teacher(None)))
+    store = open_sample_set(checked_name(sample_set))
+    with line.turn(line.PREVIEW, request, "scores (API)"):
+        result = judge_store(store, demo_panel(session_teacher(None)))
     result.pop("class_names", None)
     return result
 
 
 @shows_user_errors
 @gpu(TRAINING_S)
-def distill_student(sample_set: str, student: str = "wrn_16_1", epochs: int = 5, run_name: str = "mcp-student") -> dict:
+def distill_student(sample_set: str, student: str = "wrn_16_1", epochs: int = 5, run_name: str = "mcp-student",
+                    request: gr.Request = None) -> dict:
     """Distil a student classifier from the demo teacher on a sample set (knowledge
     distillation on the synthetic images), tested on real Fashion-MNIST when installed.
 
@@ -101,16 +107,17 @@ def distill_student(sample_set: str, student: str = "wrn_16_1", epochs: int = 5,
     sets = sample_sets()
     if sample_set not in sets:
         raise DfkdError(f"Unknown sample set {sample_set!r}; found: {', '.join(sets) or 'none'}.")
-    settings = {"student": student, "epochs": field(epochs, "epochs", whole=True, low=1, high=MAX_TOOL_EPOCHS),
-                "eval": "fashion-mnist"}
-    DistillConfig(student=student, epochs=settings["epochs"])
+    settings = distill_settings({"student": student, "eval": "fashion-mnist",
+                                 "epochs": field(epochs, "epochs", whole=True, low=1, high=MAX_TOOL_EPOCHS)})
     teacher, spec = session_teacher(None), {"source": str(TEACHER)}
-    *_, (kind, out) = stream(distill_job, sets[sample_set], settings, checked_name(run_name, "Run"), teacher, spec)
+    with line.turn(line.HEAVY, request, "a distillation (API)"):
+        *_, (kind, out) = stream(distill_job, sets[sample_set], settings, checked_name(run_name, "Run"), teacher,
+                                 spec)
     return {"results": out["results"], "files": [str(f) for f in out["files"]]}
 
 
 def register() -> None:
     """Endpoints of the enclosing gr.Blocks (and MCP tools when launched with mcp_server)."""
-    for fn in (generate_guided_samples, distill_student):
-        gr.api(fn, api_name=fn.__name__, concurrency_id="compute", concurrency_limit=1)
-    gr.api(score_sample_set, api_name="score_sample_set", concurrency_limit=None)  # cheap: never waits behind compute
+    for fn, pool in ((generate_guided_samples, line.PREVIEW_POOL), (score_sample_set, line.PREVIEW_POOL),
+                     (distill_student, line.HEAVY_POOL)):
+        gr.api(fn, api_name=fn.__name__, concurrency_id=pool, concurrency_limit=line.POOL_SIZE)

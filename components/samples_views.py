@@ -1,6 +1,6 @@
 """What the Samples tab shows, as HTML: guided and unguided samples of one seed side by side
-with captions under them, the forming x0, the trajectory filmstrip, the strength sweep
-and the judges' figures beside the teacher's p."""
+with captions under them, the forming x0, the trajectory filmstrip and the judges' figures
+beside the teacher's p."""
 
 import html
 
@@ -45,19 +45,6 @@ def filmstrip_html(frames, caption: str) -> str:
     return figures.row(caption, cards)
 
 
-def sweep_row_html(strength, batch, names, judged: dict | None = None) -> str:
-    """One row of the sweep; its label holds the mean p and, when judged, the texture-proof
-    judges' agreement with the target."""
-    cards = [figures.card([a], [f"p={p:.2f}"], f"{names[y]} · seed {s}", small=True)
-             for a, y, s, p in zip(_arrays(batch.images), batch.targets.tolist(), batch.seeds,
-                                   batch.target_prob.tolist())]
-    label = f"strength {strength:g}: mean p {batch.target_prob.mean():.2f}"
-    proof = [j["agreement"] for j in (judged or {}).get("judges", []) if j["kind"] == "texture-proof"]
-    if proof:
-        label += f", texture-proof judges {sum(proof) / len(proof):.0%}"
-    return figures.row(label, cards)
-
-
 def judges_html(guided, unguided, judged: dict | None, error: str | None = None) -> str:
     """A table: the teacher's mean p, then each judge's agreement with the target, for the
     guided and the unguided batch; the warning above it when the judges disagree."""
@@ -75,13 +62,6 @@ def judges_html(guided, unguided, judged: dict | None, error: str | None = None)
         "Network judges share the teacher's blind spots; texture-proof judges are fit on real images.")
     return (warning + '<table class="dfkd-table dfkd-judges"><tr><th>judge</th><th class="num">guided</th>'
             '<th class="num">unguided</th></tr>' + body + "</table>" + foot)
-
-
-def judge_or_none(teacher, batch) -> dict | None:
-    try:
-        return judge_batch(teacher, batch)
-    except DfkdError:  # no Fashion-MNIST, or other classes: the page shows p only
-        return None
 
 
 def judged_html(teacher, guided, unguided) -> str:

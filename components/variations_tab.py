@@ -16,16 +16,16 @@ from dfkd_core.paths import PRIOR
 from dfkd_core.runtime.streaming import stream
 from dfkd_core.store import SampleStore, to_uint8
 
-from . import cancelling, figures
+from . import cancelling, figures, line, phone
 from .common import field, session_teacher, shows_user_errors, user_error
-from .fields import checked
 from .filter_tab import _store
 from .reporting import on
 from .sample_grid import CSS as GRID_CSS
 from .sample_grid import JS as GRID_JS
 from .sample_grid import grid_html
-from .samples_tab import DEMO_PRIOR, HUB, LOCAL
+from .samples_config import DEMO_PRIOR, HUB, LOCAL
 from .set_picker import SetPicker
+from .settings_controls import number, slider
 
 SOURCES_MAX = 48
 NO_SET = "<p>Pick a sample set to see its sources.</p>"
@@ -99,15 +99,18 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
         raise user_error(e) from None
     stop, step = cancelling.start(request, JOB), 0
     try:
-        for kind, *payload in stream(_job, store, chunk, backbone, teacher, cfg, stop=stop):
-            if kind == "step":  # a running job replaces the batch to add
-                step = payload[0]
-                yield gr.skip(), f"Denoising: step {step} of {payload[1]}", None, HIDDEN
-            else:
-                batch = payload[0]
-    except Cancelled:  # the gallery and "last" are cleared: Add never saves a cancelled batch
-        yield gr.update(value="", visible=False), f"**Cancelled at step {step}**: no variations were made.", None, \
-            HIDDEN
+        with line.PREVIEW.place(request, "variations") as ticket:
+            for place in ticket.wait(stop):
+                yield gr.skip(), place, None, HIDDEN
+            for kind, *payload in stream(_job, store, chunk, backbone, teacher, cfg, stop=stop):
+                if kind == "step":  # a running job replaces the batch to add
+                    step = payload[0]
+                    yield gr.skip(), f"Denoising: step {step} of {payload[1]}", None, HIDDEN
+                else:
+                    batch = payload[0]
+    except Cancelled as e:  # the gallery and "last" are cleared: Add never saves a cancelled batch
+        where = "while waiting in line" if isinstance(e, line.LeftTheLine) else f"at step {step}"
+        yield gr.update(value="", visible=False), f"**Cancelled {where}**: no variations were made.", None, HIDDEN
         return
     except DfkdError as e:
         raise user_error(e) from None
@@ -162,19 +165,21 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
             sources = gr.HTML(NO_SET, js_on_load=GRID_JS, css_template=GRID_CSS + SOURCES_CSS,
                               elem_id="variations-sources")
             picked = gr.Dropdown([], multiselect=True, allow_custom_value=True, label="Picked samples",
-                                 elem_id="variations-picked")
-            backbone_kind = gr.Radio([DEMO_PRIOR, LOCAL, HUB], value=DEMO_PRIOR, label="Diffusion backbone")
+                                 elem_id="variations-picked", info="The sources to vary: click them above, or type ids")
+            backbone_kind = gr.Radio([DEMO_PRIOR, LOCAL, HUB], value=DEMO_PRIOR, label="Diffusion backbone",
+                                     info="The model that re-noises and denoises each source")
             backbone_path = gr.Textbox(label="Folder or hub id (pixel, Stable Diffusion or image-variation pipeline)",
-                                       visible=False)
-            strength = checked(gr.Slider(0.02, 1, value=0.5, step=0.01,
-                                         label="Strength s (0: the source, 1: from noise)"))
-            variations = checked(gr.Slider(1, 6, value=2, step=1, label="Variations per sample"))
-            steps = checked(gr.Slider(5, 100, value=25, step=1, label="Denoising steps (of a whole trajectory)"))
-            guidance = checked(gr.Slider(0, 0.5, value=0.08, step=0.01, label="Teacher guidance while denoising"))
-            seed = checked(gr.Number(value=0, precision=0, label="Seed", elem_id="variations-seed"))
+                                       visible=False, info="Loaded from the local cache unless downloads are allowed")
+            strength = slider(DDAConfig, "strength", "Strength s (0: the source, 1: from noise)", 0.01,
+                              shown=(0.02, 1))
+            variations = slider(DDAConfig, "variations", "Variations per sample", 1, shown=(1, 6))
+            steps = slider(DDAConfig, "steps", "Denoising steps (of a whole trajectory)", 1, shown=(5, 100),
+                           extra="A variation runs only the last s of them")
+            guidance = slider(DDAConfig, "guidance", "Teacher guidance while denoising", 0.01, shown=(0, 0.5))
+            seed = number(DDAConfig, "seed", "Seed", precision=0, elem_id="variations-seed")
             with gr.Row():
-                run = gr.Button("Make variations", variant="primary")
-                cancel = gr.Button("Cancel", variant="stop")
+                run = gr.Button("Make variations", variant="primary", elem_id="variations-run")
+                cancel = gr.Button("Cancel", variant="stop", elem_id="variations-cancel")
         with gr.Column(scale=2):
             summary = gr.Markdown(elem_id="variations-summary")
             gallery = gr.HTML(label="Each row: the source, then its variations", css_template=figures.CSS,
@@ -188,8 +193,9 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
                          api_visibility="private")
     on(run.click, vary_ui, [teacher_spec, sample_set, picked, backbone_kind, backbone_path, strength, variations,
                              steps, guidance, seed], [gallery, summary, last, save], summary, api_name="make_variations",
-       concurrency_id="compute", concurrency_limit=1)
+       concurrency_id=line.PREVIEW_POOL, concurrency_limit=line.POOL_SIZE)
+    phone.scroll_to_result(run, "variations-summary")
     # not cancels=[ev]: the job must end itself, so the tab can say where it stopped
-    cancel.click(cancel_ui, None, summary, api_name="cancel_variations", concurrency_limit=None)
+    cancel.click(cancel_ui, None, summary, api_name="cancel_variations", concurrency_limit=None, queue=False)
     on(save.click, save_ui, last, [saved, last, save], saved, api_name="save_variations")
     return [picker]

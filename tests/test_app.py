@@ -89,7 +89,8 @@ def test_sample_set_dropdown_preselects_the_newest_set(runs_dir):
 
     def make(name):
         store = SampleStore(runs_dir / "sample-sets" / name)
-        store.add(label_with_teacher(teacher, torch.rand(2, 1, 32, 32), [0, 1], "noise"), teacher.class_names, {})
+        store.add(label_with_teacher(teacher, torch.rand(2, 1, 32, 32), [0, 1], "noise"), teacher.class_names,
+                  {"class_names": teacher.class_names})
         time.sleep(0.05)  # distinct modification times
 
     make("picker-a")

@@ -28,7 +28,7 @@ def _session(name):
 def sample_set(runs_dir):
     teacher = demo_teacher()
     images = torch.rand(48, 1, 32, 32, generator=torch.Generator().manual_seed(1))
-    add_to_sample_set("cancel-noise-48", label_with_teacher(teacher, images, list(range(48)), "noise"), teacher, {})
+    add_to_sample_set("cancel-noise-48", label_with_teacher(teacher, images, list(range(48)), "noise"), teacher, {"class_names": teacher.class_names})
     return "cancel-noise-48"
 
 
@@ -59,7 +59,7 @@ def test_cancel_from_another_session_does_not_stop_a_run(sample_set, runs_dir):
     for out in _distill(sample_set, "finished-run", _session("cancel-b"), epochs=2):
         outputs.append(out)
         distill_tab.cancel_ui(_session("cancel-c"))  # another visitor's Cancel
-    assert outputs[-1][4] == "Done." and (runs_dir / "distill" / "finished-run" / "results.json").exists()
+    assert outputs[-1][4].startswith("Done.") and (runs_dir / "distill" / "finished-run" / "results.json").exists()
     assert "distill/finished-run" in set(runs_table()["run"])
 
 
@@ -67,8 +67,10 @@ def test_cancel_stops_a_large_hidfd_send_between_chunks(runs_dir, monkeypatch):
     from dfkd_core.methods.hidfd.job import CHUNK
     from dfkd_core.methods.hidfd.models import Generator, GeneratorSpec
 
+    from dfkd_core.methods.hidfd import send
+
     session, calls = _session("cancel-d"), []
-    real_add = hidfd_tab.add_to_sample_set
+    real_add = send.add_to_sample_set
 
     def add_then_click_cancel(*args, **kwargs):  # the user clicks Cancel while the first chunk is stored
         calls.append(1)
@@ -76,12 +78,17 @@ def test_cancel_stops_a_large_hidfd_send_between_chunks(runs_dir, monkeypatch):
         hidfd_tab.cancel_ui(session)
         return store
 
-    monkeypatch.setattr(hidfd_tab, "add_to_sample_set", add_then_click_cancel)
+    monkeypatch.setattr(send, "add_to_sample_set", add_then_click_cancel)
     trained = {"generator": Generator(GeneratorSpec(num_classes=10, ch=4, z_dim=8, embed_dim=8)).eval(),
                "spec": None, "real": None, "run_dir": "toy", "steps": 0}
     msg = hidfd_tab.send_ui(trained, "cancel-send", 1_000_000, False, request=session)
     assert msg.startswith("**Cancelled**") and f"{CHUNK} of 1000000 samples" in msg
     assert len(calls) == 1 and len(list((runs_dir / "sample-sets" / "cancel-send" / "images").glob("*.png"))) == CHUNK
+    monkeypatch.setattr(send, "add_to_sample_set", real_add)  # sending again adds the rest, after what is there
+    stops = iter([False, False, True])  # (Cancel after one more chunk: a million samples take too long for a test)
+    out = send.send_samples(trained["generator"], hidfd_tab.session_teacher(None), "cancel-send", 1_000_000, "toy", 0,
+                            should_stop=lambda: next(stops))
+    assert out["made"] == CHUNK and out["set_size"] == 2 * CHUNK
 
 
 def test_cancel_stops_hidfd_training_and_its_gan_cannot_be_sent(tmp_path, runs_dir):
@@ -98,3 +105,25 @@ def test_cancel_stops_hidfd_training_and_its_gan_cannot_be_sent(tmp_path, runs_d
     status, state = outputs[-1][0], outputs[-1][4]
     assert "Cancelled at step" in status and state is None
     assert set((runs_dir / "hidfd-app").glob("*/generator.json")) == finished_before
+
+
+def test_cancel_reaches_a_heavy_job_waiting_in_line_and_one_visitor_holds_one_place(sample_set, runs_dir):
+    """Finding: Cancel pressed while one's own job was still queued answered "Nothing of yours
+    is running" and the job then ran. A heavy job now waits in its handler, where Cancel reaches it."""
+    from components import line
+    other = line.HEAVY.join(_session("cancel-f-other"), "a GAN training")
+    assert list(other.wait()) == []  # another visitor's GAN holds the heavy slot
+    try:
+        session, outputs, placed = _session("cancel-f"), [], []
+        for out in _distill(sample_set, "waited-run", session, epochs=2):
+            outputs.append(out)
+            if str(out[4]).startswith("**1st in line**"):  # its place, and what runs ahead of it
+                placed.append(out[4])
+                assert "for heavy work (running now: a GAN training)" in out[4]
+                with pytest.raises(Exception, match="already have a distillation in the heavy line"):
+                    next(_distill(sample_set, "second-run", session, epochs=2))  # one heavy job per visitor
+                assert distill_tab.cancel_ui(session).startswith("Cancelling")
+        assert placed and outputs[-1][4] == "**Cancelled while waiting in line**: nothing ran."
+        assert not (runs_dir / "distill" / "waited-run").exists()
+    finally:
+        other.leave()

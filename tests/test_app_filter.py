@@ -99,7 +99,8 @@ def test_variations_cancel_stops_the_job_and_keeps_no_batch(runs_dir, prior):
     from dfkd_core.methods.dda.variations import source_rows
     teacher = demo_teacher()
     store = SampleStore(runs_dir / "sample-sets" / "vary-cancel")
-    store.add(label_with_teacher(teacher, torch.rand(2, 1, 32, 32), [0, 1], "noise"), teacher.class_names, {})
+    store.add(label_with_teacher(teacher, torch.rand(2, 1, 32, 32), [0, 1], "noise"), teacher.class_names,
+              {"class_names": teacher.class_names})
     picked = list(source_rows(store)["id"])[:1]
     session = SimpleNamespace(session_hash="vary-cancel")  # what gr.Request tells the handler
     outputs = []

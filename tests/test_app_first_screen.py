@@ -5,6 +5,7 @@ the README's Spaces header and section."""
 
 import importlib.util
 import json
+import threading
 import re
 import socket
 import sys
@@ -82,7 +83,7 @@ def test_guided_path_buttons_open_each_tab(blocks):
 
 
 def test_example_buttons_fill_the_samples_controls_and_open_the_tab(blocks):
-    fills = [fn for fn in _fns(blocks) if fn.name.startswith("fill")]
+    fills = [fn for fn in _fns(blocks) if (fn.name or "").startswith("fill")]  # (page-only events have none)
     assert len(fills) == len(examples.load())
     for fn, ex in zip(fills, examples.load()):
         *values, status, tab = fn.fn()
@@ -91,21 +92,56 @@ def test_example_buttons_fill_the_samples_controls_and_open_the_tab(blocks):
         assert [o.label for o in fn.outputs[:3]] == ["Classes", "Samples per class", "Guidance strength"]
 
 
-HEAVY = {"generate_samples", "strength_sweep", "distill", "hidfd_train", "hidfd_send", "make_variations",
-         "compute_scores", "evaluate_teacher", "generate_guided_samples", "distill_student"}
+HEAVY = {"distill", "hidfd_train", "hidfd_send", "settings_sweep", "distill_student"}
+PREVIEW = {"generate_samples", "watch_trajectory", "make_variations", "compute_scores", "evaluate_teacher",
+           "generate_guided_samples", "score_sample_set", "compare_runs"}
 CHEAP = {"load_teacher", "add_to_sample_set", "cancel_samples", "cancel_distill", "hidfd_cancel", "cancel_variations",
-         "score_sample_set", "refresh_runs"}
+         "refresh_runs", "save_variations", "show_sources", "rethreshold", "inspect_sample", "export_kept"}
 
 
-def test_heavy_jobs_share_one_slot_and_cheap_actions_never_wait_behind_them(blocks):
+def test_heavy_work_and_previews_run_in_separate_pools_and_cheap_actions_in_neither(blocks):
+    """Finding: one visitor's GAN or distillation held the one compute slot, so every other
+    visitor's Generate waited minutes. Heavy work and previews now have pools of their own,
+    where each job waits in its line (components/line.py: place, cancel, per-visitor limit)."""
+    from components import line
     by_name = {fn.api_name: fn for fn in _fns(blocks) if fn.api_name}
-    for name in HEAVY & set(by_name):
-        assert (by_name[name].concurrency_id, by_name[name].concurrency_limit) == (app_module.COMPUTE, 1), name
-    assert {"generate_samples", "strength_sweep", "load_teacher"} <= set(by_name)
-    for name in CHEAP & set(by_name):
-        assert by_name[name].concurrency_id != app_module.COMPUTE, name
-    private = [fn for fn in _fns(blocks) if not fn.api_name or fn.api_name not in HEAVY]
-    assert all(fn.concurrency_id != app_module.COMPUTE for fn in private)
+    assert HEAVY | PREVIEW | CHEAP <= set(by_name)
+    for names, pool in ((HEAVY, line.HEAVY_POOL), (PREVIEW, line.PREVIEW_POOL)):
+        for name in names:
+            assert (by_name[name].concurrency_id, by_name[name].concurrency_limit) == (pool, line.POOL_SIZE), name
+    others = [fn for fn in _fns(blocks) if fn.api_name not in HEAVY | PREVIEW]
+    assert all(fn.concurrency_id not in (line.HEAVY_POOL, line.PREVIEW_POOL) for fn in others)
+    assert line.HEAVY.slots == 1 and line.HEAVY.per_visitor == 1 and line.PREVIEW.slots == 2
+
+
+def test_the_line_says_each_place_and_its_wait_and_keeps_one_heavy_job_per_visitor():
+    from types import SimpleNamespace
+
+    from components.line import Line, LeftTheLine, duration, ordinal
+    from dfkd_core import DfkdError
+    heavy = Line("heavy", slots=1, per_visitor=1, typical_s={"a distillation": 180, "a GAN training": 240})
+    a, b, c = (SimpleNamespace(session_hash=s) for s in "abc")
+    running = heavy.join(a, "a GAN training")
+    assert list(running.wait()) == []  # a free slot: its turn at once
+    first, second = heavy.join(b, "a distillation"), heavy.join(c, "a distillation")
+    with heavy.changed:  # (place_text and eta_s read the line under its lock)
+        assert heavy.place_text(first).startswith("**1st in line** for heavy work (running now: a GAN training)")
+        assert heavy.place_text(second).startswith("**2nd in line**") and "about 7 min" in heavy.place_text(second)
+        assert 230 <= heavy.eta_s(first) <= 240 and 410 <= heavy.eta_s(second) <= 420  # the GAN, then the first
+    with pytest.raises(DfkdError, match="already have a distillation in the heavy line"):
+        heavy.join(b, "a sweep")  # one heavy job per visitor
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(LeftTheLine):
+        list(second.wait(stop))  # Cancel while waiting: out of the line, nothing ran
+    assert second not in heavy.waiting
+    running.leave()
+    assert list(first.wait()) == [] and first in heavy.running
+    first.leave()
+    assert not heavy.running and not heavy.waiting
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22)] == ["1st", "2nd", "3rd", "4th", "11th", "12th",
+                                                                      "13th", "21st", "22nd"]
+    assert duration(12) == "about 10 s" and duration(170) == "about 3 min"
 
 
 def test_gpu_decorator_is_a_no_op_without_spaces_and_requests_a_gpu_on_spaces(monkeypatch):
@@ -160,4 +196,5 @@ def test_mcp_server_lists_the_three_tools_with_their_docstrings():
     for name, words in (("generate_guided_samples", "teacher-guided"), ("score_sample_set", "texture-proof"),
                         ("distill_student", "Distil a student")):
         assert name in by_name and words in by_name[name]["description"], name
+        assert "request" not in json.dumps(by_name[name]["inputSchema"])  # Gradio's, not the client's
     assert "classes" in json.dumps(by_name["generate_guided_samples"]["inputSchema"])

@@ -1,6 +1,7 @@
 """The Samples tab: through gradio_client on a tiny prior given as a local folder, and its
-functions directly (layout, pairs with captions under the images, sweep, filmstrip,
-judges' warning, Cancel that keeps no batch)."""
+functions directly (layout, pairs with captions under the images, the settings grid, the
+filmstrip, watching one sample form, judges' warning, slider ranges that follow the steps,
+Cancel that keeps no batch, also while the job waits in line)."""
 
 import re
 import sys
@@ -13,12 +14,12 @@ from gradio_client import Client
 from tiny_models import tiny_pixel_prior
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from components import samples_tab, samples_views  # noqa: E402
+from components import line, samples_config, samples_tab, samples_views, sweep_panel, trajectory_panel  # noqa: E402
 from dfkd_core.diffusion import load_backbone_cached  # noqa: E402
-from dfkd_core.errors import Cancelled
+from dfkd_core.errors import Cancelled  # noqa: E402
 from dfkd_core.judges.batch import recognisability_warning  # noqa: E402
 from dfkd_core.methods.diffdfkd.config import GuidanceConfig  # noqa: E402
-from dfkd_core.methods.diffdfkd.preview import compare_job, filmstrip_frames, strength_rows  # noqa: E402
+from dfkd_core.methods.diffdfkd.preview import compare_job, filmstrip_frames  # noqa: E402
 from dfkd_core.teacher.demo import demo_teacher  # noqa: E402
 
 
@@ -45,7 +46,7 @@ def _images(html):
 def test_generate_streams_previews_and_pairs_each_seed_with_its_unguided_sample(client, prior):
     job = client.submit(**_args(prior), api_name="/generate_samples")
     outputs = list(job)
-    status, pairs, filmstrip, _sweep, cutmix = job.outputs()[-1][:5]
+    status, pairs, filmstrip, cutmix = job.outputs()[-1][:4]
     assert len(outputs) >= 3  # previews came before the result
     assert "guided vs" in status
     # one card per seed: guided | unguided side by side, the caption under both images
@@ -73,28 +74,48 @@ def test_bad_backbone_is_reported(client):
         client.predict(**_args("/nonexistent/prior"), api_name="/generate_samples")
 
 
-def test_strength_sweep_rows_share_seeds_and_strength_zero_is_unguided(prior):
-    teacher, backbone = demo_teacher(), load_backbone_cached(prior)
-    cfg, reported = GuidanceConfig(steps=4, candidates=1), []
-    rows = strength_rows(backbone, teacher, [1, 8], [3, 4], cfg, [0.0, 0.5], reported.append, lambda: False)
-    assert [s for s, _ in rows] == [0.0, 0.5] and [r[1] for r in reported] == [0.0, 0.5]
-    assert all(b.seeds == [3, 4] for _, b in rows)
-    assert not rows[0][1].images.equal(rows[1][1].images)  # guidance changed the images
-    html = samples_views.sweep_row_html(0.5, rows[1][1], teacher.class_names)
-    assert html.startswith('<div class="dfkd-row">') and "strength 0.5: mean p" in html and len(_images(html)) == 2
-    judged = {"judges": [{"kind": "texture-proof", "agreement": 0.25}, {"kind": "network", "agreement": 1.0}]}
-    assert "texture-proof judges 25%" in samples_views.sweep_row_html(0.5, rows[1][1], teacher.class_names, judged)
+SETTINGS = dict(strength=0.5, bn=0.0, steps=3, window_start=0.0, window_end=1.0, mode="x0", candidates=1, every=1,
+                eta=0.0, use_cutmix=False, cutmix_step=0, cutmix_alpha=1.0)
 
 
-def test_sweep_ui_streams_one_row_per_strength(prior):
-    out = list(samples_tab.sweep_ui(None, ["Trouser", "Bag", "Coat"], "0, 0.2", 1, 4, 0.0, "x0", 1, 1,
-                                    samples_tab.LOCAL, prior))
-    rows, _note = out[-1]
-    assert rows.count('class="dfkd-row"') == 2 and len(_images(rows)) == 6
-    assert out[0][1] == ""  # a new sweep clears the last job's cancel note
-    with pytest.raises(gr.Error, match="strengths"):
-        list(samples_tab.sweep_ui(None, ["Bag"], "0,0.1,0.2,0.3,0.4,0.5,0.6", 1, 4, 0.0, "x0", 1, 1,
-                                  samples_tab.LOCAL, prior))
+def test_settings_grid_streams_cells_of_every_class_with_every_judge(prior):
+    out = list(sweep_panel.sweep_ui(None, "strength", "0, 0.5", "steps", "2, 3", 1, 0, *SETTINGS.values(),
+                                    samples_config.LOCAL, prior, request=_session("grid")))
+    status, grid = out[-1][0], next(o[1] for o in reversed(out) if isinstance(o[1], str))
+    assert status.startswith("**Done**: 40 images")  # 2 x 2 cells x 10 classes x 1 seed
+    assert grid.count('class="cell"') == 4 and len(_images(grid)) == 4 and "to come" not in grid
+    assert "strength 0.5, steps 3" in grid  # each cell's own label (shown on a phone)
+    assert any("Cell 1 of 4 done" in str(o[0]) for o in out)  # streamed cell by cell
+    assert "a column per class (T-shirt/top" in grid
+    with pytest.raises(gr.Error, match="1-6 values of strength"):
+        list(sweep_panel.sweep_ui(None, "strength", "0,0.1,0.2,0.3,0.4,0.5,0.6", sweep_panel.NONE, "", 1, 0,
+                                  *SETTINGS.values(), samples_config.LOCAL, prior))
+    with pytest.raises(gr.Error, match="at most 720"):
+        list(sweep_panel.sweep_ui(None, "strength", "0,0.1,0.2,0.3,0.4,0.5", "steps", "2,3,4,5,6,7", 4, 0,
+                                  *SETTINGS.values(), samples_config.LOCAL, prior))
+
+
+def test_watch_a_sample_form_streams_steps_then_a_scrubbable_trajectory(prior):
+    out = list(trajectory_panel.watch_ui(None, "Bag", 3, *SETTINGS.values(), samples_config.LOCAL, prior,
+                                         request=_session("watch")))
+    steps = [o for o in out if "pass: step" in str(o[0])]
+    assert [o[0].split(":")[0] for o in steps] == ["Unguided pass"] * 3 + ["Guided pass"] * 3  # streamed as it forms
+    summary, state, strip, chart, slider, view = out[-1]
+    assert "Bag, seed 3" in summary and len(state["frames"]) == 3
+    assert strip.count("<img") == 6 and "p(Bag)" in strip  # both rows, every step
+    assert slider["maximum"] == 3 and slider["value"] == 3 and chart["visible"]
+    assert "x̂0 at step 3 of 3" in view and "guidance is <b>on</b>" in view
+    strip1, view1 = trajectory_panel.scrub_ui(state, 1)
+    assert "x̂0 at step 1 of 3" in view1 and 'class="now"' in strip1
+    assert trajectory_panel.scrub_ui(None, 2) == (gr.skip(), gr.skip())
+
+
+def test_the_cutmix_step_and_guidance_window_follow_the_other_settings():
+    assert samples_config.cutmix_range(25, 40) == gr.update(maximum=24, value=24)  # a step of the trajectory
+    assert samples_config.cutmix_range(10, 5) == gr.update(maximum=9, value=5)
+    assert samples_config.window_pair(0.2, 0.8, "start") == (gr.skip(), gr.skip())
+    assert samples_config.window_pair(0.9, 0.8, "start") == (gr.skip(), gr.update(value=0.9))
+    assert samples_config.window_pair(0.9, 0.8, "end") == (gr.update(value=0.8), gr.skip())
 
 
 def test_filmstrip_keeps_evenly_spaced_frames_and_the_last():
@@ -142,6 +163,9 @@ def test_layout_generate_at_the_top_expert_settings_in_advanced_eta_default_matc
         assert expert in labels_after
     eta = next(c for c in config if c["props"].get("label") == "Sampler noise (eta)")["props"]
     assert eta["value"] == 1.0 and "Default 1" in eta["info"] and "1 gives cleaner" in eta["info"]
+    step = next(c for c in config if c["props"].get("label") == "CutMix at step")["props"]
+    steps = next(c for c in config if c["props"].get("label") == "Denoising steps")["props"]
+    assert step["maximum"] == steps["value"] - 1  # not 99 for a 25-step trajectory
 
 
 def _session(name):
@@ -156,19 +180,41 @@ def _generate(prior, session, steps=40):
 def test_cancel_says_where_it_stopped_and_keeps_no_batch(prior):
     session = _session("samples-cancel")
     finished = list(_generate(prior, session, steps=4))
-    assert finished[-1][5] is not None  # a finished batch is the one to add
+    assert finished[-1][4] is not None  # a finished batch is the one to add
     outputs = []
     for out in _generate(prior, session):
         outputs.append(out)
         if "step 3/" in str(out[0]):  # a preview of the third step: click Cancel
             assert samples_tab.cancel_ui(session).startswith("Cancel requested")
-    assert outputs[0][5] is None  # starting a new job already dropped the previous batch
-    assert outputs[0][6] == "" and all(o[6] != "" for o in outputs[1:])  # and the last cancel note, only then
+    assert outputs[0][4] is None  # starting a new job already dropped the previous batch
+    assert outputs[0][5] == "" and all(o[5] != "" for o in outputs[1:])  # and the last cancel note, only then
     assert re.search(r"Cancelled at step \d+ of 40 \(guided pass\)", outputs[-1][0])
-    assert all(o[5] is None for o in outputs)  # the cancelled job never offered a batch
+    assert all(o[4] is None for o in outputs)  # the cancelled job never offered a batch
     with pytest.raises(gr.Error, match="Generate a batch first"):
         samples_tab.add_ui(None, "never-added")
     assert samples_tab.cancel_ui(session) == "Nothing of yours is running."
+
+
+def test_a_generate_waiting_in_line_shows_its_place_and_cancel_takes_it_out(prior):
+    """Finding: Cancel pressed while one's job was still queued answered "Nothing of yours is
+    running" and the job ran anyway. The job now waits inside its handler, in the line."""
+    holders = [line.PREVIEW.join(_session(f"busy-{i}"), "a Generate") for i in range(2)]
+    try:
+        for ticket in holders:  # both preview slots taken by other visitors
+            assert list(ticket.wait()) == []
+        session, seen, placed = _session("queued"), [], False
+        for out in _generate(prior, session):
+            seen.append(out)
+            if str(out[0]).startswith("**1st in line**"):  # its place, with the wait ahead
+                placed = True
+                assert "your turn in about" in out[0]
+                assert samples_tab.cancel_ui(session).startswith("Cancel requested")
+        assert placed and seen[-1][0].startswith("**Cancelled while waiting in line: nothing ran.**")
+        assert not any("Guided pass" in str(o[0]) for o in seen) and seen[-1][4] is None
+    finally:
+        for ticket in holders:
+            ticket.leave()
+    assert not line.PREVIEW.waiting and not line.PREVIEW.running
 
 
 def test_compare_job_cancelled_names_the_step(prior):

@@ -47,7 +47,8 @@ def sample_sets(runs_dir):
     teacher = demo_teacher()
     noise = SampleStore(runs_dir / "sample-sets" / "browser-noise")
     noise.add(label_with_teacher(teacher, torch.rand(20, 1, 32, 32, generator=torch.Generator().manual_seed(0)),
-                                 list(range(20)), "noise"), teacher.class_names, {})
+                                 list(range(20)), "noise"), teacher.class_names,
+              {"class_names": teacher.class_names})
     return store_with_variations(runs_dir / "sample-sets" / NEWEST, names=teacher.class_names, per_class=2, size=32)
 
 

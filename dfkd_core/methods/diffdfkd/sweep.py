@@ -12,6 +12,7 @@ setting. The grid shows the first `show` samples of each class (class by class);
 are over all of the row's samples."""
 
 import time
+from dataclasses import fields, replace
 from pathlib import Path
 
 import torch
@@ -20,7 +21,9 @@ from PIL import Image, ImageDraw, ImageFont
 from dfkd_core.errors import DfkdError
 from dfkd_core.io import check_output, json_bytes, png_bytes, write_outputs
 from dfkd_core.methods.base import balanced_plan
+from dfkd_core.settings import declaration, hints
 
+from .config import GuidanceConfig
 from .sampler import guided_sample
 
 LABEL_WIDTH, FIGURES_WIDTH, GAP = 150, 330, 2
@@ -115,6 +118,91 @@ def sweep(backbone, teacher, panel, settings_rows, seeds_per_class: int, first_s
             on_row(i, rows[-1])
     image = sweep_image(images_per_row, [r["label"] for r in rows], [figures_text(r) for r in rows], shown, scale)
     return image, rows
+
+
+# ---- a grid of one or two settings (the app's sweep): rows x columns, every class, every judge per cell ----
+
+MAX_CELLS = 36
+NOT_SWEPT = ("adv", "adv_steps", "adv_lr")  # the adversarial term needs an online student a sweep does not train
+
+
+def sweepable_settings() -> dict:
+    """{name: declaration (help, low, high)} of the numeric GuidanceConfig settings a grid may vary."""
+    kinds = hints(GuidanceConfig)
+    return {f.name: {**declaration(f), "whole": kinds[f.name] is int} for f in fields(GuidanceConfig)
+            if kinds[f.name] in (int, float) and f.name not in NOT_SWEPT}
+
+
+def with_setting(cfg, name: str, value):
+    """cfg with one sweepable setting changed (a whole number where the setting is one)."""
+    known = sweepable_settings()
+    if name not in known:
+        raise DfkdError(f"A sweep varies one of {', '.join(known)}; got {name!r}.")
+    if known[name]["whole"]:
+        if float(value) != int(float(value)):
+            raise DfkdError(f"{name} takes whole numbers; got {value!r}.")
+        value = int(float(value))
+    return replace(cfg, **{name: float(value) if not known[name]["whole"] else value})
+
+
+def grid_cells(base, rows: tuple, cols: tuple | None = None) -> list:
+    """[(row value, column value, GuidanceConfig)] of the grid, row by row, each checked;
+    rows and cols: (setting name, [values]); cols None: one column of `base`'s settings."""
+    row_name, row_values = rows
+    col_name, col_values = cols if cols else (None, [None])
+    if not row_values or not col_values or len(row_values) * len(col_values) > MAX_CELLS:
+        raise DfkdError(f"A grid takes 1-{MAX_CELLS} cells (rows x columns); got {len(row_values)} x "
+                        f"{len(col_values)}.")
+    if col_name is not None and col_name == row_name:
+        raise DfkdError(f"Rows and columns both vary {row_name}: pick two different settings, or no columns.")
+    cells = []
+    for r in row_values:
+        for c in col_values:
+            cfg = with_setting(base, row_name, r)
+            cfg = with_setting(cfg, col_name, c) if col_name else cfg
+            cfg.validate()  # every cell checked before the first image is made
+            cells.append((r, c, cfg))
+    return cells
+
+
+@torch.no_grad()
+def _cell_figures(panel, teacher, images, targets, label: str, cfg, seconds: float) -> dict:
+    """The panel's figures of a cell; the teacher's agreement alone when there is no panel or it
+    cannot judge these images (another size than its real ones): "unjudged" says why."""
+    if panel is not None:
+        try:
+            return row_figures(label, cfg, panel.judge(images, torch.tensor(targets)), seconds)
+        except DfkdError as e:
+            reason = str(e)
+    else:
+        reason = "no judge panel"
+    probs = teacher.probs(images.to(teacher.device)).cpu()
+    hit = float((probs.argmax(1) == torch.tensor(targets)).float().mean())
+    return {"label": label, "judges": {"teacher": hit}, "texture_proof_mean": None, "seconds": seconds,
+            "unjudged": reason}
+
+
+def grid_sweep(backbone, teacher, panel, base, rows: tuple, cols: tuple | None = None, per_class: int = 1,
+               first_seed: int = 0, batch_size: int = 50, should_stop=None, on_cell=None) -> list:
+    """Every cell of grid_cells sampled over every class with the same seeds (first_seed ..
+    first_seed + per_class - 1) and judged by the whole panel (None: the teacher's p only).
+    Returns [{"row", "col", "images", "targets", "seeds", "figures"}] row by row;
+    on_cell(index, cell) as each cell is judged."""
+    cells, classes = grid_cells(base, rows, cols), teacher.num_classes
+    if not 1 <= per_class * classes <= MAX_SAMPLES:
+        raise DfkdError(f"Samples per class x classes must be 1-{MAX_SAMPLES}; got {per_class} x {classes}.")
+    if panel is not None and len(panel.class_names) != classes:
+        raise DfkdError(f"The judges know {len(panel.class_names)} classes and the teacher {classes}.")
+    targets, seeds = sweep_plan(classes, per_class, first_seed)
+    out = []
+    for i, (r, c, cfg) in enumerate(cells):
+        images, seconds = sample_row(backbone, teacher, cfg, targets, seeds, batch_size, should_stop)
+        label = f"{rows[0]} {r:g}" + (f", {cols[0]} {c:g}" if cols else "")
+        figures = _cell_figures(panel, teacher, images, targets, label, cfg, seconds)
+        out.append({"row": r, "col": c, "images": images, "targets": targets, "seeds": seeds, "figures": figures})
+        if on_cell:
+            on_cell(i, out[-1])
+    return out
 
 
 def sweep_paths(out, overwrite: bool = False) -> tuple[Path, Path]:
