@@ -187,10 +187,6 @@ def save_state_dict(path, state_dict: dict, metadata: dict | None = None):
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata), suffix=".safetensors")
 
 
-def torch_save(path, obj):
-    atomic_write(path, lambda tmp: torch.save(obj, tmp))
-
-
 def write_metrics_csv(path, rows: list[dict]):
     """One row per dict (the keys of the first are the columns), written atomically."""
     def write(tmp):

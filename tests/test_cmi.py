@@ -140,7 +140,7 @@ def test_a_checkpoint_made_with_other_settings_is_refused(teacher, tmp_path):
     source = CMI(teacher, tiny(adv=0.0), per_class=3, seed=0, folder=tmp_path)
     batch = source.make(source.plan()[:3])
     source.stored(batch)
-    assert source.checkpoint.name == "cmi_state.pt" and source.checkpoint.exists()
+    assert source.checkpoint.name == "cmi_state.safetensors" and source.checkpoint.exists()
     with pytest.raises(DfkdError, match="other CMI settings; use a new output folder"):
         CMI(teacher, tiny(adv=0.0, cr=0.5), per_class=3, seed=0, folder=tmp_path)
     restored = CMI(teacher, tiny(adv=0.0), per_class=3, seed=0, folder=tmp_path)

@@ -16,6 +16,7 @@ from dfkd_core.distill.config import DistillConfig
 from dfkd_core.distill.export import export_onnx, export_student, student_card
 from dfkd_core.distill.kd import distill, kd_loss, make_student
 from dfkd_core.errors import Cancelled
+from dfkd_core.io import load_state, save_state
 from dfkd_core.models.zoo import build_model
 from dfkd_core.pipeline.config import read_config
 from dfkd_core.pipeline.run import run_pipeline
@@ -77,11 +78,11 @@ def test_resume_after_an_interrupted_epoch_gives_the_uninterrupted_result(teache
     interrupted = _student(teacher)
     with pytest.raises(Cancelled, match="in epoch 2"):  # 6 batches per epoch: stops inside epoch 2
         distill(interrupted, teacher, UNLABELLED, TEST, cfg, tmp_path / "cut", should_stop=lambda: next(calls) >= 8)
-    assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["epoch"] == 1
+    ckpt = load_state(tmp_path / "cut" / "checkpoint.safetensors")
+    assert (ckpt["epoch"], ckpt["step"]) == (1, 2)  # saved at the step it stopped
     if not mixup:  # a checkpoint from before the mixup setting existed resumes too
-        ckpt = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)
         del ckpt["config"]["mixup"]
-        torch.save(ckpt, tmp_path / "cut" / "checkpoint.pt")
+        save_state(tmp_path / "cut" / "checkpoint.safetensors", ckpt)
     resumed = _student(teacher, seed=123)  # a fresh process would start from other weights
     distill(resumed, teacher, UNLABELLED, TEST, cfg, tmp_path / "cut")
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):

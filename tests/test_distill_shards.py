@@ -28,6 +28,7 @@ from safetensors.torch import load_file
 from dfkd_core.cli import main
 from dfkd_core.data.shard_stream import ShardStream
 from dfkd_core.errors import DfkdError
+from dfkd_core.io import load_state
 from dfkd_core.pipeline.run import run_pipeline
 from dfkd_core.store.export import export_store
 
@@ -68,7 +69,7 @@ def test_dfkd_run_trains_a_student_from_shards(kit, tmp_path):
     assert done["shards"] == {"path": str(kit["shards"]), "shuffle": 30} and done["store"] is None
     results = json.loads((tmp_path / "wds" / "results.json").read_text())
     assert results["train_images"] == COUNT and results["images"] == COUNT
-    assert (tmp_path / "wds" / "02-distill" / "checkpoint.pt").exists()
+    assert (tmp_path / "wds" / "02-distill" / "checkpoint.safetensors").exists()
     assert (tmp_path / "wds" / "02-distill" / "student.safetensors").exists()
     assert run(config(kit, {"samples": {"path": str(kit["store"])}}), tmp_path / "store") == 0
     from_store = json.loads((tmp_path / "store" / "results.json").read_text())
@@ -94,8 +95,9 @@ def test_a_stopped_shards_run_resumes_to_the_uninterrupted_student(kit, tmp_path
     run_pipeline(cfg, tmp_path / "whole", log=lambda m: None)
     polls = iter(range(1, 10**6))
     stopped = run_pipeline(cfg, tmp_path / "cut", log=lambda m: None, should_stop=lambda: next(polls) > 9)
-    assert stopped.cancelled  # 6 steps an epoch: stopped in epoch 2; the rerun goes on from epoch 1's checkpoint
-    assert torch.load(tmp_path / "cut" / "02-distill" / "checkpoint.pt", weights_only=True)["epoch"] == 1
+    assert stopped.cancelled  # 6 steps an epoch: stopped in epoch 2; the rerun goes on from the step it stopped at
+    cut_at = load_state(tmp_path / "cut" / "02-distill" / "checkpoint.safetensors")
+    assert (cut_at["epoch"], cut_at["step"]) == (1, 2)  # the rerun reads the shards again and skips 2 batches
     run_pipeline(cfg, tmp_path / "cut", log=lambda m: None)
     a, b = (load_file(tmp_path / name / "02-distill" / "student.safetensors") for name in ("whole", "cut"))
     assert all(torch.equal(a[key], b[key]) for key in a)
@@ -203,5 +205,5 @@ def test_torchrun_two_processes_distill_from_shards(kit, tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert results["train_images"] == COUNT and results["train_images_per_epoch"] == 80  # 2 x 40: 16 left out
     assert results["student_test_acc"] >= LEARNED
-    assert sorted(p.name for p in (out / "02-distill").glob("*.pt")) == ["checkpoint.pt"]
-    assert torch.load(out / "02-distill" / "checkpoint.pt", weights_only=True)["processes"] == 2
+    assert sorted(p.name for p in (out / "02-distill").glob("checkpoint*")) == ["checkpoint.safetensors"]
+    assert load_state(out / "02-distill" / "checkpoint.safetensors")["processes"] == 2

@@ -23,6 +23,7 @@ from safetensors.torch import load_file
 
 from dfkd_core import DfkdError
 from dfkd_core.cli import main
+from dfkd_core.io import load_state
 from dfkd_core.pipeline.run import run_pipeline
 from dfkd_core.distill.parallel import per_rank_batch
 from dfkd_core.teacher.evaluate import share
@@ -87,7 +88,7 @@ def one_process(kit, tmp_path_factory):
 def written_once(out: Path):
     stage = out / "02-distill"
     files = sorted(p.name for p in stage.iterdir())
-    assert files == ["DONE.json", "checkpoint.pt", "metrics.csv", "student.json", "student.onnx",
+    assert files == ["DONE.json", "checkpoint.safetensors", "metrics.csv", "student.json", "student.onnx",
                      "student.safetensors"], files  # one of each, no leftover temporary file
 
 
@@ -101,7 +102,7 @@ def test_two_processes_reach_the_one_process_accuracy(kit, one_process, tmp_path
     assert abs(results["student_test_acc"] - one_process["student_test_acc"]) <= TOLERANCE
     assert done.stdout.count("student_test_acc") == 1  # rank 0 alone reports
     written_once(out)
-    checkpoint = torch.load(out / "02-distill" / "checkpoint.pt", weights_only=True)
+    checkpoint = load_state(out / "02-distill" / "checkpoint.safetensors")
     assert checkpoint["processes"] == 2 and len(checkpoint["ranks"]) == 2 and checkpoint["epoch"] == 3
     card = json.loads((out / "02-distill" / "student.json").read_text())
     assert card["test_accuracy"] == card["metrics"][-1]["test_acc"] == results["student_test_acc"]
@@ -115,6 +116,32 @@ def test_the_evaluation_over_two_ranks_counts_every_test_image_once(tmp_path):
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert sorted(ranks[0]["seen"] + ranks[1]["seen"]) == list(range(7))
     assert ranks[0]["accuracy"] == ranks[1]["accuracy"] == pytest.approx(3 / 7)
+
+
+@pytest.mark.slow
+def test_srun_s_variables_alone_launch_the_ranks(tmp_path):
+    """Under srun there is no RANK / WORLD_SIZE / LOCAL_RANK, which accelerate reads: the
+    SLURM_* variables stand in for them (the evaluation above, over 2 processes started by hand)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT), SLURM_NTASKS="2", MASTER_PORT=free_port())
+    ranks = [subprocess.Popen([sys.executable, str(ROOT / "tests" / "ddp_workers.py"), "eval", str(tmp_path)],
+                              env={**env, "SLURM_PROCID": str(r), "SLURM_LOCALID": str(r)}, cwd=ROOT,
+                              stderr=subprocess.PIPE, text=True) for r in (0, 1)]
+    for rank in ranks:
+        assert rank.wait(timeout=300) == 0, rank.stderr.read()[-3000:]
+    seen = [json.loads((tmp_path / f"rank{r}.json").read_text())["seen"] for r in (0, 1)]
+    assert sorted(seen[0] + seen[1]) == list(range(7)) and seen[0] and seen[1]
+
+
+def test_one_process_never_touches_torch_distributed(monkeypatch):
+    from dfkd_core.runtime import distributed
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"):
+        monkeypatch.delenv(name, raising=False)
+    assert distributed.world() == (0, 1, 0) and distributed.init_if_needed("cuda") == "cuda"
+    distributed.barrier()
+    assert distributed.any_rank(True) and distributed.sums(1.5, 2.0) == [1.5, 2.0]
+    assert distributed.from_main(None) is None and distributed.every_rank({"a": torch.ones(1)})[0]["a"] == 1
+    assert not torch.distributed.is_initialized() and distributed._STATE is None
 
 
 @pytest.mark.parametrize("n, processes", [(7, 2), (200, 3), (2, 4), (0, 2)])
@@ -142,15 +169,18 @@ def test_resume_over_two_processes_is_exact_and_a_stop_on_rank_0_stops_both(kit,
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     whole.mkdir(), cut.mkdir()
     launch(TORCHRUN, [*worker, str(whole)], tmp_path)
-    launch(TORCHRUN, [*worker, str(cut), "10"], tmp_path)  # 8 steps an epoch: rank 0 stops in epoch 2
+    launch(TORCHRUN, [*worker, str(cut), "13"], tmp_path)  # 8 steps an epoch: rank 0 stops in epoch 2
     for r in (0, 1):  # rank 1 never asked, yet it stopped too (else the launch would hang)
         report = json.loads((cut / f"rank{r}.json").read_text())
         assert report["cancelled"] and "in epoch 2" in report["stopped_at"]
-    assert torch.load(cut / "run" / "02-distill" / "checkpoint.pt", weights_only=True)["epoch"] == 1
+    cut_at = load_state(cut / "run" / "02-distill" / "checkpoint.safetensors")
+    assert (cut_at["epoch"], cut_at["step"]) == (1, 3)  # saved at the step it stopped, inside epoch 2
+    assert [r["sums"][0].item() for r in cut_at["ranks"]] == [48, 48]  # each rank's sums: 3 steps of 16 images
     assert not (cut / "run" / "02-distill" / "student.safetensors").exists()
-    launch(TORCHRUN, [*worker, str(cut)], tmp_path)  # rerun: resumes from epoch 1's checkpoint
-    a = torch.load(whole / "run" / "02-distill" / "checkpoint.pt", weights_only=True)
-    b = torch.load(cut / "run" / "02-distill" / "checkpoint.pt", weights_only=True)
+    launch(TORCHRUN, [*worker, str(cut)], tmp_path)  # rerun: resumes from that step
+    a = load_state(whole / "run" / "02-distill" / "checkpoint.safetensors")
+    b = load_state(cut / "run" / "02-distill" / "checkpoint.safetensors")
+    assert a["rows"][-1]["train_loss"] == b["rows"][-1]["train_loss"]
     for name, tensor in a["model"].items():
         assert torch.equal(tensor, b["model"][name]), name
     exported = [load_file(f / "run" / "02-distill" / "student.safetensors") for f in (whole, cut)]

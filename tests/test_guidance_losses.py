@@ -11,6 +11,7 @@ from torch import nn
 from dfkd_core import DfkdError
 from dfkd_core.diffusion import load_backbone
 from dfkd_core.errors import Cancelled
+from dfkd_core.io import load_state
 from dfkd_core.methods.diffdfkd.config import GenerateConfig, GuidanceConfig
 from dfkd_core.methods.diffdfkd.generate import run_generation
 from dfkd_core.methods.diffdfkd.losses import teacher_loss
@@ -94,7 +95,7 @@ def test_adv_guidance_seeks_samples_the_student_has_not_learnt(prior):
 def test_generation_trains_the_online_student_and_resumes_with_it(prior, tmp_path):
     teacher = sharp_teacher()
     whole = run_generation(_config(prior, tmp_path / "whole", adv=1.0, adv_student="small_cnn"), teacher=teacher)
-    state = torch.load(tmp_path / "whole" / CHECKPOINT, weights_only=True)
+    state = load_state(tmp_path / "whole" / CHECKPOINT)
     assert state["batches"] == 2  # 6 samples in batches of 3: the student learnt each
     fresh = OnlineStudent(teacher, "small_cnn")
     assert any(not torch.equal(v, fresh.model.state_dict()[k]) for k, v in state["model"].items())
@@ -106,7 +107,7 @@ def test_generation_trains_the_online_student_and_resumes_with_it(prior, tmp_pat
     with pytest.raises(Cancelled):  # killed inside the second batch: the student has learnt the first
         run_generation(_config(prior, tmp_path / "resumed", adv=1.0, adv_student="small_cnn"), teacher=teacher,
                        should_stop=lambda: next(polls) >= 6)
-    assert torch.load(tmp_path / "resumed" / CHECKPOINT, weights_only=True)["batches"] == 1
+    assert load_state(tmp_path / "resumed" / CHECKPOINT)["batches"] == 1
     resumed = run_generation(_config(prior, tmp_path / "resumed", adv=1.0, adv_student="small_cnn"), teacher=teacher)
     assert torch.equal(resumed.load().images, whole.load().images)
 

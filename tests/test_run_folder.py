@@ -94,7 +94,7 @@ def test_a_cancelled_distill_exports_nothing_and_is_not_finished(kit, tmp_path, 
     ctx = run_pipeline(config(teacher_card, data_dir), out, should_stop=stop_after(4), log=print)
     assert ctx.cancelled and "epoch 2" in ctx.stopped_at  # 2 steps per epoch, polled before each
     stage = out / "02-distill"
-    assert (stage / "checkpoint.pt").exists() and not (stage / "DONE.json").exists()
+    assert (stage / "checkpoint.safetensors").exists() and not (stage / "DONE.json").exists()
     assert not (stage / "student.safetensors").exists() and not (out / "results.json").exists()
     assert "cancelled" not in set(runs_table()["run"])
     listed = runs_table(include_unfinished=True)

@@ -1,20 +1,23 @@
 """The training loop shared by supervised training (train.py) and distillation
 (distill.py): SGD + Nesterov with a one-cycle LR, tensor augmentation (random shift and
-flip), evaluation on a real test set every epoch, a checkpoint per epoch from which a
-killed run resumes with the same result as an uninterrupted one, and metrics.csv."""
+flip), evaluation on a real test set every epoch, and metrics.csv. A checkpoint at the end of
+every epoch, every ~30 s inside one (runtime.checkpoint.SAVE_SECONDS) and when stopped: a run
+interrupted anywhere resumes from it, inside the epoch, with the same result as an
+uninterrupted one (fit_state.py)."""
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from dfkd_core.data.image_dataset import ImageDataset, random_crop_flip
 from dfkd_core.errors import Cancelled, DfkdError
-from dfkd_core.io import torch_save, write_metrics_csv
+from dfkd_core.io import write_metrics_csv
+from dfkd_core.runtime.checkpoint import SaveClock, refuse_pickled
 from dfkd_core.runtime.distributed import any_rank, from_main, is_main, sums, world
 from dfkd_core.teacher.evaluate import accuracy_across_ranks
 
+from . import fit_state as fs
 from . import parallel as dp
 
 
@@ -24,8 +27,8 @@ def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | No
     augmented batch in [0, 1] (targets: what train_acc compares the logits with).
     eval_logits(images) -> logits for the test set. Only parameters with requires_grad are
     trained. Returns the metrics rows, one per epoch, with the model in eval mode. should_stop()
-    is polled before every step: when it turns true, raises Cancelled (the checkpoint of the
-    last finished epoch stays; rerunning resumes from it). A loss that is not finite raises
+    is polled before every step: when it turns true, the checkpoint is written at that step and
+    Cancelled raised (rerunning resumes from that step). A loss that is not finite raises
     DfkdError: a student trained on NaN would be exported as if it were fine.
 
     Under torchrun / `accelerate launch` (WORLD_SIZE > 1) `model` is data_parallel.wrap's DDP
@@ -51,51 +54,46 @@ def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | No
     opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, epochs=cfg.epochs,
                                                 steps_per_epoch=steps_per_epoch, pct_start=0.15)
-    rows, start_epoch = [], 0
-    ckpt_path = out / "checkpoint.pt"
-    if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        saved = {**asdict(type(cfg)()), **ckpt["config"]}  # settings added since the checkpoint: their defaults
-        if saved != asdict(cfg) or ckpt.get("train_size", len(train_set)) != len(train_set):
-            raise DfkdError(f"{ckpt_path} was made with other settings or data ({ckpt['config']}, "
-                            f"{ckpt.get('train_size')} images); use a new output folder, or the same "
-                            "settings and data to resume.")
-        if ckpt.get("processes", 1) != size:  # each rank's share and random state depend on their number
-            raise DfkdError(f"{ckpt_path} was made by {ckpt.get('processes', 1)} process(es); resume it with "
-                            f"as many (this run has {size}), or use a new output folder.")
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        sched.load_state_dict(ckpt["scheduler"])
-        states = ckpt["ranks"][rank] if size > 1 else ckpt
-        gen.set_state(states["generator"])
-        torch.set_rng_state(states["torch_rng"])
-        rows, start_epoch = ckpt["rows"], ckpt["epoch"]
+    path = refuse_pickled(out / fs.NAME)
+    pos, rows = fs.restore(path, cfg, len(train_set), model, opt, sched, gen)
+    clock = SaveClock()
 
-    for epoch in range(start_epoch, cfg.epochs):
-        t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
+    def save():
+        fs.save(path, pos, gen, model, opt, sched, rows, cfg, len(train_set))
+        clock.saved()
+
+    while pos.epoch < cfg.epochs:
+        epoch, t0 = pos.epoch, time.time() - pos.seconds
         model.train()
-        batches = (dp.rank_batches(train_set, sampler, epoch, per_rank) if sampler
-                   else train_set.batches(cfg.batch_size, shuffle=True, generator=gen))
+        batches = fs.batches_from(pos, gen, dp.rank_batches(train_set, sampler, epoch, per_rank) if sampler
+                                  else train_set.batches(cfg.batch_size, shuffle=True, generator=gen))
         for x, y in batches:
-            if any_rank(should_stop()):
-                raise Cancelled(f"cancelled in epoch {epoch + 1} of {cfg.epochs} after {seen} images")
+            # one agreement per step: a stop asked on any rank, a checkpoint due by rank 0's clock
+            stop, due = (flag > 0 for flag in sums(should_stop(), is_main() and pos.step > 0 and clock.due()))
+            if stop or due:
+                pos.seconds = time.time() - t0
+                save()
+            if stop:
+                raise Cancelled(f"cancelled in epoch {epoch + 1} of {cfg.epochs} after {pos.seen} images")
             if cfg.crop_pad or cfg.flip:
                 x = random_crop_flip(x, cfg.crop_pad, cfg.flip, gen)
             loss, logits, targets = step_loss(x.to(device), y.to(device))
             if any_rank(not torch.isfinite(loss)):  # every rank stops, or the others would wait forever
-                raise DfkdError(f"The training loss became {loss.item()} in epoch {epoch + 1} (after {seen} "
+                raise DfkdError(f"The training loss became {loss.item()} in epoch {epoch + 1} (after {pos.seen} "
                                 f"images) with lr {cfg.lr}: training diverged. Lower the learning rate, or "
                                 f"check the teacher and the images (NaN in them?). Nothing was exported.")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-            seen += len(y)
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(1) == targets).sum().item()
+            pos.step += 1
+            pos.seen += len(y)
+            pos.loss_sum += loss.item() * len(y)
+            pos.correct += (logits.argmax(1) == targets).sum().item()
             if progress and is_main():
-                progress(epoch + min(seen * size / len(train_set), 1.0), cfg.epochs)
+                progress(epoch + min(pos.seen * size / len(train_set), 1.0), cfg.epochs)
         model.eval()
+        seen, loss_sum, correct = pos.seen, pos.loss_sum, pos.correct
         if size > 1:  # the whole epoch's figures; one model on every rank
             seen, loss_sum, correct = sums(seen, loss_sum, correct)
             dp.average_buffers(model)
@@ -104,14 +102,9 @@ def fit(model, eval_logits, train_set: ImageDataset, test_set: ImageDataset | No
             row["test_acc"] = round(accuracy_across_ranks(eval_logits, test_set, device=device), 5)
         row.update(lr=round(sched.get_last_lr()[0], 6), epoch_seconds=round(from_main(time.time() - t0), 1))
         rows.append(row)
-        state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                 "scheduler": sched.state_dict(), "generator": gen.get_state(),
-                 "torch_rng": torch.get_rng_state(), "rows": rows, "epoch": epoch + 1,
-                 "config": asdict(cfg), "train_size": len(train_set)}
-        if size > 1:
-            state.update(processes=size, ranks=dp.random_states(gen))
+        pos = fs.Position(epoch + 1, gen.get_state())
+        save()
         if is_main():
-            torch_save(ckpt_path, state)
             write_metrics_csv(out / "metrics.csv", rows)
             if on_epoch:
                 on_epoch(rows[-1])

@@ -1,7 +1,8 @@
 """What fit() needs to train one model over several processes (torchrun, `accelerate
-launch`): the model in DDP, each rank's share of every global batch, flags and sums agreed
-by all ranks, and each rank's random state for an exact resume. With one process every
-function is a no-op (or the single-process value), so one-process runs are unchanged.
+launch`): the model in DDP, each rank's share of every global batch, and one set of
+BatchNorm statistics (flags, sums and each rank's random state go through
+runtime.distributed). With one process every function is a no-op (or the single-process
+value), so one-process runs are unchanged.
 
 The global batch is the config's batch_size, as in one process: each of the W ranks draws
 batch_size / W images of it (a batch size W does not divide is refused). DDP averages the
@@ -13,7 +14,7 @@ from torch.utils.data import DistributedSampler
 
 from dfkd_core.data.image_dataset import ImageDataset
 from dfkd_core.errors import DfkdError
-from dfkd_core.runtime.distributed import all_reduce_sum, init_if_needed, world
+from dfkd_core.runtime.distributed import init_if_needed, world
 
 RANK_SEED_STRIDE = 1_000_003  # rank r augments with seed + r * stride: its own draws; rank 0 keeps the seed
 
@@ -64,17 +65,9 @@ def rank_batches(train_set: ImageDataset, sampler: DistributedSampler, epoch: in
 def average_buffers(model):
     """BatchNorm statistics averaged over the ranks (each updated them from its own share),
     so every rank evaluates, checkpoints and continues with the same model."""
-    size = world()[1]
+    if world()[1] == 1:
+        return
+    from accelerate.utils import reduce
     for buf in model.buffers():
-        if size > 1 and buf.is_floating_point():
-            buf.copy_(all_reduce_sum(buf.detach().clone()) / size)
-
-
-def random_states(generator: torch.Generator) -> list[dict]:
-    """Every rank's (generator, torch RNG) state, on every rank, for the checkpoint."""
-    rank, size, _ = world()
-    mine = torch.stack([generator.get_state(), torch.get_rng_state()]).long()
-    every = torch.zeros(size, *mine.shape, dtype=torch.long)
-    every[rank] = mine
-    all_reduce_sum(every)
-    return [{"generator": s[0].to(torch.uint8), "torch_rng": s[1].to(torch.uint8)} for s in every]
+        if buf.is_floating_point():
+            buf.copy_(reduce(buf.detach(), reduction="mean"))

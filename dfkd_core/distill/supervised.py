@@ -14,7 +14,7 @@ from .fit import fit
 def train_classifier(model, preprocess: Preprocess, train_set: ImageDataset, test_set: ImageDataset,
                      cfg: TrainConfig, out_dir, device="cpu", **hooks) -> list[dict]:
     """Cross-entropy on the dataset's labels. hooks: on_epoch, should_stop, progress.
-    Writes out_dir/checkpoint.pt and out_dir/metrics.csv; resumes from the checkpoint."""
+    Writes out_dir/checkpoint.safetensors and out_dir/metrics.csv; resumes from the checkpoint."""
     preprocess.to(device)
 
     def step_loss(x, y):

@@ -19,10 +19,11 @@ import torch
 import torch.nn.functional as F
 
 from dfkd_core.errors import DfkdError
-from dfkd_core.io import torch_save
+from dfkd_core.io import load_state, save_state
 from dfkd_core.models.zoo import build_model
+from dfkd_core.runtime.checkpoint import refuse_pickled
 
-CHECKPOINT = "online_student.pt"
+CHECKPOINT = "online_student.safetensors"
 
 
 class OnlineStudent:
@@ -34,9 +35,9 @@ class OnlineStudent:
             self.model = build_model(arch, teacher.num_classes, teacher.in_channels).to(teacher.device).eval()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
         self.batches = 0
-        self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.checkpoint = refuse_pickled(checkpoint) if checkpoint else None
         if self.checkpoint and self.checkpoint.exists():
-            self._restore(torch.load(self.checkpoint, map_location=teacher.device, weights_only=True))
+            self._restore(load_state(self.checkpoint))
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(self.teacher.preprocess(images.to(self.teacher.device)))
@@ -56,7 +57,7 @@ class OnlineStudent:
         self.model.eval()
         self.batches += 1
         if self.checkpoint:
-            torch_save(self.checkpoint, {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            save_state(self.checkpoint, {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                                          "batches": self.batches})
         return loss.item()
 

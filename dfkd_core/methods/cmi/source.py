@@ -11,4 +11,4 @@ class CMI(FastDFKD):
     method = "cmi"
     title = "CMI"
     synthesizer = ContrastiveSynthesizer
-    checkpoint_name = "cmi_state.pt"  # cfg: a CMIConfig
+    checkpoint_name = "cmi_state.safetensors"  # cfg: a CMIConfig

@@ -7,7 +7,6 @@ integration* branch on the frozen teacher's penultimate features t (HiDFD), conc
 with h; a hinge-loss head and an ADC-GAN auxiliary classifier over 2K classes (real class y
 is label y, fake class y is label K + y). Spectral norm on every layer of both networks."""
 
-import copy
 import math
 from dataclasses import asdict, dataclass
 from itertools import pairwise
@@ -16,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 
 def sn_conv(cin, cout, k=3):
@@ -148,19 +148,22 @@ class Discriminator(nn.Module):
         return self.adv(h).squeeze(1), self.classifier(h)
 
 
-def ema_copy(model: nn.Module) -> nn.Module:
-    ema = copy.deepcopy(model)
-    for p in ema.parameters():
-        p.requires_grad_(False)
+def ema_of(model: nn.Module, decay: float) -> AveragedModel:
+    """torch's EMA (AveragedModel) of the generator, starting as a copy of it. After n updates
+    the decay is min(decay, (1 + n) / (10 + n)), so the first steps are not averaged with the
+    random start for long; buffers (BN statistics, spectral-norm vectors) are copied (ema_update)."""
+    def warming_up(ema_params, params, n):
+        get_ema_multi_avg_fn(min(decay, (1 + int(n)) / (10 + int(n))))(ema_params, params, n)
+
+    ema = AveragedModel(model, multi_avg_fn=warming_up).requires_grad_(False)
+    ema.update_parameters(model)  # the copy counts as one: the update after step s sees n = s
     return ema
 
 
 @torch.no_grad()
-def ema_update(ema: nn.Module, model: nn.Module, decay: float):
-    """Parameters: exponential moving average; buffers (BN statistics, spectral-norm vectors): copied."""
-    for e, p in zip(ema.parameters(), model.parameters()):
-        e.lerp_(p, 1 - decay)
-    for e, b in zip(ema.buffers(), model.buffers()):
+def ema_update(ema: AveragedModel, model: nn.Module):
+    ema.update_parameters(model)
+    for e, b in zip(ema.module.buffers(), model.buffers()):
         e.copy_(b)
 
 

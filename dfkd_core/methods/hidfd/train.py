@@ -18,8 +18,9 @@ Each step:
 The discriminator reuses the step's generated images (detached) and their teacher outputs.
 Real images are drawn from a bank of `real_bank` augmented copies of each, whose teacher
 features are computed once (the teacher's forward pass is most of a step's cost on a CPU).
-A checkpoint (weights_only-loadable) is written every `checkpoint_every` steps and when
-stopped, so a killed or cancelled run resumes where it was."""
+A checkpoint (checkpoint.safetensors) is written every `checkpoint_every` steps, every ~30 s
+(runtime.checkpoint.SAVE_SECONDS) and at the step where a stop is asked, with the metric sums
+of the log interval in progress, so a killed or cancelled run resumes where it was, exactly."""
 
 import hashlib
 import time
@@ -31,14 +32,15 @@ import torch
 
 from dfkd_core.data.image_dataset import ImageDataset
 from dfkd_core.errors import DfkdError
-from dfkd_core.io import torch_save, write_metrics_csv
+from dfkd_core.io import load_state, save_state, write_metrics_csv
+from dfkd_core.runtime.checkpoint import SaveClock, refuse_pickled
 from dfkd_core.teacher.model import find_head
 
 from .augment import diff_augment
 from .bank import RealBank
 from .config import RESUMABLE_CHANGES, GANConfig
 from .losses import discriminator_loss, generator_loss, mode_seeking_loss
-from .models import Discriminator, DiscriminatorSpec, Generator, GeneratorSpec, ema_copy, ema_update
+from .models import Discriminator, DiscriminatorSpec, Generator, GeneratorSpec, ema_of, ema_update
 from .smoothing import FrequencySmoother
 
 
@@ -68,7 +70,7 @@ def data_fingerprint(real: ImageDataset) -> str:
 
 def train_gan(real: ImageDataset, teacher, cfg: GANConfig, out_dir, on_log=None, on_samples=None,
               should_stop=lambda: False, device="cpu") -> GANRun:
-    """real: the collected images, labelled by the teacher. Writes out_dir/checkpoint.pt and
+    """real: the collected images, labelled by the teacher. Writes out_dir/checkpoint.safetensors and
     out_dir/metrics.csv; resumes from the checkpoint. on_log(row) every log_every steps;
     on_samples(step, images) with a grid of the EMA generator (row c = class c)."""
     cfg.validate()
@@ -88,15 +90,15 @@ def train_gan(real: ImageDataset, teacher, cfg: GANConfig, out_dir, on_log=None,
     g, d = build_gan(cfg, teacher, real.channels, real.size)
     # channels_last runs these small convnets ~20% faster on a CPU (measured on the demo teacher)
     g.to(device, memory_format=torch.channels_last), d.to(device, memory_format=torch.channels_last)
-    ema = ema_copy(g)
+    ema = ema_of(g, cfg.ema_decay)  # torch's AveragedModel; GANRun.ema is its generator
     opt_g = torch.optim.Adam(g.parameters(), cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(d.parameters(), cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
     smoother = FrequencySmoother(k, cfg.cfs_beta, cfg.cfs_decay, bsz, torch.bincount(real.labels, minlength=k) + 1)
     fingerprint = data_fingerprint(real)
-    rows, step = [], 0
-    ckpt_path = out / "checkpoint.pt"
+    rows, step, interval = [], 0, {"sums": {}, "seconds": 0.0}  # the log interval in progress
+    ckpt_path = refuse_pickled(out / "checkpoint.safetensors")
     if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        ckpt = load_state(ckpt_path)
         _check_resumable(ckpt, cfg, fingerprint, ckpt_path)
         g.load_state_dict(ckpt["generator"])
         d.load_state_dict(ckpt["discriminator"])
@@ -106,20 +108,20 @@ def train_gan(real: ImageDataset, teacher, cfg: GANConfig, out_dir, on_log=None,
         smoother.load_state_dict(ckpt["smoother"])
         rng.set_state(ckpt["rng"])
         torch.set_rng_state(ckpt["torch_rng"])
-        rows, step = ckpt["rows"], ckpt["step"]
+        rows, step, interval = ckpt["rows"], ckpt["step"], ckpt["interval"]
 
-    def save(rows, step):
-        torch_save(ckpt_path, {"generator": g.state_dict(), "discriminator": d.state_dict(), "ema": ema.state_dict(),
+    def save(rows, step, interval):
+        save_state(ckpt_path, {"generator": g.state_dict(), "discriminator": d.state_dict(), "ema": ema.state_dict(),
                                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                                "smoother": smoother.state_dict(), "rng": rng.get_state(),
                                "torch_rng": torch.get_rng_state(), "rows": rows, "step": step,
-                               "config": asdict(cfg), "data": fingerprint})
+                               "interval": interval, "config": asdict(cfg), "data": fingerprint})
         if rows:
             write_metrics_csv(out / "metrics.csv", rows)
 
     with channels_last(teacher.model):
         return _loop(g, d, ema, teacher, smoother, opt_g, opt_d, RealBank(real, teacher, cfg, device), cfg, rng, rows,
-                     step, save, on_log, on_samples, should_stop, device)
+                     step, interval, save, on_log, on_samples, should_stop, device)
 
 
 @contextmanager
@@ -135,20 +137,20 @@ def channels_last(model):
             model.to(memory_format=torch.contiguous_format)
 
 
-def _loop(g, d, ema, teacher, smoother, opt_g, opt_d, bank, cfg, rng, rows, step, save, on_log, on_samples,
+def _loop(g, d, ema, teacher, smoother, opt_g, opt_d, bank, cfg, rng, rows, step, interval, save, on_log, on_samples,
           should_stop, device) -> GANRun:
     k = teacher.num_classes
     grid_z = torch.randn(k * 8, cfg.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 1)).to(device)
     grid_y = torch.arange(k, device=device).repeat_interleave(8)
     teacher.eval()
-    sums, t0, last_saved = {}, time.time(), step
+    sums, t0, last_saved, clock = interval["sums"], time.time() - interval["seconds"], step, SaveClock()
     while step < cfg.steps:
         if should_stop():
-            save(rows, step)
-            return GANRun(g, ema, d, rows, step, False)
+            save(rows, step, {"sums": sums, "seconds": time.time() - t0})
+            return GANRun(g, ema.module, d, rows, step, False)
         stats = _step(g, d, teacher, smoother, opt_g, opt_d, bank, cfg, rng, device)
         step += 1
-        ema_update(ema, g, min(cfg.ema_decay, (1 + step) / (10 + step)))
+        ema_update(ema, g)
         for key, v in stats.items():
             sums[key] = sums.get(key, 0.0) + v
         if step % cfg.log_every == 0 or step == cfg.steps:
@@ -162,11 +164,12 @@ def _loop(g, d, ema, teacher, smoother, opt_g, opt_d, bank, cfg, rng, rows, step
             if on_log:
                 on_log(rows[-1])
         if on_samples and cfg.samples_every and (step % cfg.samples_every == 0 or step == cfg.steps):
-            on_samples(step, _preview(ema, grid_z, grid_y))
-        if step - last_saved >= cfg.checkpoint_every or step == cfg.steps:
-            save(rows, step)
+            on_samples(step, _preview(ema.module, grid_z, grid_y))
+        if step - last_saved >= cfg.checkpoint_every or step == cfg.steps or clock.due():
+            save(rows, step, {"sums": sums, "seconds": time.time() - t0})
             last_saved = step
-    return GANRun(g, ema, d, rows, step, True)
+            clock.saved()
+    return GANRun(g, ema.module, d, rows, step, True)
 
 
 def _check_resumable(ckpt, cfg, fingerprint, path):
