@@ -17,7 +17,7 @@ from tiny_models import tiny_generate_kit
 
 from dfkd_core.cli import build_parser, main
 from dfkd_core.methods.diffdfkd.config import GuidanceConfig
-from dfkd_core.pipeline.lock import LOCK, run_lock
+from dfkd_core.pipeline.lock import lock_path, run_lock
 
 
 def _run(capsys, *argv):
@@ -51,16 +51,15 @@ def test_a_run_another_process_writes_is_refused_naming_it(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "Another process is writing" in proc.stderr and f"pid {os.getpid()}" in proc.stderr
     assert "dfkd run noise.yaml --out run" in proc.stderr and "Traceback" not in proc.stderr
-    assert not (out / "01-noise").exists()
+    assert not out.exists()
 
 
 def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path, capsys):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / LOCK).write_text(json.dumps({"pid": 2 ** 22 + 1, "command": "dfkd run (killed)"}))  # no flock held
+    lock_path(out).write_text(json.dumps({"pid": 2 ** 22 + 1, "command": "dfkd run (killed)"}))  # no flock held
     code, text = _run(capsys, "run", _noise_config(tmp_path), "--out", out)
     assert code == 0, text
-    assert (out / "01-noise" / "DONE.json").exists() and not (out / LOCK).exists()
+    assert (out / "01-noise" / "DONE.json").exists() and not lock_path(out).exists()
 
 
 def test_a_refused_generate_resume_names_the_setting_and_both_values(kit, tmp_path, capsys):

@@ -1,8 +1,9 @@
 """One process at a time writes a run folder: `run_lock(folder, command)` holds an exclusive
-flock on FOLDER/.run.lock, which names its owner (pid, command, start), for as long as the
-run works. A second process is refused with that owner named; a lock left by a process that
-died is taken over (the kernel drops a dead process's flock). A folder the lock had to create
-is removed again when the attempt failed before any work (a refused config claims nothing)."""
+flock on .FOLDER.lock beside it (so the folder itself is made only by the run, after its
+checks), which names its owner (pid, command, start), for as long as the run works. A second
+process is refused with that owner named; a lock left by a process that died is taken over
+(the kernel drops a dead process's flock). A run folder this attempt made is removed again
+when the attempt failed before any work (a refused config claims nothing)."""
 
 import fcntl
 import json
@@ -14,7 +15,6 @@ from pathlib import Path
 
 from dfkd_core.errors import DfkdError
 
-LOCK = ".run.lock"
 BOOKKEEPING = ("config.yaml", "backbone.json", "CANCELLED.json")  # what a run writes before its first work
 
 
@@ -49,13 +49,17 @@ def _held(run_dir: Path, owner: dict) -> DfkdError:
                      "rerun this command to resume; two processes writing one run would mix their work.")
 
 
+def lock_path(run_dir) -> Path:
+    run_dir = Path(run_dir).resolve()  # one lock, however the folder is spelled
+    return run_dir.parent / f".{run_dir.name}.lock"
+
+
 @contextmanager
 def run_lock(run_dir, command: str):
     """Hold run_dir for this process while the body runs (DfkdError when another holds it)."""
-    run_dir = Path(run_dir)
+    run_dir, path = Path(run_dir), lock_path(run_dir)
     created = not run_dir.exists()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
     f, owner = _open_locked(path)
     if f is None:
         raise _held(run_dir, owner)
@@ -71,7 +75,7 @@ def run_lock(run_dir, command: str):
     finally:
         path.unlink(missing_ok=True)  # before the flock drops: a waiting process then locks a fresh file
         f.close()
-        if created and (failed or not any(run_dir.iterdir())):
+        if created and failed and run_dir.is_dir():
             _remove_if_unmade(run_dir)
 
 
