@@ -59,6 +59,7 @@ def cmd_teacher_train(args) -> None:
     from dfkd_core.runtime.devices import device_label, resolve_device
     from dfkd_core.teacher.preprocess import Preprocess
 
+    from .estimate import print_training_estimate
     from .progress import PhaseBars
 
     device = resolve_device(args.device)
@@ -71,6 +72,7 @@ def cmd_teacher_train(args) -> None:
     model = build_model(arch, len(train_set.class_names), train_set.channels)
     pre = Preprocess(train_set.channels, train_set.size, mean, std)
     work = Path(args.work_dir or f"runs/train-{Path(args.out).name}")
+    print_training_estimate(arch, cfg.epochs, len(train_set), device)
     torch.manual_seed(cfg.seed)
     bars, t0 = PhaseBars(), time.time()
     try:
