@@ -83,3 +83,14 @@ def test_a_long_demo_run_says_its_expected_time_before_it_starts(capsys):
     line = capsys.readouterr().out
     assert line.startswith("expected on a 2-core CPU") and "hidfd GAN ~" in line and "distillation ~" in line
     assert estimate({**cfg, "teacher": "my-teacher.json"}) == []  # no figures for other models: no guess
+
+
+def test_an_epoch_of_one_batch_is_not_counted_before_its_evaluation():
+    bars = PhaseBars(file=io.StringIO())
+    bars("distill", 1.0, 2)  # the first report: epoch 1's only batch is done, its evaluation not yet
+    assert (bars.bar.initial, bars.bar.n, bars.shown["epoch"]) == (0, 0, "1 evaluating")
+    bars.metrics("distill", {"epoch": 1})
+    bars("distill", 2.0, 2)
+    bars.metrics("distill", {"epoch": 2})
+    assert bars.bar.n == 2 and bars.shown["then"] == "final evaluation, export"
+    bars.close()

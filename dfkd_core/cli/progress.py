@@ -26,7 +26,9 @@ class PhaseBars:
         self.close()
         epochs = phase in EPOCH_PHASES
         self.phase, self.shown = phase, {}
-        self.bar = tqdm(desc=phase, total=int(total), initial=math.floor(done),
+        # an epoch counts once evaluated: at 6.0 the sixth is trained, not yet evaluated
+        done = max(0, math.ceil(done) - 1) if epochs else math.floor(done)
+        self.bar = tqdm(desc=phase, total=int(total), initial=done,
                         unit="epoch" if epochs else UNITS.get(phase, "img"), smoothing=0, dynamic_ncols=True,
                         disable=not self.enabled, file=self.file)
 
@@ -51,6 +53,8 @@ class PhaseBars:
             self.bar.set_postfix(self.shown, refresh=False)
             self.bar.update(int(row["epoch"]) - self.bar.n)
         self._postfix(**{k: row[k] for k in SHOWN if k in row})
+        if self.phase == "distill" and self.bar.n >= self.bar.total:  # the stage ends with these
+            self._postfix(then="final evaluation, export")
 
     def _postfix(self, **values):
         if any(self.shown.get(k) != v for k, v in values.items()):  # redraw only when a figure changes
