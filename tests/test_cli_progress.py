@@ -37,7 +37,7 @@ def test_epochs_are_whole_and_count_after_their_evaluation():
     assert (bars.bar.initial, bars.bar.n, bars.bar.unit) == (3, 3, "epoch")
     assert bars.shown["epoch"] == "4 at 25%"
     bars("distill", 4.0, 20)  # its batches are done; the evaluation runs
-    assert bars.bar.n == 3 and bars.shown["epoch"] == "4 evaluating"
+    assert bars.bar.n == 3 and bars.shown["epoch"] == "4 ending (evaluation, checkpoint)"
     bars.metrics("distill", {"epoch": 4, "train_loss": 0.5, "test_acc": 0.9})
     assert bars.bar.n == 4 and "epoch" not in bars.shown and bars.shown["test_acc"] == 0.9
     bars.close()
@@ -88,7 +88,7 @@ def test_a_long_demo_run_says_its_expected_time_before_it_starts(capsys):
 def test_an_epoch_of_one_batch_is_not_counted_before_its_evaluation():
     bars = PhaseBars(file=io.StringIO())
     bars("distill", 1.0, 2)  # the first report: epoch 1's only batch is done, its evaluation not yet
-    assert (bars.bar.initial, bars.bar.n, bars.shown["epoch"]) == (0, 0, "1 evaluating")
+    assert (bars.bar.initial, bars.bar.n, bars.shown["epoch"]) == (0, 0, "1 ending (evaluation, checkpoint)")
     bars.metrics("distill", {"epoch": 1})
     bars("distill", 2.0, 2)
     bars.metrics("distill", {"epoch": 2})

@@ -41,7 +41,7 @@ class PhaseBars:
             return
         epoch, part = math.floor(done), done - math.floor(done)
         if epoch > self.bar.n:  # its batches are done: the evaluation runs before metrics() counts it
-            self._postfix(epoch=f"{epoch} evaluating")
+            self._postfix(epoch=f"{epoch} ending (evaluation, checkpoint)")
         else:
             self._postfix(epoch=f"{epoch + 1} at {int(100 * part)}%")
 
@@ -60,6 +60,11 @@ class PhaseBars:
         if any(self.shown.get(k) != v for k, v in values.items()):  # redraw only when a figure changes
             self.shown.update(values)
             self.bar.set_postfix(self.shown)
+
+    def write(self, line: str):
+        """A line of the run's log, printed above the open bar (print() would split it)."""
+        from tqdm import tqdm
+        tqdm.write(line, file=self.file)
 
     def close(self):
         if self.bar is not None:

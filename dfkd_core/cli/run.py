@@ -31,7 +31,7 @@ def execute(cfg: dict, out, args) -> None:
         with run_lock(out, command) if is_main() else nullcontext():  # one process per run folder
             ctx = run_pipeline(cfg, out, data_dir=args.data_dir, download=args.download, progress=bars,
                                where=getattr(args, "config", None) or "dfkd distill", command=command,
-                               on_metrics=bars.metrics)
+                               on_metrics=bars.metrics, log=bars.write)
     finally:
         bars.close()
     if ctx.cancelled:
