@@ -62,10 +62,6 @@ class NoiseSchedule:
             eps = (zf - ra * x0) / rb
         return eps.to(z.dtype), x0.to(z.dtype)
 
-    def eps_from_x0(self, z: torch.Tensor, x0: torch.Tensor, t: int) -> torch.Tensor:
-        a = self.alpha_value(t)
-        return ((z.float() - math.sqrt(a) * x0.float()) / max(math.sqrt(1 - a), 1e-8)).to(z.dtype)
-
     def step(self, x0, eps, t: int, t_prev: int, eta: float = 0.0, generators=None):
         """DDIM update z_t -> z_{t_prev} (eta=0 deterministic, eta=1 DDPM-like ancestral), in x0's dtype."""
         a, a_prev = self.alpha_value(t), self.alpha_value(t_prev)

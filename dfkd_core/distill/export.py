@@ -70,12 +70,3 @@ def export_onnx(path, student: nn.Module, teacher: Teacher, check: bool = True) 
     if diff > 1e-3:
         raise DfkdError(f"The ONNX export {path} disagrees with PyTorch (max logit difference {diff:.2g}).")
     return diff
-
-
-def load_simkd_student(arch: str, card: dict, state_dict: dict) -> SimKDStudent:
-    from dfkd_core.models.zoo import build_model
-    backbone = build_model(arch, card["num_classes"], card["in_channels"])
-    student = SimKDStudent(backbone, nn.Linear(card["simkd_teacher_dim"], card["num_classes"]))
-    student.load_state_dict(state_dict, strict=True)
-    return student.eval()
-
