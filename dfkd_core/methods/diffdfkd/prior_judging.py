@@ -8,6 +8,8 @@ import time
 
 import torch
 
+from dfkd_core.methods.base import flat_plan
+
 from .config import GuidanceConfig
 from .sampler import guided_sample
 
@@ -17,9 +19,10 @@ def judge_prior(backbone, teacher, panel, samples: int = 1000, steps: int = 25, 
     """(figures, images, teacher labels) of `samples` unguided samples, seeds first_seed on."""
     t0, images = time.perf_counter(), []
     cfg = GuidanceConfig(steps=steps, strength=0.0)
+    keys = flat_plan(samples, first_seed, [0] * samples)  # (the target is ignored: no guidance)
     for start in range(0, samples, batch_size):
-        seeds = list(range(first_seed + start, first_seed + min(samples, start + batch_size)))
-        images.append(guided_sample(backbone, teacher, [0] * len(seeds), seeds, cfg).images)
+        part = keys[start:start + batch_size]
+        images.append(guided_sample(backbone, teacher, [k.target for k in part], [k.seed for k in part], cfg).images)
     images = torch.cat(images)
     seconds = time.perf_counter() - t0
     labels = teacher.probs(images).argmax(1)
