@@ -10,6 +10,12 @@ bench_first_examples: page load (navigation start) -> the first pre-made example
 visible on the "How it works" tab (target: <= 3 s; inlined PNGs, no compute). The examples
 are in the page's initial config (no load event, no queue); what the page waits for is
 Gradio's front end fetching one JS module per component type before its first paint.
+bench_first_generate: the first Generate after the server starts (as `python app.py` starts
+it, warming the models in the background), from the click to the samples shown (target:
+<= 5 s), and the seconds from the start to that click.
+bench_generate_beside_distill: Generate (the Samples tab's defaults) alone, then while a
+second browser session distils (previews and heavy work run in separate pools: the
+Generate never waits for the distillation, it only shares the CPU with it).
 Each line ends with the 1-minute load average before -> after: on this shared 2-core
 machine the figures move with it."""
 
@@ -19,6 +25,7 @@ import socket
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,9 +36,9 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 
 
 @contextlib.contextmanager
-def served_app(prepare=None):
+def served_app(prepare=None, warm: bool = False):
     """The app of app.py on a free port, writing into a fresh runs folder; prepare(runs_dir)
-    runs first (to put sample sets there)."""
+    runs first (to put sample sets there); warm: as `python app.py` starts it (app.warm_up)."""
     os.environ["DFKD_RUNS_DIR"] = tempfile.mkdtemp(prefix="dfkd-bench-browser-")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     if prepare:
@@ -40,7 +47,7 @@ def served_app(prepare=None):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = build_app()
+    app = build_app(warm=warm)
     app.queue(default_concurrency_limit=2)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
@@ -127,7 +134,74 @@ MOVE_JS = """(omega) => {
 }"""
 
 
-BENCHES = {"recolour": bench_recolour, "first_examples": bench_first_examples}
+def _generate_seconds(page) -> float:
+    """Seconds from a click on Generate to its samples shown (the status's summary)."""
+    from playwright.sync_api import expect
+    status = page.locator("#samples-status")
+    t0 = time.monotonic()
+    page.locator("#generate-samples").click()
+    expect(status).not_to_contain_text("guided vs", timeout=60_000)  # (the last batch's summary goes first)
+    expect(status).to_contain_text("guided vs", timeout=300_000)
+    return time.monotonic() - t0
+
+
+def bench_first_generate() -> dict:
+    """The first Generate after start: the server starts warming at once, the page opens and
+    Generate is clicked as soon as the button shows."""
+    started = time.monotonic()
+    with served_app(warm=True) as url, browser_page() as page:
+        page.goto(url)
+        page.get_by_role("tab", name="Samples").click()
+        page.locator("#generate-samples").wait_for(state="visible")
+        clicked_after = time.monotonic() - started
+        first = _generate_seconds(page)
+        second = _generate_seconds(page)
+    return {"first_s": first, "second_s": second, "clicked_after_start_s": clicked_after}
+
+
+def _long_set(runs_dir: Path) -> None:
+    import torch
+
+    from dfkd_core.methods.base import add_to_sample_set, label_with_teacher
+    from dfkd_core.teacher.demo import demo_teacher
+    teacher = demo_teacher()
+    images = torch.rand(1000, 1, 32, 32, generator=torch.Generator().manual_seed(5))
+    add_to_sample_set("bench-long", label_with_teacher(teacher, images, list(range(1000)), "noise"), teacher,
+                      {"class_names": teacher.class_names})
+
+
+def bench_generate_beside_distill(trials: int = 3) -> dict:
+    """Generate alone, then while another session distils (1,000 images, cancelled after)."""
+    from playwright.sync_api import expect, sync_playwright
+    with served_app(_long_set, warm=True) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            gen, dist = (browser.new_page(viewport={"width": 1440, "height": 900}) for _ in range(2))
+            for page in (gen, dist):
+                page.goto(url)
+            gen.get_by_role("tab", name="Samples").click()
+            _generate_seconds(gen)  # (the first, warming what warm_up left)
+            alone = [_generate_seconds(gen) for _ in range(trials)]
+            dist.get_by_role("tab", name="Distill").click()
+            expect(dist.locator("#distill-sets input").first).to_have_value("bench-long", timeout=30_000)
+            box = dist.locator("#distill-epochs input[type='number']")
+            box.fill("200")
+            box.press("Enter")
+            dist.locator("#distill-launch").click()
+            expect(dist.locator("#distill-status")).to_contain_text("step", timeout=120_000)
+            beside = [_generate_seconds(gen) for _ in range(trials)]
+            still = "step" in dist.locator("#distill-status").inner_text()
+            dist.locator("#distill-cancel").click()
+            expect(dist.locator("#distill-status")).to_contain_text("Cancelled", timeout=300_000)
+        finally:
+            browser.close()
+    return {"trials": trials, "alone_median_s": statistics.median(alone),
+            "beside_distill_median_s": statistics.median(beside),
+            "ratio": statistics.median(beside) / statistics.median(alone), "distilling_throughout": still}
+
+
+BENCHES = {"recolour": bench_recolour, "first_examples": bench_first_examples, "first_generate": bench_first_generate,
+           "generate_beside_distill": bench_generate_beside_distill}
 
 
 def main(names):

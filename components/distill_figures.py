@@ -70,16 +70,42 @@ def card(results: dict) -> pd.DataFrame:
     return pd.DataFrame([(k.replace("_", " "), str(v)) for k, v in results.items()], columns=["field", "value"])
 
 
-def _table(head: list, rows: list, numeric_from: int = 1) -> str:
-    cells = "".join(f'<th class="{"num" if i >= numeric_from else ""}">{html.escape(str(h))}</th>'
-                    for i, h in enumerate(head))
-    body = "".join("<tr>" + "".join(f'<td class="{"num" if i >= numeric_from else ""}">{c}</td>'
-                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
-    return f'<table class="dfkd-table">{"<tr>" + cells + "</tr>"}{body}</table>'
+# the runs table fits a phone: narrow padding, no broken names or figures, the student column
+# left out on a narrow screen (the run's name says which run it is)
+RUNS_CSS = figures.CSS + """
+.dfkd-table.runs th, .dfkd-table.runs td {padding:4px 8px 4px 0; white-space:nowrap}
+@media (max-width: 640px) {.dfkd-table.runs {font-size:0.8em} .dfkd-table.runs .c1 {display:none}}
+"""
+
+
+def _table(head: list, rows: list, numeric_from: int = 1, kind: str = "") -> str:
+    def cls(i):
+        return f"c{i}" + (" num" if i >= numeric_from else "")
+    cells = "".join(f'<th class="{cls(i)}">{html.escape(str(h))}</th>' for i, h in enumerate(head))
+    body = "".join("<tr>" + "".join(f'<td class="{cls(i)}">{c}</td>' for i, c in enumerate(r)) + "</tr>"
+                   for r in rows)
+    return f'<table class="dfkd-table {kind}">{"<tr>" + cells + "</tr>"}{body}</table>'
 
 
 def _percent(v) -> str:
-    return "—" if v is None else f"{100 * v:.1f} %"
+    return "—" if v is None or v != v else f"{100 * v:.1f}\u00a0%"  # (no line break inside a figure)
+
+
+def _figure(value, form: str) -> str:
+    """A number of the runs table (missing or NaN: a dash)."""
+    return "—" if value is None or value != value else form.format(value)
+
+
+def runs_html(table: pd.DataFrame) -> str:
+    """The finished runs, newest first, as a light table narrow enough for a phone (a grid of all
+    the columns was cut off at the right, also on a desktop)."""
+    rows = [[html.escape(str(r.get("run", "")).removeprefix("distill/")), html.escape(str(r.get("student") or "—")),
+             _percent(r.get("test acc")), _figure(r.get("ratio to teacher"), "{:.2f}"),
+             _figure(r.get("images"), "{:,.0f}"), _figure(r.get("epochs"), "{:.0f}")]
+            for r in table.to_dict("records")]
+    return ("<h4>Runs, newest first</h4>" +
+            _table(["run", "student", "test acc", "of teacher", "images", "epochs"], rows, numeric_from=2,
+                   kind="runs"))
 
 
 def comparison_html(result: dict) -> str:
@@ -90,11 +116,12 @@ def comparison_html(result: dict) -> str:
             ["images", *(f"{r['images']:,}" if r["images"] else "—" for r in runs)],
             ["epochs", *(str(r["epochs"]) for r in runs)]]
     classes = next((list(r["per_class"]) for r in runs if r["per_class"]), [])
-    for c in classes:
+    for c in classes:  # the best run's figure in bold, where the runs differ
         values = [(r["per_class"] or {}).get(c) for r in runs]
-        best = max((v for v in values if v is not None), default=None)
-        rows.append([html.escape(c), *(f"<b>{_percent(v)}</b>" if v is not None and v == best and len(runs) > 1
-                                       else _percent(v) for v in values)])
+        known = [v for v in values if v is not None]
+        best = max(known) if len(set(known)) > 1 else None
+        rows.append([html.escape(c), *(f"<b>{_percent(v)}</b>" if v is not None and v == best else _percent(v)
+                                       for v in values)])
     out = "<h4>Accuracy</h4>" + _table(["", *names], rows)
     if not classes:
         out += figures.note("Per-class accuracy needs runs that were evaluated on a test set.")

@@ -16,7 +16,7 @@ from dfkd_core.pipeline.runs import (
     distill_job,
     distill_settings,
     few_images_warning,
-    fresh_run_name,
+    reserve_run_name,
     runs_table,
     sample_count,
     sample_sets,
@@ -44,7 +44,7 @@ def _runs():
     """(the Runs table, its "none yet" line, the compare picker: every run, the two newest picked): the
     table only when it has rows."""
     table = runs_table()
-    return (gr.update(value=table, visible=len(table) > 0), gr.update(visible=len(table) == 0),
+    return (gr.update(value=views.runs_html(table), visible=len(table) > 0), gr.update(visible=len(table) == 0),
             gr.update(choices=list(table["run"]) if len(table) else [], value=list(table["run"])[:2]))
 
 
@@ -75,7 +75,9 @@ def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_siz
     sets = sample_sets()
     if sample_set not in sets:
         raise DfkdError(f"Pick a sample set (found: {', '.join(sets) or 'none yet: add samples in the Samples tab'}).")
-    checked_name(run_name, "Run")
+    # empty: a new name, reserved now (two visitors launching together never share one)
+    run_name = checked_name((run_name or "").strip(), "Run") if (run_name or "").strip() else \
+        reserve_run_name(RUN_PREFIX)
     spec = teacher_spec or {"source": str(TEACHER)}
     teacher = session_teacher(spec)
     refs = views.references(teacher) if eval_set != "none" else []
@@ -85,9 +87,10 @@ def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_siz
     try:
         with line.HEAVY.place(request, "a distillation") as ticket:
             for place in ticket.wait(stop):
-                yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), place, *skip3
+                yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), place, run_name, gr.skip(), gr.skip()
             yield (views.chart(rows, refs), gr.skip(), gr.skip(), gr.skip(),
-                   views.bar(0, 1, f"Starting on {sample_count(sets[sample_set])} images"), *skip3)
+                   views.bar(0, 1, f"Run `{run_name}`: starting on {sample_count(sets[sample_set])} images"),
+                   run_name, gr.skip(), gr.skip())
             for kind, *payload in stream(distill_job, sets[sample_set], settings, run_name, teacher, spec, stop=stop):
                 if kind == "progress":
                     steps, (done, total) = steps + 1, payload
@@ -107,8 +110,8 @@ def distill_ui(teacher_spec, sample_set, student, epochs, temperature, batch_siz
                     table, none_yet, picker = _runs()
                     yield (views.chart(rows, refs), gr.update(value=views.card(out["results"]), visible=True),
                            gr.update(value=out["files"], visible=True), table,
-                           "Done." + (f"\n\n{PREFIX}{warning}" if warning else ""), fresh_run_name(RUN_PREFIX),
-                           none_yet, picker)
+                           f"Done: run `{run_name}`." + (f"\n\n{PREFIX}{warning}" if warning else ""),
+                           "", none_yet, picker)  # the next run gets a new name
                 else:
                     raise Cancelled()
     except Cancelled as e:
@@ -154,9 +157,9 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
             sample_set = picker.dropdown
             set_note = gr.Markdown(elem_id="distill-set-note")
             c = _controls()
-            run_name = gr.Textbox(value=lambda: fresh_run_name(RUN_PREFIX), elem_id="distill-run-name",
+            run_name = gr.Textbox("", elem_id="distill-run-name", placeholder=f"empty: a new one ({RUN_PREFIX}-N)",
                                   label="Run name (a new one per run; rerun a name to resume it)",
-                                  info="A plain name; the run's folder is runs/distill/<name>")
+                                  info="Empty: a new name; a cancelled run's name stays here, to resume it")
             with gr.Row():
                 launch = gr.Button("Distil", variant="primary", elem_id="distill-launch")
                 cancel = gr.Button("Cancel", variant="stop", elem_id="distill-cancel")
@@ -165,12 +168,13 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
             curves = gr.Plot(label="Curves", visible=False, elem_id="distill-curves")  # from the first epoch on
             card = gr.Dataframe(label="Student card", interactive=False, visible=False, wrap=True)
             files = gr.File(label="Download (safetensors, card, ONNX)", file_count="multiple", visible=False)
-            table = gr.Dataframe(label="Runs", interactive=False, visible=False, elem_id="distill-runs")
+            table = gr.HTML(label="Runs", css_template=views.RUNS_CSS, visible=False, elem_id="distill-runs")
             none_yet = gr.Markdown(NO_RUNS, elem_id="distill-no-runs")
             compare = distill_compare.build()
 
     refresh_runs = gr.Button("Refresh runs", visible=False)  # the API's way to list runs
-    refresh_runs.click(lambda: runs_table(), None, table, api_name="refresh_runs", concurrency_limit=None)
+    refresh_runs.click(lambda: views.runs_html(runs_table()), None, table, api_name="refresh_runs",
+                       concurrency_limit=None)
     gr.on(None, _runs, None, [table, none_yet, compare], api_visibility="private", concurrency_limit=None)  # page load
     sample_set.change(set_note_ui, [teacher_spec, sample_set], set_note, api_visibility="private",
                       concurrency_limit=None)

@@ -31,11 +31,11 @@ METHODS = """### The three methods
 
 # (tab id, step text): the guided path; each step has a button that opens its tab
 STEPS = [("teacher", "**Teacher**: the demo teacher is ready; load your own or evaluate it on the test set."),
-         ("samples", "**Samples**: generate guided samples beside unguided ones on the same seeds; try the "
-                     "strength sweep; add the ones you like to a sample set."),
+         ("samples", "**Samples**: generate guided samples beside unguided ones on the same seeds; watch one "
+                     "form step by step; compare settings in a grid; add the ones you like to a sample set."),
          ("variations", "**Variations** (DDA): make diffusion variations of a sample set."),
          ("filter", "**Filter**: keep the variations close to their source in the teacher's embedding."),
-         ("distill", "**Distill**: train the student on a sample set and watch its test accuracy."),
+         ("distill", "**Distill**: train the student on a sample set, watch its test accuracy, compare runs."),
          ("hidfd", "**HiDFD**: the other route: a teacher-guided GAN from a few real images.")]
 
 _BOX = ('<rect x="{x}" y="{y}" width="120" height="56" rx="10" fill="{fill}" stroke="#4b5563"/>'

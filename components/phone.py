@@ -7,7 +7,7 @@ PHONE_PX = 700  # Gradio stacks a row's columns below about this width
 SCROLL_JS = """() => {{
   if (window.innerWidth >= {px}) return;
   const target = document.querySelector('#{elem_id}');
-  if (target) setTimeout(() => target.scrollIntoView({{behavior: 'smooth', block: 'start'}}), 50);
+  if (target) setTimeout(() => target.scrollIntoView({{block: 'start'}}), 50);
 }}"""
 
 

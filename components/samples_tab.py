@@ -148,11 +148,11 @@ def build(teacher_spec: gr.State) -> dict:
         with gr.Column(scale=1, min_width=300):
             classes = gr.CheckboxGroup(_class_names(), value=_class_names()[:4], label="Classes", elem_id="classes",
                                        info="The classes to make samples of (the teacher's classes)")
-            with gr.Row():
-                per_class = checked_slider(1, 8, 2, "Samples per class", "Images made of each class, each its own seed")
-                strength = slider(GuidanceConfig, "strength", "Guidance strength", 0.01, shown=(0, 0.5),
-                                  value=d.strength, elem_id="strength",
-                                  extra="How hard the teacher pulls each step towards the class")
+            # one above the other: side by side, their help text ran down in narrow columns
+            per_class = checked_slider(1, 8, 2, "Samples per class", "Images made of each class, each its own seed")
+            strength = slider(GuidanceConfig, "strength", "Guidance strength", 0.01, shown=(0, 0.5),
+                              value=d.strength, elem_id="strength",
+                              extra="How hard the teacher pulls each step towards the class")
             with gr.Row():
                 run = gr.Button("Generate", variant="primary", elem_id="generate-samples")
                 cancel = gr.Button("Cancel", variant="stop", elem_id="cancel-samples")

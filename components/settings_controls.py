@@ -30,7 +30,8 @@ def default(cls, name: str):
 def info(cls, name: str, extra: str = "") -> str:
     """The setting's one-line help, capitalised, with `extra` after it."""
     text = declaration(_field(cls, name))["help"]
-    text = text[:1].upper() + text[1:]
+    if text[:1].isascii():  # a help that starts with a Greek letter (omega, tau) keeps its case
+        text = text[:1].upper() + text[1:]
     return f"{text}. {extra}".strip() if extra else text
 
 

@@ -108,10 +108,9 @@ def build(teacher_spec, settings: list, backbone: list, seed) -> None:
                                       info="A second setting that changes from column to column (optional)")
             col_values = gr.Textbox("", label="Column values", elem_id="sweep-col-values",
                                     info="Leave empty for one column")
-        with gr.Row(equal_height=True):
-            per_class = checked(gr.Slider(1, 4, value=1, step=1, label="Images per class in each cell",
-                                          info="Seeds per class; every cell uses the same ones"))
-            run = gr.Button("Run sweep", elem_id="run-sweep")
+        per_class = checked(gr.Slider(1, 4, value=1, step=1, label="Images per class in each cell",
+                                      info="Seeds per class; every cell uses the same ones"))
+        run = gr.Button("Run sweep", elem_id="run-sweep")
         status = gr.Markdown(elem_id="sweep-status")
         grid = gr.HTML(figures.note("Each cell: every class with the same seeds, judged by every judge."),
                        css_template=views.CSS, elem_id="sweep")

@@ -171,7 +171,7 @@ def build() -> gr.State:
                               info="The trained classifier whose knowledge the student learns")
             files = gr.File(label="Checkpoint (.safetensors/.pth/.pt, or card .json + weights)",
                             file_count="multiple", file_types=[".safetensors", ".pth", ".pt", ".json"],
-                            visible=False)
+                            visible=False, elem_id="teacher-files")
             arch = gr.Dropdown(list(ARCHITECTURES), value=None, allow_custom_value=True, visible=False,
                                label="Architecture (for bare weights; torchvision:NAME also works)",
                                info="Filled in from the file when its layout matches a known architecture")

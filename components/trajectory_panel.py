@@ -51,14 +51,15 @@ def watch_ui(teacher_spec, klass, seed, strength, bn, steps, window_start, windo
                     _, name, step, total, image = item
                     card = figures.card([to_uint8(image[None])[0].squeeze()], [f"{name}: x̂0"],
                                         f"step {step}/{total}", small=True)
-                    yield f"{name.capitalize()} pass: step {step} of {total} ...", None, figures.grid([card]), \
-                        *skip[:3]
+                    yield f"{name.capitalize()} pass: step {step} of {total} ...", None, \
+                        gr.update(value=figures.grid([card]), visible=True), *skip[:3]
                 else:
                     state = {**views.frames_state(item[1]), "names": teacher.class_names}
                     last = len(state["frames"])
-                    yield (_summary(state), state, views.strip_html(state, last),
+                    yield (_summary(state), state, gr.update(value=views.strip_html(state, last), visible=True),
                            gr.update(value=views.chart(state), visible=True),
-                           gr.update(maximum=last, value=last, visible=True), views.step_html(state, last))
+                           gr.update(maximum=last, value=last, visible=True),
+                           gr.update(value=views.step_html(state, last), visible=True))
     except Cancelled as e:
         yield f"**{e}**", None, *skip
     finally:
@@ -91,20 +92,19 @@ def build(teacher_spec, classes, class_names: list, settings: list, backbone: li
     state = gr.State(None)
     with gr.Accordion("Watch a sample form: x̂0 at every step, unguided and guided", open=True,
                       elem_id="trajectory-panel"):
-        with gr.Row(equal_height=True):
+        with gr.Row():
             klass = gr.Dropdown(class_names, value=(classes.value or class_names)[0], label="Class", scale=2,
-                                info="The class the teacher guides towards",
-                                elem_id="trajectory-class")
+                                info="The class the teacher guides towards", elem_id="trajectory-class")
             seed = checked(gr.Number(value=0, precision=0, label="Seed", minimum=0, scale=1,
                                      info="The starting noise of both passes"))
-            watch = gr.Button("Watch it form", variant="primary", scale=1, elem_id="watch-form")
+        watch = gr.Button("Watch it form", variant="primary", elem_id="watch-form")
         status = gr.Markdown(EMPTY, elem_id="trajectory-status")
-        strip = gr.HTML("", css_template=views.CSS, elem_id="trajectory-strip")
+        strip = gr.HTML("", css_template=views.CSS, visible=False, elem_id="trajectory-strip")  # shown with frames
         curve = gr.Plot(label="Teacher's p(target) and texture-proof judges per step", visible=False,
                         elem_id="trajectory-chart")
         step = gr.Slider(1, 25, value=25, step=1, label="Step", visible=False, elem_id="trajectory-step",
                          info="Drag to see x̂0 at any step: noise first, the finished image last")
-        view = gr.HTML("", css_template=views.CSS, elem_id="trajectory-view")
+        view = gr.HTML("", css_template=views.CSS, visible=False, elem_id="trajectory-view")
     on(watch.click, watch_ui, [teacher_spec, klass, seed, *settings, *backbone],
        [status, state, strip, curve, step, view], status, api_name="watch_trajectory",
        concurrency_id=line.PREVIEW_POOL, concurrency_limit=line.POOL_SIZE)

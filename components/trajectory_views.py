@@ -75,14 +75,15 @@ def chart(state: dict) -> go.Figure:
     """p(target) per step for both passes, and the share of texture-proof judges agreeing (dotted)."""
     fig, steps = go.Figure(), [f["step"] for f in state["frames"]]
     colours = {"unguided": "#6b7280", "guided": "#4f46e5"}
-    for name, title in PASSES:
+    for name, _ in PASSES:
         fig.add_trace(go.Scatter(x=steps, y=[f[name]["p_target"] for f in state["frames"]], mode="lines+markers",
-                                 name=f"teacher p, {title}", line={"color": colours[name]}))
+                                 name=f"teacher's p, {name}", line={"color": colours[name]}))
         if state["judges"]:
-            share = [np.mean([f[name][j]["agrees"] for j in state["judges"]]) for f in state["frames"]]
+            share = [float(np.mean([f[name][j]["agrees"] for j in state["judges"]])) for f in state["frames"]]
             fig.add_trace(go.Scatter(x=steps, y=share, mode="lines", name=f"judges agreeing, {name}",
                                      line={"color": colours[name], "dash": "dot", "shape": "hv"}))
-    fig.update_layout(height=300, margin={"l": 40, "r": 16, "t": 20, "b": 40}, xaxis_title="denoising step",
+    # the top margin clears Gradio's label, which takes two lines on a phone
+    fig.update_layout(height=340, margin={"l": 44, "r": 16, "t": 56, "b": 40}, xaxis_title="denoising step",
                       yaxis={"range": [-0.04, 1.04], "tickformat": ".0%"},
                       legend={"orientation": "h", "y": -0.25, "x": 0, "yanchor": "top"})
     return fig

@@ -36,3 +36,10 @@ WRAPPED_HEADERS_JS = """(sel) => [...document.querySelectorAll(sel + ' th')].fil
   }
   return tops.size > 1;
 }).length"""
+
+# tables, images and charts that run past the right edge of the window (cut off, or only seen by
+# scrolling sideways inside their box)
+CUT_AT_RIGHT_JS = """() => [...document.querySelectorAll('table, img, figure, .main-svg')].filter((e) => {
+  const r = e.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && e.checkVisibility() && r.right > window.innerWidth + 1;
+}).map((e) => e.closest('[id]')?.id || e.tagName)"""

@@ -59,7 +59,7 @@ def test_cancel_from_another_session_does_not_stop_a_run(sample_set, runs_dir):
     for out in _distill(sample_set, "finished-run", _session("cancel-b"), epochs=2):
         outputs.append(out)
         distill_tab.cancel_ui(_session("cancel-c"))  # another visitor's Cancel
-    assert outputs[-1][4].startswith("Done.") and (runs_dir / "distill" / "finished-run" / "results.json").exists()
+    assert outputs[-1][4].startswith("Done: run `finished-run`.") and (runs_dir / "distill" / "finished-run" / "results.json").exists()
     assert "distill/finished-run" in set(runs_table()["run"])
 
 

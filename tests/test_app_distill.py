@@ -43,11 +43,11 @@ def test_distill_streams_curves_and_returns_the_student(client, sample_set, runs
     names = sorted(f.rsplit("/", 1)[-1] for f in files)
     assert names == ["student.json", "student.onnx", "student.safetensors"]
     assert (runs_dir / "distill" / "app-student" / "02-distill" / "metrics.csv").exists()
-    assert table["data"][0][0] == "distill/app-student" and status.startswith("Done.")
+    assert '<td class="c0">app-student</td>' in table and status.startswith("Done: run `app-student`.")
     # 48 noise images: under 100 per class, and a student far from its teacher: said, not only "Done."
     assert "⚠ " in status and "48 images, under 100 for" in status
     assert "distill/app-student" in [c[0] if isinstance(c, (list, tuple)) else c for c in picker["choices"]]
-    assert next_name == "student-1"  # a fresh default name for the next run (app-student is taken)
+    assert next_name == ""  # the next run gets a new name
     assert none_yet["visible"] is False  # the "no runs yet" line goes once a run is listed
 
 
@@ -86,6 +86,18 @@ def test_bad_sample_set_and_run_name_are_reported(client, sample_set):
         client.predict(**_args("no-such-set"), api_name="/distill")
     with pytest.raises(Exception, match="not allowed"):
         client.predict(**_args(sample_set, run_name="../x"), api_name="/distill")
+
+
+def test_an_empty_run_name_gets_a_new_one_reserved_at_launch(client, sample_set, runs_dir):
+    """Finding: two visitors' pages both proposed "student-1"; the second run would have resumed
+    (or clashed with) the first. An empty name now gets a new one reserved when the run starts."""
+    from dfkd_core.pipeline.runs import reserve_run_name
+    names = {reserve_run_name("twice") for _ in range(2)}
+    assert names == {"twice-1", "twice-2"} and all((runs_dir / "distill" / n).is_dir() for n in names)
+    *_, status, next_name, _none, _picker = client.predict(**_args(sample_set, run_name="", epochs=1),
+                                                           api_name="/distill")
+    name = status.split("`")[1]
+    assert name.startswith("student-") and (runs_dir / "distill" / name / "results.json").is_file()
 
 
 def test_fresh_run_names_skip_taken_ones(runs_dir):

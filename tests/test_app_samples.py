@@ -102,9 +102,9 @@ def test_watch_a_sample_form_streams_steps_then_a_scrubbable_trajectory(prior):
     assert [o[0].split(":")[0] for o in steps] == ["Unguided pass"] * 3 + ["Guided pass"] * 3  # streamed as it forms
     summary, state, strip, chart, slider, view = out[-1]
     assert "Bag, seed 3" in summary and len(state["frames"]) == 3
-    assert strip.count("<img") == 6 and "p(Bag)" in strip  # both rows, every step
-    assert slider["maximum"] == 3 and slider["value"] == 3 and chart["visible"]
-    assert "x̂0 at step 3 of 3" in view and "guidance is <b>on</b>" in view
+    assert strip["value"].count("<img") == 6 and "p(Bag)" in strip["value"]  # both rows, every step
+    assert slider["maximum"] == 3 and slider["value"] == 3 and chart["visible"] and view["visible"]
+    assert "x̂0 at step 3 of 3" in view["value"] and "guidance is <b>on</b>" in view["value"]
     strip1, view1 = trajectory_panel.scrub_ui(state, 1)
     assert "x̂0 at step 1 of 3" in view1 and 'class="now"' in strip1
     assert trajectory_panel.scrub_ui(None, 2) == (gr.skip(), gr.skip())

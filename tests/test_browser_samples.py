@@ -1,7 +1,9 @@
 """The first screen and the Samples tab in Debian's Chromium (Playwright), at 1440x900 and
-390x844: examples shown without compute, Generate in the first viewport, pairs, filmstrip
-and sweep rendered, Cancel leaving no batch to add. Screenshots go to $DFKD_SCREENSHOTS
-(default runs/screenshots/)."""
+390x844: examples shown without compute, Generate in the first viewport and its result
+brought into view on a phone, pairs, filmstrip, watching one sample form (strips, chart,
+step slider), a settings grid of two settings, the CutMix step's range following the
+steps, nothing wider than the screen, Cancel leaving no batch to add. Screenshots go to
+$DFKD_SCREENSHOTS (default runs/screenshots/)."""
 
 import json
 import os
@@ -16,8 +18,10 @@ from conftest import needs_fmnist
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-HEAVY = {"generate_samples", "strength_sweep", "distill", "hidfd_train", "hidfd_send", "make_variations",
-         "compute_scores", "evaluate_teacher", "generate_guided_samples", "distill_student", "score_sample_set"}
+HEAVY = {"generate_samples", "settings_sweep", "watch_trajectory", "distill", "hidfd_train", "hidfd_send",
+         "make_variations", "compute_scores", "evaluate_teacher", "generate_guided_samples", "distill_student",
+         "score_sample_set", "compare_runs"}
+WIDER_THAN_SCREEN_JS = "() => document.scrollingElement.scrollWidth - window.innerWidth"
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not shutil.which("chromium"), reason="Debian chromium not installed")]
@@ -88,16 +92,26 @@ def _set_number(page, label, value):
     raise AssertionError(f"{label} kept {field.input_value()!r}, not {value}")
 
 
+def _plotted(page, selector):
+    """Wait for a Plotly chart to be drawn (its library loads on first use)."""
+    page.locator(f"{selector} .main-svg").first.wait_for(state="attached", timeout=60_000)
+
+
 @needs_fmnist
 @pytest.mark.slow
 @pytest.mark.parametrize("size", SIZES)
-def test_generate_sweep_filmstrip_and_cancel_leaves_no_stale_batch(browser, app_url, size):
+def test_generate_watch_a_sample_form_settings_grid_and_cancel_leaves_no_stale_batch(browser, app_url, size):
     from playwright.sync_api import expect
     page = _page(browser, size, app_url)
     page.locator(".load-example").first.click()  # one click: the example's settings, the Samples tab
     expect(page.locator("#samples-status")).to_contain_text("Loaded the settings", timeout=10_000)
     page.locator("#generate-samples").click()
     expect(page.locator("#samples-status")).to_contain_text("guided vs", timeout=180_000)
+    # finding: on a phone the results appeared ~800 px below the button, off screen
+    expect(page.locator("#samples-status")).to_be_in_viewport()
+    if size == "phone":
+        expect(page.locator("#samples-pairs figure").first).to_be_in_viewport()
+    page.screenshot(path=str(shots() / f"samples-generated-{size}.png"))
     assert page.locator("#samples-pairs figure").count() == 4
     expect(page.locator("#filmstrip img")).to_have_count(5)
     expect(page.locator("#samples-pairs table")).to_contain_text("texture-proof")
@@ -105,13 +119,43 @@ def test_generate_sweep_filmstrip_and_cancel_leaves_no_stale_batch(browser, app_
     assert page.evaluate(HEAVY_BORDERS_JS, "#samples-pairs table") == 0
     for cell in page.locator("#samples-pairs table td.num").all_inner_texts():
         assert cell.endswith("%"), cell
-    page.get_by_label("Strengths").fill("0, 0.16")
+
+    # watch one sample form: both rows at every step, the chart, and a step slider that scrubs
+    page.locator("#watch-form").click()
+    expect(page.locator("#trajectory-status")).to_contain_text("At the last step", timeout=180_000)
+    expect(page.locator("#trajectory-status")).to_be_in_viewport()
+    expect(page.locator("#trajectory-strip .traj-strip figure")).to_have_count(50)  # 25 steps x 2 passes
+    expect(page.locator("#trajectory-view")).to_contain_text("pixel kNN's class (texture-proof)")
+    _plotted(page, "#trajectory-chart")
+    _set_number(page, "Step", 5)
+    expect(page.locator("#trajectory-view")).to_contain_text("x̂0 at step 5 of 25", timeout=10_000)
+    expect(page.locator("#trajectory-strip figure.now")).to_have_count(2)
+    page.locator("#trajectory-panel").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots() / f"samples-trajectory-{size}.png"), full_page=True)
+    assert page.evaluate(WIDER_THAN_SCREEN_JS) <= 0  # nothing needs sideways scrolling
+
+    # a grid of two settings: rows x columns, every class in each cell, every judge under it
+    page.get_by_label("Row values").fill("0, 0.16")
+    page.locator("#sweep-cols input").first.click()
+    page.get_by_role("option", name="eta", exact=True).click()
+    page.get_by_label("Column values").fill("0, 1")
     page.locator("#run-sweep").click()
-    expect(page.locator("#sweep .dfkd-row")).to_have_count(2, timeout=180_000)
+    expect(page.locator("#sweep-status")).to_contain_text("Done", timeout=300_000)
+    cells = page.locator("#sweep .cell")
+    expect(cells).to_have_count(4)
+    expect(cells.first).to_contain_text("kNN")
+    expect(cells.first).to_contain_text("PCA-lin")
+    expect(page.locator("#sweep")).to_contain_text("eta 1")
+    if size == "phone":  # the cells stack, each with its own settings, and fit the screen
+        expect(cells.nth(3).locator(".celllabel")).to_have_text("strength 0.16, eta 1")
+    assert page.evaluate(WIDER_THAN_SCREEN_JS) <= 0
+    page.locator("#sweep-panel").scroll_into_view_if_needed()
     page.screenshot(path=str(shots() / f"samples-results-{size}.png"), full_page=True)
 
     page.get_by_text("Advanced settings").click()
     expect(page.get_by_label("number input for Denoising steps")).to_be_visible()
+    _set_number(page, "Denoising steps", 10)  # finding: the CutMix step went to 99 for a 25-step trajectory
+    expect(page.get_by_label("number input for CutMix at step")).to_have_attribute("max", "9", timeout=10_000)
     _set_number(page, "Denoising steps", 100)
     page.locator("#generate-samples").click()
     expect(page.locator("#samples-status")).to_contain_text("Guided pass: step", timeout=60_000)

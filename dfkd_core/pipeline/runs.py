@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from dfkd_core.distill.config import DistillSettings
-from dfkd_core.errors import Cancelled
+from dfkd_core.errors import Cancelled, DfkdError
 from dfkd_core.paths import checked_name, runs_dir
 from dfkd_core.settings import from_mapping
 from dfkd_core.store import SampleStore
@@ -35,6 +35,20 @@ def fresh_run_name(prefix: str = "student") -> str:
     """A run name no distill run uses yet: prefix-1, prefix-2, ..."""
     taken = {p.name for p in distill_runs_dir().glob("*")} if distill_runs_dir().exists() else set()
     return next(f"{prefix}-{i}" for i in range(1, len(taken) + 2) if f"{prefix}-{i}" not in taken)
+
+
+def reserve_run_name(prefix: str = "student") -> str:
+    """A fresh run name, its folder made at once (mkdir fails when it exists), so two visitors who
+    launch together never get the same run; an empty folder is claimed by no config (folder.py)."""
+    root = distill_runs_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(1, 1_000_000):
+        try:
+            (root / f"{prefix}-{i}").mkdir()
+            return f"{prefix}-{i}"
+        except FileExistsError:
+            continue
+    raise DfkdError(f"No free run name {prefix}-N under {root}: name the run yourself.")
 
 
 def distill_runs_dir() -> Path:
