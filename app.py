@@ -5,7 +5,6 @@
 """
 
 import os
-import threading
 
 import gradio as gr
 
@@ -22,6 +21,7 @@ from components import (
     samples_tab,
     teacher_tab,
     variations_tab,
+    warming,
 )
 from components.set_picker import keep_listed
 
@@ -47,30 +47,11 @@ def _wire_examples(loads, controls, tabs):
         button.click(fill, None, outputs, api_visibility="private", concurrency_limit=None)
 
 
-def warm_up() -> None:
-    """Load what the first Generate needs (the demo prior, the teacher, the judges fitted on
-    real images) and run one tiny guided sample, so the first visitor does not wait for it."""
-    from components.common import session_teacher
-    from dfkd_core import DfkdError
-    from dfkd_core.diffusion import load_backbone_cached
-    from dfkd_core.judges.batch import judge_batch
-    from dfkd_core.methods.diffdfkd.preview import app_defaults
-    from dfkd_core.methods.diffdfkd.sampler import guided_sample
-    from dfkd_core.paths import PRIOR
-    try:
-        teacher = session_teacher(None)
-        cfg = app_defaults()
-        cfg.steps, cfg.candidates = 2, 1
-        batch = guided_sample(load_backbone_cached(str(PRIOR)), teacher, [0], [0], cfg)
-        judge_batch(teacher, batch)
-    except (DfkdError, OSError) as e:  # no prior or no Fashion-MNIST here: the tab says so when used
-        print(f"DFKD Studio: warm-up skipped ({e})")
-
-
 def build_app(warm: bool = False) -> gr.Blocks:
-    """The app; with `warm`, warm_up() starts in the background while the server comes up."""
+    """The app; with `warm`, the models warm up in the background while the server comes up
+    (components/warming.py)."""
     if warm:
-        threading.Thread(target=warm_up, name="dfkd-warm-up", daemon=True).start()
+        warming.start()
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\n{INTRO}", elem_id="app-title")
         header = gr.Markdown(teacher_tab.header_text(None), elem_id="app-intro")

@@ -18,7 +18,7 @@ from dfkd_core.methods.diffdfkd.config import CutMixConfig, GuidanceConfig
 from dfkd_core.methods.diffdfkd.preview import app_defaults, compare_job, filmstrip_frames, sample_seeds
 from dfkd_core.runtime.streaming import stream
 
-from . import cancelling, examples, figures, line, phone, sweep_panel, trajectory_panel
+from . import cancelling, examples, figures, line, phone, sweep_panel, trajectory_panel, warming
 from . import samples_views as views
 from .common import field, session_teacher, shows_user_errors
 from .fields import checked
@@ -57,7 +57,9 @@ def generate_ui(teacher_spec, classes, per_class, strength, backbone_kind, backb
     source, names, frames = backbone_source(backbone_kind, backbone_path), teacher.class_names, []
     stop = cancelling.start(request, JOB)
     # the previous batch stops being the one to add as soon as a new one starts
-    yield "Waiting for a free slot ...", figures.note("Starting ..."), gr.skip(), gr.skip(), None, ""
+    first = ("The app has just started: its models are loading (once, for everyone) ..." if warming.in_progress()
+             else "Waiting for a free slot ...")
+    yield first, figures.note("Starting ..."), gr.skip(), gr.skip(), None, ""
     try:
         with line.PREVIEW.place(request, "a Generate") as ticket:
             yield from _generate(ticket, stop, source, teacher, targets, seeds, cfg, names, frames)

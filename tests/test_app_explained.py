@@ -5,6 +5,7 @@ teacher in use; the first Generate finds the models warm."""
 
 import re
 import sys
+import threading
 from dataclasses import fields
 from pathlib import Path
 
@@ -125,16 +126,18 @@ def test_omega_says_when_it_changes_nothing():
     assert "⚠" not in filter_views.summary({"scores": scores, "note": ""})
 
 
-def test_warm_up_loads_what_the_first_generate_needs(monkeypatch):
-    import dfkd_core.diffusion as diffusion
-    import dfkd_core.judges.batch as judges
-    import dfkd_core.methods.diffdfkd.sampler as sampler
+def test_warm_up_loads_what_the_first_generate_needs(monkeypatch, capsys):
+    from components import warming
     calls = []
-    monkeypatch.setattr(diffusion, "load_backbone_cached", lambda source: calls.append(("backbone", source)))
-    monkeypatch.setattr(sampler, "guided_sample", lambda *a, **k: calls.append(("sample", a[4].steps)) or "batch")
-    monkeypatch.setattr(judges, "judge_batch", lambda teacher, batch: calls.append(("judges", batch)))
-    app_module.warm_up()
-    assert [c[0] for c in calls] == ["backbone", "sample", "judges"] and calls[1][1] <= 3  # a tiny sample
+    monkeypatch.setattr(warming, "load_backbone_cached", lambda source: calls.append(("backbone", source)))
+    monkeypatch.setattr(warming, "compare_job", lambda backbone, teacher, targets, seeds, cfg, **kw: calls.append(
+        ("sample", targets, cfg.steps)) or ("guided", "unguided"))
+    monkeypatch.setattr(warming, "judge_batch", lambda teacher, batch: calls.append(("judges", batch)))
+    monkeypatch.setattr(warming, "WARM", threading.Event())
+    warming.warm_up()
+    assert [c[0] for c in calls] == ["backbone", "sample", "judges"]
+    assert calls[1][1:] == ([0, 0, 1, 1, 2, 2, 3, 3], 25)  # the Samples tab's first batch, as it stands
+    assert "warm after" in capsys.readouterr().out and warming.WARM.is_set()
 
 
 def test_phone_buttons_scroll_to_their_result():
