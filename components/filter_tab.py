@@ -64,6 +64,12 @@ def _compute(store, teacher, label, embedding, clip_folder, projection, omega, t
             shown, shown, shown)
 
 
+def fresh_view(show):
+    """A new set's scores: the last set's selection and inspected sample go (they named its samples)."""
+    off = gr.update(interactive=False)
+    return (selection.NOTHING, off, off, "", None, "", "", "dropped" if show == "selected" else gr.skip())
+
+
 def rethreshold_ui(state, omega, tau, colour_by):
     """Recolour for new ω, τ: only the kept flags change (the bars and gallery follow); the
     samples kept or dropped by hand stay so."""
@@ -111,7 +117,7 @@ def export_ui(state, name):
     if not state:
         raise DfkdError("Compute the scores of a sample set first.")
     new = export_kept_set(SampleStore(state["root"]), state["scores"], name)
-    return f"Exported {len(new.manifest())} kept samples to sample set `{name}` (`{new.root}`)."
+    return f"Exported {len(new.manifest())} kept samples to sample set `{name}`."  # (no server path)
 
 
 def build(teacher_spec: gr.State) -> list[SetPicker]:
@@ -166,7 +172,9 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
     on(compute.click, compute_ui, [teacher_spec, sample_set, embedding, clip_folder, projection, omega, tau, colour_by,
                                    show], [state, plot, summary, bars, gallery, inspect_row, gallery_column,
                                            picks["row"]], summary,
-       api_name="compute_scores", concurrency_id=line.PREVIEW_POOL, concurrency_limit=line.POOL_SIZE)
+       api_name="compute_scores", concurrency_id=line.PREVIEW_POOL, concurrency_limit=line.POOL_SIZE
+       ).success(fresh_view, show, [picks["text"], picks["keep"], picks["drop"], sample, details, sample_id,
+                                    inspect_note, show], api_visibility="private", queue=False)
     phone.scroll_to_result(compute, "filter-summary")
     for control in (omega, tau):  # the scatter first (fast), then the bars and gallery
         on(control.change, rethreshold_ui, [state, omega, tau, colour_by], [state, plot, summary], summary,

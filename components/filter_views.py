@@ -25,9 +25,10 @@ def bars(scores: pd.DataFrame) -> go.Figure:
                             orientation="h"),
                      go.Bar(y=counts["class_name"], x=counts["dropped"], name="dropped", marker_color=DROPPED,
                             orientation="h")])
+    # the legend at the top right, beside Gradio's label: under the chart it lay on the axis title on a phone
     fig.update_layout(barmode="stack", height=110 + 24 * len(counts), xaxis_title="samples",
                       margin={"l": 10, "r": 28, "t": 36, "b": 40},  # the top margin clears Gradio's label
-                      legend={"orientation": "h", "y": -0.15, "x": 0, "yanchor": "top"})
+                      legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
     fig.update_yaxes(automargin=True)
     return fig
 

@@ -5,6 +5,7 @@ and Distill tabs. Training and sending are heavy work: they wait their turn in t
 line. The engine names the run's folder and writes the samples (methods/hidfd/send.py)."""
 
 import time
+from pathlib import Path
 
 import gradio as gr
 
@@ -112,9 +113,10 @@ def send_ui(trained, name, count, with_real, request: gr.Request = None):
                 "sending again with the same name adds the rest.")
     made = (f"teacher target rate {out['target_rate']:.2f}" if out["made"] else
             "the set already held them all")
-    msg = f"Added {out['sent']} samples to `{out['set']}` ({out['set_size']} in the set); {made}."
+    msg = f"Added {out['sent']} samples to sample set `{name}` ({out['set_size']} in the set); {made}."
     if out["real_set"]:
-        msg += f" The {out['real_count']} real images are in `{out['real_set']}` (for data inflation)."
+        msg += (f" The {out['real_count']} real images are in sample set `{Path(out['real_set']).name}` (for data "
+                "inflation).")
     return msg
 
 

@@ -105,7 +105,7 @@ def add_ui(last, name):
     if not last:
         raise DfkdError("Generate a batch first (a cancelled batch is never kept).")
     store = add_to_sample_set(name, last["batch"], last["teacher"], last["settings"])
-    return f"Added {len(last['batch'].seeds)} samples to `{store.root}` ({len(store.manifest())} in the set)."
+    return f"Added {len(last['batch'].seeds)} samples to sample set `{name}` ({len(store.manifest())} in the set)."
 
 
 def _advanced(d: GuidanceConfig) -> dict:

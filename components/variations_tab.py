@@ -128,7 +128,7 @@ def vary_ui(teacher_spec, label, picked, backbone_kind, backbone_path, strength,
         rows.append(figures.row(sid, cards))
     summary = (f"{_variations(len(chunk))} at s = {cfg.strength:.2f}: mean cosine with their source "
                f"**{cosines.mean():.3f}**, mean p(target) **{batch.target_prob.mean():.2f}**.")
-    last = {"root": str(store.root), "batch": batch, "chunk": chunk, "cfg": cfg, "backbone": source,
+    last = {"root": str(store.root), "label": label, "batch": batch, "chunk": chunk, "cfg": cfg, "backbone": source,
             "teacher": teacher}
     yield gr.update(value="".join(rows), visible=True), summary, last, gr.update(visible=True)
 
@@ -150,7 +150,8 @@ def save_ui(last):
         raise DfkdError("Make variations first.")
     store = SampleStore(last["root"])
     save_variations(store, last["batch"], last["chunk"], last["cfg"], last["teacher"], last["backbone"])
-    return (f"Added {_variations(len(last['chunk']))} to `{store.root}` ({len(store.manifest())} samples in the set).",
+    return (f"Added {_variations(len(last['chunk']))} to sample set `{last['label']}` ({len(store.manifest())} "
+            "samples in the set).",
             None, HIDDEN)  # added: nothing left to add
 
 

@@ -158,6 +158,9 @@ def omega_without_variations(page, expect):
     page.get_by_role("option", name="browser-plain", exact=True).click()
     page.locator("#filter-compute").click()
     expect(page.locator("#filter-summary")).to_contain_text("ω changes nothing on this set", timeout=120_000)
+    # finding (screenshot): the last set's selection and inspected sample stayed, naming samples of another set
+    expect(page.locator("#filter-selection")).to_contain_text("Nothing selected", timeout=10_000)
+    expect(page.locator("#filter-sample img")).to_have_count(0)
 
 
 def walk(page, expect, folder: Path, size: str) -> None:
