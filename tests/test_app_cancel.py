@@ -28,7 +28,8 @@ def _session(name):
 def sample_set(runs_dir):
     teacher = demo_teacher()
     images = torch.rand(48, 1, 32, 32, generator=torch.Generator().manual_seed(1))
-    add_to_sample_set("cancel-noise-48", label_with_teacher(teacher, images, list(range(48)), "noise"), teacher, {"class_names": teacher.class_names})
+    add_to_sample_set("cancel-noise-48", label_with_teacher(teacher, images, list(range(48)), "noise"), teacher,
+                      {"class_names": teacher.class_names})
     return "cancel-noise-48"
 
 
@@ -59,7 +60,8 @@ def test_cancel_from_another_session_does_not_stop_a_run(sample_set, runs_dir):
     for out in _distill(sample_set, "finished-run", _session("cancel-b"), epochs=2):
         outputs.append(out)
         distill_tab.cancel_ui(_session("cancel-c"))  # another visitor's Cancel
-    assert outputs[-1][4].startswith("Done: run `finished-run`.") and (runs_dir / "distill" / "finished-run" / "results.json").exists()
+    assert outputs[-1][4].startswith("Done: run `finished-run`.")
+    assert (runs_dir / "distill" / "finished-run" / "results.json").exists()
     assert "distill/finished-run" in set(runs_table()["run"])
 
 

@@ -82,7 +82,8 @@ def test_variations_never_replace_what_the_set_holds(client, runs_dir, tmp_path)
 
     teacher, prior = demo_teacher(), str(tiny_pixel_prior(tmp_path / "prior"))
     images = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(3))
-    add_to_sample_set("vary-fresh", label_with_teacher(teacher, images, [0, 1], "noise"), teacher, {"class_names": teacher.class_names})
+    add_to_sample_set("vary-fresh", label_with_teacher(teacher, images, [0, 1], "noise"), teacher,
+                      {"class_names": teacher.class_names})
     ids = client.predict("vary-fresh", api_name="/show_sources")[1]["choices"]
     ids = [i[0] if isinstance(i, (list, tuple)) else i for i in ids]
     args = ("vary-fresh", ids, "Local folder", prior, 0.3, 2, 5, 0.0, 0)

@@ -60,7 +60,8 @@ def collapsed_classes(images: torch.Tensor, labels: torch.Tensor, class_names) -
     for c, spread in spreads.items():
         if typical and spread < NARROW * typical:
             reasons[c] = "every sample alike (no variety within the class)"
-    return [{"class": class_names[c] if c < len(class_names) else str(c), "reason": reasons[c]} for c in sorted(reasons)]
+    return [{"class": class_names[c] if c < len(class_names) else str(c), "reason": reasons[c]}
+            for c in sorted(reasons)]
 
 
 def collapse_warning(images: torch.Tensor, labels: torch.Tensor, class_names) -> str | None:
