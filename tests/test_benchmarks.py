@@ -25,8 +25,9 @@ SMOKE = {
     "bench_per_class.py": None,  # needs finished runs: run after bench_fmnist_table below
     "bench_precision.py": ["--batch", "2", "--repeats", "1", "--per-class", "0"],
     "bench_prior.py": ["--samples", "20"],
+    "bench_prior_training.py": ["--steps", "2", "--threads", "1"],
     "bench_sampling.py": ["--per-class", "0", "--batch", "2", "--repeats", "1", "--steps", "2"],
-    "bench_scale.py": ["--images", "8", "--batch", "4", "--steps", "2", "--distill-images", "32", "--distill-batch",
+    "bench_scale.py": ["--images", "16", "--batch", "4", "--steps", "2", "--distill-images", "32", "--distill-batch",
                        "8", "--epochs", "1"],
     "bench_shards.py": ["--images", "100", "--shard-size", "50", "--shuffle", "10"],
     "bench_store.py": ["--big", "200", "--small", "20", "--repeats", "1"],
