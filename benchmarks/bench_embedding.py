@@ -88,7 +88,7 @@ def part_plain(features_path: str) -> dict:
 def part_ours(store_root: str) -> dict:
     import torch
 
-    from components import filter_tab
+    from components import filter_tab, filter_views
     from dfkd_core.filter import projection as embedding
     from dfkd_core.filter import scores as filtering
     from dfkd_core.store import SampleStore
@@ -110,18 +110,19 @@ def part_ours(store_root: str) -> dict:
         proj = embedding.project(features.embeddings, "auto", cache_dir=store.root / "embeddings" / "2d")
         times["projection_s"], times["method"] = time.perf_counter() - t, proj.method
         t = time.perf_counter()
-        state = {"root": str(store.root), "scores": scores, "xy": proj.xy, "method": proj.method, "note": ""}
-        views = filter_tab._views(state, "kept / dropped", "dropped")
+        state = {"root": str(store.root), "label": store.root.name, "scores": scores, "xy": proj.xy,
+                 "method": proj.method, "note": ""}
+        filter_views.plot(state, "kept / dropped"), filter_views.summary(state)
         times["figures_s"] = time.perf_counter() - t
         times["total_s"] = sum(v for k, v in times.items() if k.endswith("_s"))
-        return times, views[0]
+        return times, state
 
     out["as_stored"], _ = first_view()
     out["all_cached"], state = first_view()
     rethreshold = []
     for omega, tau in ((0.5, 0.0), (0.8, 0.2), (0.9, 0.5), (0.95, 0.9), (0.7, 0.1)):
         t = time.perf_counter()
-        filter_tab.rethreshold_ui(state, omega, tau, "kept / dropped", "dropped")
+        filter_tab.rethreshold_ui(state, omega, tau, "kept / dropped")
         rethreshold.append(time.perf_counter() - t)
     out["rethreshold_s"] = statistics.median(rethreshold)
     t = time.perf_counter()

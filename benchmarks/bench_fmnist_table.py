@@ -61,7 +61,7 @@ METHODS = {
     "fast-dfkd": ("Fast-DFKD (meta-learned generator)", "fmnist-fast-dfkd.yaml", "synthetic"),
     "cmi": ("CMI (contrastive model inversion)", "fmnist-cmi.yaml", "synthetic"),
     "diffdfkd": ("DiffDFKD (guided + Latent CutMix)", "fmnist-diffdfkd.yaml", "synthetic"),
-    "diffdfkd-50steps": ("DiffDFKD, strength 0.05 over 50 steps", "fmnist-diffdfkd-50steps.yaml", "synthetic"),
+    "diffdfkd-50steps": ("DiffDFKD over 50 steps", "fmnist-diffdfkd-50steps.yaml", "synthetic"),
     "diffdfkd-no-cutmix": ("DiffDFKD without Latent CutMix", "fmnist-diffdfkd-no-cutmix.yaml", "synthetic"),
     "dda": ("DiffDFKD + DDA + filtering", "fmnist-dda.yaml", "synthetic"),
     "hidfd-1pct": ("HiDFD, 1% real (600)", "fmnist-hidfd-1pct.yaml", "synthetic"),

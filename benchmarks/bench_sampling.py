@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dfkd_core.diffusion import load_backbone  # noqa: E402
 from dfkd_core.judges import JudgePanel  # noqa: E402
 from dfkd_core.methods.diffdfkd.config import GuidanceConfig
+from dfkd_core.methods.diffdfkd.prior_judging import judge_prior  # noqa: E402
 from dfkd_core.methods.diffdfkd.sampler import guided_sample  # noqa: E402
 from dfkd_core.methods.diffdfkd.sweep import sweep  # noqa: E402
 from dfkd_core.paths import PRIOR
@@ -75,7 +76,7 @@ def main():
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--repeats", type=int, default=5, help="timed rounds (each times every row once)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--prior", default=str(PRIOR), help="a pixel-space prior folder (default: the demo kit's)")
+    p.add_argument("--prior", default=str(PRIOR), help="a diffusion prior folder (default: the demo kit's)")
     p.add_argument("--variant", action="append", default=[], metavar="JSON",
                    help="an extra row: GuidanceConfig fields changed from the defaults, e.g. '{\"candidates\": 1}'")
     p.add_argument("--quality-only", action="store_true", help="skip the timings")
@@ -129,9 +130,18 @@ def main():
         cells = [f"{100 * j[k]:.1f}%" for k in ("teacher", "reference_cnn", "pixel_knn", "pca_linear")]
         cells += [f"{r['frechet']:.2f}", "-" if r["diversity"] is None else f"{r['diversity']:.2f}"]
         print(f"{r['label']:<{width}}" + "".join(f"{c:>12}" for c in cells), flush=True)
-    image, rows = sweep(backbone, teacher, panel, list(configs.items()), args.per_class, args.first_seed,
+    # Unguided samples have no target: the sweep's plan repeats each seed in every class, so they
+    # are judged apart, on as many distinct seeds, against the teacher's label (prior_judging).
+    unguided, _, _ = judge_prior(backbone, teacher, panel, 10 * args.per_class, args.steps, args.first_seed)
+    agree = unguided["agreement_with_teacher_label"]
+    print(f"{'unguided (teacher-labelled)':<{width}}{'-':>12}" + "".join(
+        f"{100 * agree[k]:>11.1f}%" for k in ("reference_cnn", "pixel_knn", "pca_linear"))
+        + f"{unguided['frechet_pixel_pca']:>12.2f}{'-':>12}", flush=True)
+    guided_rows = [(n, c) for n, c in configs.items() if c.strength > 0]
+    image, rows = sweep(backbone, teacher, panel, guided_rows, args.per_class, args.first_seed,
                         show=min(args.per_class, 2), on_row=report)
-    print(f"Fréchet distance of as many real images: {rows[0]['frechet_real_floor']:.2f}")
+    print(f"Fréchet distance of as many real images: {rows[0]['frechet_real_floor']:.2f}; guided FD / unguided FD: "
+          + ", ".join(f"{r['label']} {r['frechet'] / unguided['frechet_pixel_pca']:.2f}" for r in rows))
     if args.grid:
         image.save(args.grid)
         print(f"grid: {args.grid}")

@@ -155,7 +155,7 @@ def test_zip_and_files_are_validated(teacher, tmp_path):
     with pytest.raises(DfkdError, match="not both"):
         collect(teacher, [str(archive), str(pngs[0])], count=1)
     (tmp_path / "bad.png").write_bytes(b"not a png")
-    with pytest.raises(DfkdError, match="Could not read image 'bad.png'"):
+    with pytest.raises(DfkdError, match="'bad.png' in .* is not an image"):
         collect(teacher, [str(tmp_path / "bad.png")], count=1)
     with zipfile.ZipFile(tmp_path / "empty.zip", "w") as z:
         z.writestr("readme.md", "nothing here")

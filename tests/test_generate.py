@@ -27,13 +27,13 @@ def _config(kit, out, **kw):
 
 
 def test_interrupted_run_resumes_with_every_sample_once(kit, tmp_path):
-    cfg = _config(kit, tmp_path / "run")
+    cfg = _config(kit, tmp_path / "run", candidates=1)  # one stop poll per step: 4 per batch
     batches = iter(range(1000))
     with pytest.raises(Cancelled):  # stop inside the second batch
         run_generation(cfg, should_stop=lambda: next(batches) >= 6)
     first = SampleStore(cfg.out).manifest()
     assert len(first) == 4
-    run_generation(_config(kit, tmp_path / "run"))
+    run_generation(_config(kit, tmp_path / "run", candidates=1))
     df = SampleStore(cfg.out).manifest()
     assert len(df) == 9 and df["id"].is_unique
     assert sorted(zip(df["target"], df["seed"])) == [(c, 3 * k + c) for c in range(3) for k in range(3)]
