@@ -118,7 +118,7 @@ def _advanced(d: GuidanceConfig) -> dict:
     c["steps"] = slider(GuidanceConfig, "steps", "Denoising steps", 1, shown=(5, 100), value=d.steps,
                         extra="More steps: slower, smoother images")
     c["eta"] = slider(GuidanceConfig, "eta", "Sampler noise (eta)", 0.1, value=d.eta,
-                      extra=f"Default {d.eta:g}: on the demo prior 1 gives cleaner images")
+                      extra=f"Default {d.eta:g} (DDIM): the same seed always gives the same image")
     with gr.Row():
         c["seed"] = checked(gr.Number(value=0, precision=0, label="Seed",
                                       info="The starting noise: the same seed and settings give the same images"))
@@ -130,7 +130,7 @@ def _advanced(d: GuidanceConfig) -> dict:
         c["window_end"] = checked(gr.Slider(0, 1, value=d.window[1], step=0.05, label="Guide until",
                                             info="Fraction where it stops (1: the last step)"))
     c["mode"] = gr.Radio(["x0", "full"], value=d.mode, label="Gradient", info=info(GuidanceConfig, "mode"))
-    c["candidates"] = slider(GuidanceConfig, "candidates", "Candidate starts", 1, shown=(1, 6), value=d.candidates)
+    c["candidates"] = slider(GuidanceConfig, "candidates", "Candidate starts", 1, shown=(1, 32), value=d.candidates)
     c["every"] = slider(GuidanceConfig, "every", "Fresh teacher gradient every k-th step", 1, shown=(1, 4),
                         value=d.every, extra=f"From {d.every_from:.0%} of the guided steps on; 1 is slowest")
     c["use_cutmix"] = gr.Checkbox(label="Latent CutMix: mix same-class latents during sampling",

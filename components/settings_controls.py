@@ -51,6 +51,8 @@ def slider(cls, name: str, label: str, step, shown: tuple | None = None, extra: 
     """A checked gr.Slider for setting `name` of `cls`: its default, its (narrowed) range, its help."""
     low, high = bounds(cls, name, shown)
     value = default(cls, name) if value is None else value
+    if not low <= value <= high:  # a default the slider cannot show would be refused at the first click
+        raise ValueError(f"slider {label!r}: its value {value} lies outside its range [{low}, {high}]")
     return checked(gr.Slider(low, high, value=value, step=step, label=label, info=info(cls, name, extra), **kw))
 
 

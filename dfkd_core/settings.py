@@ -5,6 +5,7 @@ refused with "did you mean", nested dataclasses, lists as tuples) and check_type
 every field against its declaration: type, finite, range, choices. Each check raises
 DfkdError naming where the setting was found and what is expected."""
 
+import argparse
 import difflib
 import math
 import re
@@ -105,6 +106,20 @@ def number(value, name: str, where: str, *, low=None, high=None, low_open=False,
         hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
         raise DfkdError(f"{where}: {name} must be {' and '.join(p for p in (lo, hi) if p)}, got {value!r}.")
     return value
+
+
+def flag_type(kind, flag: str, **bounds):
+    """An argparse `type` that parses an int or float and checks it as `number` does, so a bad
+    value is refused as it is parsed, with the flag named ("--steps: must be >= 1 ..., got 0")."""
+    def parse(text: str):
+        value = kind(text)
+        try:
+            number(value, flag, "", integer=kind is int, **bounds)
+        except DfkdError as e:
+            raise argparse.ArgumentTypeError(str(e)[str(e).index("must"):]) from None
+        return value
+    parse.__name__ = kind.__name__  # argparse's "invalid int value"
+    return parse
 
 
 def integer(value, name: str, where: str, low=None, high=None) -> int:

@@ -162,7 +162,9 @@ def test_layout_generate_at_the_top_expert_settings_in_advanced_eta_default_matc
     for expert in ("Denoising steps", "Sampler noise (eta)", "BN-statistics weight (bn)", "Candidate starts"):
         assert expert in labels_after
     eta = next(c for c in config if c["props"].get("label") == "Sampler noise (eta)")["props"]
-    assert eta["value"] == 1.0 and "Default 1" in eta["info"] and "1 gives cleaner" in eta["info"]
+    assert eta["value"] == GuidanceConfig().eta == 0.0 and "Default 0 (DDIM)" in eta["info"]
+    candidates = next(c for c in config if c["props"].get("label") == "Candidate starts")["props"]
+    assert candidates["minimum"] <= GuidanceConfig().candidates == candidates["value"] <= candidates["maximum"]
     step = next(c for c in config if c["props"].get("label") == "CutMix at step")["props"]
     steps = next(c for c in config if c["props"].get("label") == "Denoising steps")["props"]
     assert step["maximum"] == steps["value"] - 1  # not 99 for a 25-step trajectory

@@ -61,7 +61,7 @@ def test_reusing_the_gradient_direction_between_teacher_passes(pixel):
     base = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=24, strength=0.0))
     calls = []
     teacher.model.register_forward_hook(lambda *_: calls.append(1))
-    one = GuidanceConfig(steps=24, strength=0.5, candidates=1, every=1)
+    one = GuidanceConfig(steps=24, strength=0.5, candidates=1, every=1, window=(0.0, 1.0))
     runs, passes = {}, []
     for name, cfg in [("every step", one), ("every third", replace(one, every=3, every_from=0.0)),
                       ("every third from half", replace(one, every=3, every_from=0.5))]:

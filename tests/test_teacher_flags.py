@@ -101,14 +101,15 @@ def test_distill_and_run_take_the_teacher_flags(tmp_path, monkeypatch, fast_data
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--teacher-input-size", "0"], "input_size must be a whole number from 1 to 2048"),
-    (["--teacher-input-size", "100000"], "input_size must be a whole number from 1 to 2048"),
-    (["--teacher-mean", "0.5", "0.5"], "mean must be 1 or 3 finite numbers"),
-    (["--teacher-mean", "nan", "--teacher-std", "1"], "mean must be 1 or 3 finite numbers"),
-    (["--teacher-mean", "0.5", "--teacher-std", "0"], "std must be positive"),
+    (["--teacher-input-size", "0"], "--teacher-input-size: must be >= 1 and <= 2048, got 0"),
+    (["--teacher-input-size", "100000"], "--teacher-input-size: must be >= 1 and <= 2048"),
+    (["--teacher-mean", "0.5", "0.5"], "mean must be 1 or 3 numbers from 0 to 1"),
+    (["--teacher-mean", "nan", "--teacher-std", "1"], "--teacher-mean: must be a finite number, got nan"),
+    (["--teacher-mean", "128", "--teacher-std", "64"], "--teacher-mean: must be >= 0 and <= 1, got 128.0"),
+    (["--teacher-mean", "0.5", "--teacher-std", "0"], "--teacher-std: must be > 0 and <= 1, got 0.0"),
     (["--teacher-mean", "0.5"], "mean and std together"),
     (["--teacher-normalization", "cifar10", "--teacher-mean", "0.5", "--teacher-std", "1"], "by name or as mean"),
-    (["--teacher-num-classes", "1"], "num_classes must be a whole number from 2"),
+    (["--teacher-num-classes", "1"], "--teacher-num-classes: must be >= 2"),
     (["--teacher-arch", "wrn_99_9"], "Unknown architecture 'wrn_99_9'"),
 ])
 def test_bad_teacher_flags_are_refused_before_any_work(tmp_path, capsys, flags, message):

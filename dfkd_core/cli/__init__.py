@@ -23,7 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a refused flag (2, argparse has printed why): the same code to callers
+        return e.code
     args.argv = argv  # recorded in cards, so a run says how to reproduce it
     try:
         args.func(args)

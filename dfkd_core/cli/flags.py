@@ -10,8 +10,7 @@ import types
 import typing
 from dataclasses import MISSING, fields
 
-from dfkd_core.errors import DfkdError
-from dfkd_core.settings import declaration, number
+from dfkd_core.settings import declaration, flag_type
 
 SCALARS = (bool, int, float, str)
 
@@ -95,29 +94,20 @@ def add_dataclass_flags(parser, cls, skip=(), only=None, names: dict | None = No
         kind = scalar_type(kinds[f.name])
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
-        else:  # the CLI's own options are checked as they are parsed; the engine's by their dataclass
+        else:  # checked as it is parsed, so the message names the flag (the dataclass checks it again)
             many = choices is not None and len(choices) > 4  # a long list reads better in the help than the usage
             if many:
                 kw["help"] += f"; one of {', '.join(map(str, choices))}"
-            parser.add_argument(flag, type=_checked(kind, f, flag) if defaults else kind, choices=choices,
+            parser.add_argument(flag, type=_checked(kind, f, flag), choices=choices,
                                 metavar=None if choices and not many else name.upper(), **kw)
 
 
 def _checked(kind, f, flag: str):
     """kind, and the declared range for a number: argparse names the flag when it is out."""
+    if kind not in (int, float):
+        return kind
     d = declaration(f)
-
-    def parse(text: str):
-        value = kind(text)
-        if kind in (int, float):
-            try:
-                number(value, flag, "", low=d["low"], high=d["high"], low_open=d["low_open"],
-                       high_open=d["high_open"], integer=kind is int)
-            except DfkdError as e:
-                raise argparse.ArgumentTypeError(str(e)[str(e).index("must"):]) from None
-        return value
-    parse.__name__ = kind.__name__  # argparse's "invalid int value"
-    return parse
+    return flag_type(kind, flag, low=d["low"], high=d["high"], low_open=d["low_open"], high_open=d["high_open"])
 
 
 def dataclass_flags(args: argparse.Namespace, cls, skip=(), only=None, prefix: str = "") -> dict:

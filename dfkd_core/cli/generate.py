@@ -5,6 +5,8 @@ import shlex
 from contextlib import nullcontext
 
 from dfkd_core.errors import DfkdError
+from dfkd_core.models.inputs import MAX_CLASSES
+from dfkd_core.settings import flag_type
 from dfkd_core.teacher.spec import add_teacher_arguments, teacher_spec_from_args
 
 from .flags import add_dataclass_flags, dataclass_flags
@@ -83,20 +85,23 @@ GUIDANCE_SPECIAL = ("window", "cutmix")  # flags of their own: --window-start/-e
 
 
 def add_commands(sub) -> None:
-    from dfkd_core.methods.diffdfkd.config import CutMixConfig, GenerateConfig, GuidanceConfig
+    from dfkd_core.methods.diffdfkd.config import MAX_STEPS, CutMixConfig, GenerateConfig, GuidanceConfig
     gen = sub.add_parser("generate", help="teacher-guided diffusion samples into a sample store")
     gen.add_argument("--config", help="YAML file with the settings below (flags are ignored then, but --out)")
     gen.add_argument("--out", help="run folder: config.yaml, images/, metadata.csv, settings.json; rerun to resume")
     add_teacher_arguments(gen)  # --teacher and --teacher-arch/-num-classes/-input-size/-mean/-std/-normalization
-    gen.add_argument("--classes", type=int, nargs="+", help="class indices (default: all)")
+    gen.add_argument("--classes", type=flag_type(int, "--classes", low=0, high=MAX_CLASSES - 1), nargs="+",
+                     help="class indices (default: all)")
     add_dataclass_flags(gen, GenerateConfig, skip=GENERATE_SPECIAL)
     add_dataclass_flags(gen, GuidanceConfig, skip=GUIDANCE_SPECIAL)
     window = GuidanceConfig().window
-    gen.add_argument("--window-start", type=float, help=f"guide from this fraction of the trajectory (default "
+    fraction = flag_type(float, "--window-start/--window-end", low=0, high=1)
+    gen.add_argument("--window-start", type=fraction, help=f"guide from this fraction of the trajectory (default "
                      f"{window[0]:g}; 0 to 1)")
-    gen.add_argument("--window-end", type=float, help=f"guide until this fraction of the trajectory (default "
+    gen.add_argument("--window-end", type=fraction, help=f"guide until this fraction of the trajectory (default "
                      f"{window[1]:g}; 0 to 1)")
-    gen.add_argument("--cutmix-steps", type=int, nargs="*", help="Latent CutMix at these step indices (0 = the "
+    gen.add_argument("--cutmix-steps", type=flag_type(int, "--cutmix-steps", low=0, high=MAX_STEPS - 1), nargs="*",
+                     help="Latent CutMix at these step indices (0 = the "
                      "first, noisiest step; default: off)")
     add_dataclass_flags(gen, CutMixConfig, only=("alpha",), names={"alpha": "cutmix_alpha"}, prefix="cutmix_")
     add_dataclass_flags(gen, DeviceOptions, defaults=True)

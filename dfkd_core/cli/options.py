@@ -4,6 +4,7 @@ from these and from the engine's settings dataclasses (flags.py). Light: no torc
 
 from dataclasses import dataclass
 
+from dfkd_core.models.inputs import MAX_CLASSES
 from dfkd_core.models.names import ARCHITECTURES
 from dfkd_core.settings import setting
 
@@ -24,7 +25,8 @@ class DataOptions:
 class InspectOptions:
     """`dfkd teacher inspect`."""
     arch: str | None = setting(None, "zoo architecture (e.g. wrn_40_2) or torchvision:NAME, for bare weights")
-    num_classes: int | None = setting(None, "class count of bare weights (checked against them)", low=2)
+    num_classes: int | None = setting(None, "class count of bare weights (checked against them)", low=2,
+                                      high=MAX_CLASSES)
     eval: str | None = setting(None, "measure the accuracy on fashion-mnist, cifar10, cifar100 or an image folder")
     split: str = setting("test", "the split of --eval")
     data_dir: str | None = setting(None, "folder holding the dataset (default: $DFKD_DATA, system locations)")

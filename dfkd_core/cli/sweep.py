@@ -7,10 +7,12 @@ each row judged by the panel; writes the grid PNG and the figures as JSON beside
 Flags: SweepOptions, and GuidanceConfig's steps and GenerateConfig's backbone."""
 
 import json
+from dataclasses import fields
 from pathlib import Path
 
 from dfkd_core.errors import DfkdError
 from dfkd_core.methods.diffdfkd.config import GenerateConfig, GuidanceConfig
+from dfkd_core.settings import declaration, flag_type
 from dfkd_core.teacher.spec import add_teacher_arguments, teacher_spec_from_args
 
 from .flags import add_dataclass_flags, from_flags
@@ -20,7 +22,6 @@ from .preflight import check_teacher_source
 
 def settings_rows(base: dict, strengths, row_specs) -> list:
     """[(label, GuidanceConfig)]: one row per strength on top of `base`, then one per JSON row."""
-    from dataclasses import fields
     known = {f.name for f in fields(GuidanceConfig)}
     rows = [(f"strength {s:g}" if s else "unguided", {**base, "strength": s}) for s in strengths or []]
     for spec in row_specs or []:
@@ -94,7 +95,9 @@ def cmd_sweep(args) -> None:
 
 def add_commands(sub) -> None:
     p = sub.add_parser("sweep", help="the same seeds under several guidance settings: one judged grid row each")
-    p.add_argument("--strengths", type=float, nargs="*", help="one row per strength (0 = unguided), other "
+    strength = declaration(next(f for f in fields(GuidanceConfig) if f.name == "strength"))
+    p.add_argument("--strengths", type=flag_type(float, "--strengths", low=strength["low"], high=strength["high"]),
+                   nargs="*", help="one row per strength (0 = unguided), other "
                    "settings at their defaults")
     p.add_argument("--row", action="append", metavar="JSON", help="one row: guidance settings changed from the "
                    "defaults, e.g. '{\"blur\": 1.5, \"recurrence\": 1}' (repeatable)")

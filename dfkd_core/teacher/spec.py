@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, fields
 
 from dfkd_core.errors import DfkdError
 from dfkd_core.models.inputs import MAX_CLASSES, MAX_INPUT_SIZE, NORMALISATIONS
-from dfkd_core.settings import check_keys
+from dfkd_core.settings import check_keys, flag_type
 
 FLAGS = {"source": "--teacher", "arch": "--teacher-arch", "num_classes": "--teacher-num-classes",
          "input_size": "--teacher-input-size", "mean": "--teacher-mean", "std": "--teacher-std"}
@@ -30,9 +30,10 @@ def _numbers(value, name: str) -> tuple | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = [value]
     ok = isinstance(value, (list, tuple)) and len(value) in (1, 3) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
-    if not ok:
-        raise DfkdError(f"teacher {name} must be 1 or 3 finite numbers (one per channel), got {value!r}.")
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 1 for v in value)
+    if not ok:  # of images in [0, 1]: a mean or std past 1 is a mistake (0-255 units, say)
+        raise DfkdError(f"teacher {name} must be 1 or 3 numbers from 0 to 1 (one per channel, for images in "
+                        f"[0, 1]), got {value!r}.")
     return tuple(float(v) for v in value)
 
 
@@ -111,10 +112,14 @@ def add_teacher_arguments(parser, default: str | None = "demo") -> None:
     g.add_argument(FLAGS["source"], default=default, help="'demo', a card (.json), weights (.pth/.safetensors), "
                    "a transformers folder or a hub id" + ("" if default else " (default: the config's teacher)"))
     g.add_argument(FLAGS["arch"], help="architecture of bare weights: a zoo name (wrn_40_2) or torchvision:NAME")
-    g.add_argument(FLAGS["num_classes"], type=int, help="class count (checked against the weights)")
-    g.add_argument(FLAGS["input_size"], type=int, help="input side in pixels (e.g. 32 for a CIFAR teacher)")
-    g.add_argument(FLAGS["mean"], type=float, nargs="+", help="per-channel mean of images in [0, 1]")
-    g.add_argument(FLAGS["std"], type=float, nargs="+", help="per-channel std")
+    g.add_argument(FLAGS["num_classes"], type=flag_type(int, FLAGS["num_classes"], low=2, high=MAX_CLASSES),
+                   help=f"class count (checked against the weights; 2 to {MAX_CLASSES})")
+    g.add_argument(FLAGS["input_size"], type=flag_type(int, FLAGS["input_size"], low=1, high=MAX_INPUT_SIZE),
+                   help=f"input side in pixels (e.g. 32 for a CIFAR teacher; 1 to {MAX_INPUT_SIZE})")
+    g.add_argument(FLAGS["mean"], type=flag_type(float, FLAGS["mean"], low=0, high=1), nargs="+",
+                   help="per-channel mean of images in [0, 1] (each 0 to 1)")
+    g.add_argument(FLAGS["std"], type=flag_type(float, FLAGS["std"], low=0, high=1, low_open=True), nargs="+",
+                   help="per-channel std (each above 0, at most 1)")
     g.add_argument("--teacher-normalization", choices=sorted(NORMALISATIONS),
                    help="a named mean/std instead of --teacher-mean/--teacher-std")
 
