@@ -174,7 +174,8 @@ def bench_first_generate_at_once() -> dict:
 def _long_set(runs_dir: Path) -> None:
     import torch
 
-    from dfkd_core.methods.base import add_to_sample_set, label_with_teacher
+    from dfkd_core.methods.base import label_with_teacher
+    from dfkd_core.methods.writer import add_to_sample_set
     from dfkd_core.teacher.demo import demo_teacher
     teacher = demo_teacher()
     images = torch.rand(1000, 1, 32, 32, generator=torch.Generator().manual_seed(5))

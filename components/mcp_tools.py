@@ -12,8 +12,8 @@ from dfkd_core import DfkdError
 from dfkd_core.diffusion import load_backbone_cached
 from dfkd_core.judges import judge_store
 from dfkd_core.judges.batch import demo_panel
-from dfkd_core.methods.base import add_to_sample_set
 from dfkd_core.methods.diffdfkd.preview import app_defaults, compare_job, sample_seeds
+from dfkd_core.methods.writer import add_to_sample_set
 from dfkd_core.paths import PRIOR, TEACHER, checked_name
 from dfkd_core.pipeline.runs import distill_job, distill_settings, sample_sets
 from dfkd_core.runtime.streaming import stream

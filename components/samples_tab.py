@@ -13,9 +13,9 @@ import gradio as gr
 from dfkd_core import DfkdError
 from dfkd_core.diffusion import load_backbone_cached
 from dfkd_core.errors import Cancelled
-from dfkd_core.methods.base import add_to_sample_set
 from dfkd_core.methods.diffdfkd.config import CutMixConfig, GuidanceConfig
 from dfkd_core.methods.diffdfkd.preview import app_defaults, compare_job, filmstrip_frames, sample_seeds
+from dfkd_core.methods.writer import add_to_sample_set
 from dfkd_core.runtime.streaming import stream
 
 from . import cancelling, examples, figures, line, phone, sweep_panel, trajectory_panel, warming

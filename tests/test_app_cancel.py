@@ -12,10 +12,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from components import distill_tab, hidfd_tab  # noqa: E402
-from dfkd_core.methods.base import (
-    add_to_sample_set,  # noqa: E402
-    label_with_teacher,  # noqa: E402
-)
+from dfkd_core.methods.base import label_with_teacher  # noqa: E402
+from dfkd_core.methods.writer import add_to_sample_set  # noqa: E402
 from dfkd_core.pipeline.runs import runs_table  # noqa: E402
 from dfkd_core.teacher.demo import demo_teacher  # noqa: E402
 
@@ -66,10 +64,9 @@ def test_cancel_from_another_session_does_not_stop_a_run(sample_set, runs_dir):
 
 
 def test_cancel_stops_a_large_hidfd_send_between_chunks(runs_dir, monkeypatch):
+    from dfkd_core.methods.hidfd import send
     from dfkd_core.methods.hidfd.job import CHUNK
     from dfkd_core.methods.hidfd.models import Generator, GeneratorSpec
-
-    from dfkd_core.methods.hidfd import send
 
     session, calls = _session("cancel-d"), []
     real_add = send.add_to_sample_set

@@ -13,11 +13,12 @@ from tiny_models import tiny_pixel_prior
 from dfkd_core import DfkdError
 from dfkd_core.diffusion import load_backbone_cached
 from dfkd_core.errors import Cancelled
-from dfkd_core.methods.base import add_to_sample_set, label_with_teacher
+from dfkd_core.methods.base import label_with_teacher
 from dfkd_core.methods.diffdfkd.config import GuidanceConfig
 from dfkd_core.methods.diffdfkd.sweep import grid_cells, grid_sweep, sweepable_settings
 from dfkd_core.methods.diffdfkd.trajectory import agreement_steps, trajectory
 from dfkd_core.methods.hidfd.quality import collapse_warning, collapsed_classes
+from dfkd_core.methods.writer import add_to_sample_set
 from dfkd_core.teacher.demo import demo_teacher
 
 

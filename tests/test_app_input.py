@@ -77,7 +77,8 @@ def test_variations_never_replace_what_the_set_holds(client, runs_dir, tmp_path)
     import torch
     from tiny_models import tiny_pixel_prior
 
-    from dfkd_core.methods.base import add_to_sample_set, label_with_teacher
+    from dfkd_core.methods.base import label_with_teacher
+    from dfkd_core.methods.writer import add_to_sample_set
     from dfkd_core.teacher.demo import demo_teacher
 
     teacher, prior = demo_teacher(), str(tiny_pixel_prior(tmp_path / "prior"))

@@ -10,7 +10,8 @@ import torch
 from conftest import needs_fmnist
 from gradio_client import Client
 
-from dfkd_core.methods.base import add_to_sample_set, label_with_teacher
+from dfkd_core.methods.base import label_with_teacher
+from dfkd_core.methods.writer import add_to_sample_set
 from dfkd_core.teacher.demo import demo_teacher
 
 pytestmark = needs_fmnist  # the demo teacher's judges and test set

@@ -13,7 +13,8 @@ import pytest
 import torch
 from conftest import ROOT, needs_fmnist
 
-from dfkd_core.methods.base import add_to_sample_set, label_with_teacher
+from dfkd_core.methods.base import label_with_teacher
+from dfkd_core.methods.writer import add_to_sample_set
 from dfkd_core.teacher.demo import demo_teacher
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -13,7 +13,8 @@ import pytest
 import yaml
 from tiny_models import tiny_generate_kit
 
-from dfkd_core.methods.base import Key, share
+from dfkd_core.methods.base import Key
+from dfkd_core.methods.writer import share
 
 PER_CLASS, BATCH = 3, 2  # 9 samples in 5 batches: the ranks get 3 and 2
 

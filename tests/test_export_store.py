@@ -13,8 +13,8 @@ from dfkd_core.data.shards import ShardDataset, load_shards
 from dfkd_core.distill.config import DistillConfig
 from dfkd_core.distill.kd import distill
 from dfkd_core.errors import DfkdError
-from dfkd_core.methods.base import write_source
 from dfkd_core.methods.baselines.sources import RealImages
+from dfkd_core.methods.writer import write_source
 from dfkd_core.models.zoo import build_model
 from dfkd_core.store import SampleStore
 from dfkd_core.store.export import export_store

@@ -47,7 +47,7 @@ import pytest  # noqa: E402
 from dda_kit import NAMES, small_teacher  # noqa: E402
 
 from dfkd_core.errors import DfkdError  # noqa: E402
-from dfkd_core.methods.base import add_to_sample_set
+from dfkd_core.methods.writer import add_to_sample_set
 from dfkd_core.store import (  # noqa: E402
     LabelledBatch,
     SampleStore,

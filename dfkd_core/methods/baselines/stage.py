@@ -5,7 +5,7 @@ teacher; a real image's own label is not used, and its seed is its index in the 
 from dfkd_core.data import load_dataset
 from dfkd_core.data.image_dataset import pick_indices
 from dfkd_core.errors import DfkdError
-from dfkd_core.methods.base import write_stage
+from dfkd_core.methods.writer import write_stage
 from dfkd_core.stage import Stage
 
 from .config import NoiseSettings, RealSettings

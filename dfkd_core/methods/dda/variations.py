@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from dfkd_core.errors import DfkdError
-from dfkd_core.methods.base import REFUSE, REPLACE, SKIP, Key, Made, Source, write_source
+from dfkd_core.methods.base import Key, Source
 from dfkd_core.methods.diffdfkd.sampler import guided_sample
+from dfkd_core.methods.writer import REFUSE, REPLACE, SKIP, Made, write_source
 from dfkd_core.store import LabelledBatch, SampleStore
 
 from .config import DDAConfig

@@ -1,6 +1,6 @@
 """Pipeline stage `deepinversion`: per_class images of every class, DeepInversionConfig's settings."""
 
-from dfkd_core.methods.base import write_stage
+from dfkd_core.methods.writer import write_stage
 from dfkd_core.settings import base_of
 from dfkd_core.stage import Stage
 

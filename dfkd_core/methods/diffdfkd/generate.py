@@ -14,8 +14,9 @@ import yaml
 from dfkd_core.diffusion.loading import backbone_source, resolve_backbone
 from dfkd_core.errors import DfkdError
 from dfkd_core.io import write_json, write_text
-from dfkd_core.methods.base import Key, per_class_plan, write_source
+from dfkd_core.methods.base import Key, per_class_plan
 from dfkd_core.methods.online_student import online_student_for
+from dfkd_core.methods.writer import write_source
 from dfkd_core.runtime import distributed
 from dfkd_core.settings import differences
 from dfkd_core.store import SampleStore

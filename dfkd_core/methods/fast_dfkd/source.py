@@ -15,8 +15,9 @@ from pathlib import Path
 
 import torch
 
-from dfkd_core.methods.base import Key, Source, flat_plan, missing
+from dfkd_core.methods.base import Key, Source, flat_plan
 from dfkd_core.methods.online_student import OnlineStudent
+from dfkd_core.methods.writer import missing
 from dfkd_core.store import LabelledBatch, SampleStore
 
 from .config import GeneratorConfig

@@ -3,7 +3,7 @@ episode per synthesis_batch_size images, resumed exactly where it stopped (sourc
 runs through the same function with its own config and source (dfkd_core.methods.cmi.stage)."""
 
 from dfkd_core.errors import DfkdError
-from dfkd_core.methods.base import write_stage
+from dfkd_core.methods.writer import write_stage
 from dfkd_core.runtime import distributed
 from dfkd_core.settings import base_of
 from dfkd_core.stage import Stage

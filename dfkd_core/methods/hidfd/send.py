@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 from dfkd_core.errors import DfkdError
-from dfkd_core.methods.base import add_to_sample_set
+from dfkd_core.methods.writer import add_to_sample_set
 from dfkd_core.paths import checked_name, runs_dir, sample_set_path
 from dfkd_core.store import SampleStore
 

@@ -17,7 +17,7 @@ import time
 import torch
 
 from dfkd_core.io import atomic_write
-from dfkd_core.methods.base import REFUSE, Made, write_source
+from dfkd_core.methods.writer import REFUSE, Made, write_source
 from dfkd_core.stage import Stage
 from dfkd_core.store import LabelledBatch, SampleStore, to_uint8
 
