@@ -1,9 +1,9 @@
 """DDA on the demo kit: what SDEdit variations keep of their source's class, and what the
 cosine filter keeps, in one run.
 
-    python benchmarks/bench_dda.py [--per-class 10] [--configs 0.5:0 0.3:0.08 0.5:0.08] [--omega 0.9 0.95]
+    python benchmarks/bench_dda.py [--per-class 10] [--configs 0.5:0 0.3:0.04 0.5:0.04] [--omega 0.9 0.95]
 
-Makes teacher-guided sources (strength 0.08, 25 steps), then for each `strength:guidance`
+Makes teacher-guided sources (the generate defaults), then for each `strength:guidance`
 two variations per source (25-step trajectory). Prints per config: seconds, the teacher's
 target-class rate on the variations, an independent classifier's agreement with the target
 (the kit's WRN-16-1 real-data reference), cosine quantiles (teacher features), and for each
@@ -33,7 +33,7 @@ def main():
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--per-class", type=int, default=10)
-    p.add_argument("--configs", nargs="+", default=["0.5:0", "0.3:0.08", "0.5:0.08"], help="strength:guidance")
+    p.add_argument("--configs", nargs="+", default=["0.5:0", "0.3:0.04", "0.5:0.04"], help="strength:guidance")
     p.add_argument("--omega", type=float, nargs="+", default=[0.9, 0.95])
     args = p.parse_args()
     teacher, reference = demo_teacher(), demo_student_reference()

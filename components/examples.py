@@ -35,6 +35,14 @@ def _judges_line(example: dict) -> str:
     return "Agreement with the target, " + "; ".join(parts) + "."
 
 
+def _chosen(example: dict) -> str:
+    chosen = example.get("chosen")
+    if not chosen:
+        return ""
+    return (f" Seed picked: the first batch of {chosen['tries']} tried whose guided images every judge calls "
+            "the target." if chosen["all_judges_agree"] else "")
+
+
 def example_html(example: dict, folder: str = str(EXAMPLES_DIR), small: bool = False) -> str:
     """One example: a card per seed (guided | unguided), its settings and judges' figures."""
     s = example["settings"]
@@ -45,7 +53,7 @@ def example_html(example: dict, folder: str = str(EXAMPLES_DIR), small: bool = F
                                            f"unguided p={sample['p_unguided']:.2f}"],
                                   f"{sample['class']} · seed {sample['seed']}", small=small))
     head = (f"<h4>{html.escape(example['title'])}</h4><p class='dfkd-note'>strength {s['strength']:g}, "
-            f"{s['steps']} steps, eta {s['eta']:g}. {html.escape(_judges_line(example))}</p>")
+            f"{s['steps']} steps, eta {s['eta']:g}. {html.escape(_judges_line(example))}{_chosen(example)}</p>")
     return head + figures.grid(cards)
 
 

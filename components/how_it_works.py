@@ -27,6 +27,21 @@ METHODS = """### The three methods
 - **HiDFD** (HiDFD tab): trains a small GAN, guided by the teacher, from **a few real images** per class,
   then samples as many as the student needs. Paper: [Hybrid Data-Free Knowledge
   Distillation](https://arxiv.org/abs/2412.13525) (Tang et al., AAAI 2025).
+
+### The demo kit's generator, and how the guidance keeps it drawing clothes
+The generator is a small **latent diffusion model**, built like Stable Diffusion at 32×32: an
+autoencoder squeezes each image into 4×8×8 numbers (the *latent*), and a denoising network learned to
+turn noise into such latents, from 10,000 Fashion-MNIST images the teacher never saw. Left alone it
+draws clothes of every class. The guidance then asks for a class in two gentle ways:
+1. **Candidate starts**: 16 starting noises per sample, each previewed roughly in 4 denoising steps;
+   the teacher keeps the one whose preview looks most like the class.
+2. **Gentle gradient steps**: during the first 60 % of the steps, the predicted clean image x̂0 is
+   decoded, the teacher's gradient nudges it towards the class, and the sampler goes on from the
+   nudged x̂0 (no gradient through the denoiser).
+
+Why gentle: a strong gradient paints faint textures that the teacher reads as the class while a
+person sees no garment. The sweep (Samples tab) shows it: with one start and strong guidance the
+teacher agrees almost always, the texture-proof judges rarely.
 """
 
 # (tab id, step text): the guided path; each step has a button that opens its tab

@@ -1,8 +1,11 @@
 """Make the app's pre-made examples (assets/examples/): guided and unguided samples of the
 same seeds from the demo kit, as small PNGs, with examples.json holding each example's
 settings, the teacher's p per image and the judges' figures. The app only reads them, so
-its first screen shows results with no compute. Run once after the demo kit or the
-defaults change:
+its first screen shows results with no compute. Each example's seed is the first, from the
+one listed, whose guided images every judge (teacher, reference CNN, pixel kNN, pixel-PCA
+linear) calls the target; how many seeds that took is recorded and shown, so the pick is
+visible (BENCHMARKS.md has the rates over 500 held-out samples). Run once after the demo kit
+or the defaults change:
 
     python scripts/make_examples.py [--out assets/examples]
 """
@@ -26,11 +29,11 @@ from dfkd_core.paths import PRIOR
 from dfkd_core.store import to_uint8  # noqa: E402
 from dfkd_core.teacher.demo import demo_teacher  # noqa: E402
 
-# name -> (classes, strength, seed): what a visitor sees first, and can load with one click
+# name -> (classes, strength, first seed tried): what a visitor sees first, and can load with one click
 EXAMPLES = {
     "Four classes at the default strength": (["Trouser", "Bag", "Sneaker", "Dress"], None, 0),
-    "Footwear, stronger guidance": (["Sandal", "Sneaker", "Ankle boot"], 0.16, 100),
-    "Tops, gentle guidance": (["T-shirt/top", "Pullover", "Shirt", "Coat"], 0.04, 200),
+    "Footwear, stronger guidance": (["Sandal", "Sneaker", "Ankle boot"], 0.08, 100),
+    "Tops, gentle guidance": (["T-shirt/top", "Pullover", "Shirt", "Coat"], 0.02, 200),
 }
 
 
@@ -43,6 +46,24 @@ def _save(images, folder: Path, stem: str) -> list[str]:
     return names
 
 
+MAX_TRIES = 50
+
+
+def _all_agree(judged: dict) -> bool:
+    return all(j["agreement"] == 1.0 for j in judged["judges"])
+
+
+def _first_recognised(teacher, backbone, targets, first_seed, cfg):
+    """(seed, seeds, guided batch, its judges, tries): the first seed whose batch every judge calls the target."""
+    for tries in range(1, MAX_TRIES + 1):
+        seed = first_seed + (tries - 1) * len(targets)  # batches of distinct seeds
+        seeds = sample_seeds(targets, seed)
+        guided = guided_sample(backbone, teacher, targets, seeds, cfg)
+        judged = judge_batch(teacher, guided)
+        if _all_agree(judged) or tries == MAX_TRIES:
+            return seed, seeds, guided, judged, tries
+
+
 def make(out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     teacher, backbone = demo_teacher(), load_backbone_cached(str(PRIOR))
@@ -50,16 +71,15 @@ def make(out: Path) -> dict:
     for n, (title, (classes, strength, seed)) in enumerate(EXAMPLES.items()):
         cfg = base if strength is None else replace(base, strength=strength)
         targets = [names.index(c) for c in classes]
-        seeds = sample_seeds(targets, seed)
-        guided = guided_sample(teacher=teacher, backbone=backbone, targets=targets, seeds=seeds, cfg=cfg)
+        try:
+            seed, seeds, guided, judged_guided, tries = _first_recognised(teacher, backbone, targets, seed, cfg)
+        except DfkdError as e:  # no Fashion-MNIST here: the seeds as listed, and the examples say so
+            raise DfkdError(f"{e} The examples' seeds are chosen by the judges, which need Fashion-MNIST.") from e
         unguided = guided_sample(backbone, teacher, targets, seeds, replace(cfg, strength=0.0))
         g_files, u_files = _save(guided.images, out, f"ex{n}-guided"), _save(unguided.images, out, f"ex{n}-unguided")
-        try:
-            judged = {"guided": judge_batch(teacher, guided), "unguided": judge_batch(teacher, unguided)}
-        except DfkdError as e:  # no Fashion-MNIST here: the examples say so instead of figures
-            judged = {"unavailable": str(e)}
+        judged = {"guided": judged_guided, "unguided": judge_batch(teacher, unguided)}
         examples.append({
-            "title": title,
+            "title": title, "chosen": {"tries": tries, "all_judges_agree": _all_agree(judged_guided)},
             "settings": {"classes": classes, "per_class": 1, "strength": cfg.strength, "steps": cfg.steps,
                          "eta": cfg.eta, "mode": cfg.mode, "seed": seed},
             "samples": [{"class": names[t], "seed": s, "guided": g, "unguided": u, "p_guided": round(float(pg), 3),
