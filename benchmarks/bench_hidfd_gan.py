@@ -21,12 +21,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from dfkd_core.data import load_dataset
+from dfkd_core.methods.base import balanced_plan
 from dfkd_core.methods.hidfd.collect import collect
 from dfkd_core.methods.hidfd.config import GANConfig
 from dfkd_core.methods.hidfd.models import standing_stats
 from dfkd_core.methods.hidfd.quality import class_spread, frechet_distance, teacher_features
-from dfkd_core.methods.hidfd.sample import balanced_plan, generate, teacher_verdict
-from dfkd_core.methods.hidfd.stage import write_grid
+from dfkd_core.methods.hidfd.sample import generate, verdict_summary
+from dfkd_core.methods.hidfd.stage import write_unlabelled_grid
 from dfkd_core.methods.hidfd.train import train_gan
 from dfkd_core.paths import runs_dir
 from dfkd_core.teacher.demo import demo_teacher
@@ -55,11 +56,11 @@ def main():
                                                                           "teacher_acc", "seconds")}), flush=True))
     train_s = run.rows[-1]["seconds"] if run.rows else 0.0
     standing_stats(run.ema, generator_rng=torch.Generator().manual_seed(0))
-    targets, seeds = balanced_plan(teacher.num_classes, args.samples)
-    batch = generate(run.ema, teacher, targets, seeds)
+    keys = balanced_plan(teacher.num_classes, args.samples)
+    batch = generate(run.ema, teacher, [k.target for k in keys], [k.seed for k in keys])
     per = args.samples // teacher.num_classes
     picks = [c * per + j for c in range(teacher.num_classes) for j in range(min(per, 10))]
-    write_grid(out / "grid.png", batch.images[picks], teacher.num_classes)
+    write_unlabelled_grid(out / "grid.png", batch.images[picks], teacher.num_classes)
     test = load_dataset("fashion-mnist", "test")
     test_feats = teacher_features(teacher, test.images[:args.samples].float().div(255))
     fake_feats = teacher_features(teacher, batch.images)
@@ -67,7 +68,7 @@ def main():
     fd, fd_real = frechet_distance(fake_feats, test_feats), frechet_distance(real_feats, test_feats)
     spread, spread_real = class_spread(fake_feats, batch.targets), class_spread(real_feats, real.labels)
     result = {"tag": tag, "real_images": args.real, "steps": run.step, "train_seconds": round(train_s, 1),
-              "steps_per_s": round(run.step / max(train_s, 1e-9), 3), **teacher_verdict(batch),
+              "steps_per_s": round(run.step / max(train_s, 1e-9), 3), **verdict_summary(batch),
               "teacher_fd": round(fd, 2), "teacher_fd_real_images": round(fd_real, 2),
               "class_spread": round(spread, 2), "class_spread_real_images": round(spread_real, 2),
               "threads": torch.get_num_threads(), "settings": overrides}

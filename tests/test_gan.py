@@ -12,11 +12,12 @@ from gan_toy import SIZE, save_teacher_card, toy_images, toy_teacher, write_pngs
 
 from dfkd_core import DfkdError
 from dfkd_core.data.uploads import read_zip
+from dfkd_core.methods.base import balanced_plan
 from dfkd_core.methods.hidfd.collect import class_frequencies, collect
 from dfkd_core.methods.hidfd.config import GANConfig
 from dfkd_core.methods.hidfd.losses import discriminator_loss, generator_loss
 from dfkd_core.methods.hidfd.models import Discriminator, DiscriminatorSpec, Generator, GeneratorSpec, standing_stats
-from dfkd_core.methods.hidfd.sample import balanced_plan, generate, load_generator, teacher_verdict
+from dfkd_core.methods.hidfd.sample import generate, load_generator, verdict_summary
 from dfkd_core.methods.hidfd.smoothing import FrequencySmoother
 from dfkd_core.methods.hidfd.train import train_gan
 from dfkd_core.teacher.model import find_head
@@ -58,7 +59,8 @@ def real(teacher):
 
 def _ce_of(generator, teacher, n=200):
     standing_stats(generator, batches=2, batch_size=64, generator_rng=torch.Generator().manual_seed(0))
-    return teacher_verdict(generate(generator, teacher, *balanced_plan(teacher.num_classes, n)))
+    keys = balanced_plan(teacher.num_classes, n)
+    return verdict_summary(generate(generator, teacher, [k.target for k in keys], [k.seed for k in keys]))
 
 
 def test_feature_integration_branch_learns_and_passes_gradient_to_the_generator(teacher, real):

@@ -38,7 +38,7 @@ CHUNK = 500
 
 
 def balanced_chunks(num_classes: int, count: int, seed: int = 0, chunk: int = CHUNK):
-    """sample.balanced_plan(num_classes, count, seed) as (targets, seeds) pieces of at most `chunk`
+    """methods.base.balanced_plan(num_classes, count, seed) as (targets, seeds) pieces of at most `chunk`
     samples, in the same order, without ever holding the whole plan."""
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SAMPLES:
         raise DfkdError(f"The number of samples must be a whole number from 1 to {MAX_SAMPLES:,}, got {count!r}.")

@@ -1,5 +1,7 @@
-"""Using a trained generator: samples for (class, seed) pairs, the teacher's verdict on
-them, a per-class grid image, and saving/loading the generator (safetensors + JSON card)."""
+"""Using a trained generator: samples for (class, seed) pairs, a summary of the teacher's
+verdict on them, an unlabelled grid of images already in class order (the GAN's training
+snapshots; judges.grid draws the labelled per-class grid), and saving/loading the generator
+(safetensors + JSON card)."""
 
 import json
 from pathlib import Path
@@ -9,7 +11,6 @@ from safetensors.torch import load_file
 
 from dfkd_core.errors import DfkdError
 from dfkd_core.io import save_state_dict, write_json
-from dfkd_core.methods.base import balanced_plan as sources_balanced_plan
 from dfkd_core.store import LabelledBatch
 
 from .models import Generator, GeneratorSpec
@@ -38,22 +39,16 @@ def generate(generator: Generator, teacher, targets, seeds, batch_size: int = 25
     return LabelledBatch(torch.cat(images), targets, seeds, torch.cat(probs), "hidfd")
 
 
-def balanced_plan(num_classes: int, count: int, seed: int = 0) -> tuple[list, list]:
-    """(targets, seeds) of sources.balanced_plan: `count` samples spread evenly over the
-    classes; sample j of a class has seed seed + j."""
-    keys = sources_balanced_plan(num_classes, count, seed)
-    return [k.target for k in keys], [k.seed for k in keys]
-
-
-def teacher_verdict(batch: LabelledBatch) -> dict:
+def verdict_summary(batch: LabelledBatch) -> dict:
     """Target rate (teacher argmax == target), mean target probability, mean CE."""
     p = batch.target_prob.clamp(min=1e-12)
     return {"target_rate": round((batch.probs.argmax(1) == batch.targets).float().mean().item(), 4),
             "target_prob": round(p.mean().item(), 4), "teacher_ce": round(-p.log().mean().item(), 4)}
 
 
-def grid(images: torch.Tensor, rows: int, pad: int = 2) -> torch.Tensor:
-    """(N, C, H, W) -> one (C, H', W') image with `rows` rows (row c = class c when grouped)."""
+def unlabelled_grid(images: torch.Tensor, rows: int, pad: int = 2) -> torch.Tensor:
+    """(N, C, H, W) -> one (C, H', W') image with `rows` rows (row c = class c when grouped),
+    filled row by row, no labels (judges.grid_image labels a row per class from the targets)."""
     n, c, h, w = images.shape
     cols = -(-n // rows)
     out = images.new_ones(c, rows * (h + pad) + pad, cols * (w + pad) + pad)

@@ -14,7 +14,7 @@ from dfkd_core.paths import checked_name, runs_dir, sample_set_path
 from dfkd_core.store import SampleStore
 
 from .job import MAX_SAMPLES, balanced_chunks
-from .sample import generate, teacher_verdict
+from .sample import generate, verdict_summary
 
 APP_RUNS = "hidfd-app"
 REAL_SUFFIX = "-real"
@@ -56,7 +56,7 @@ def send_samples(generator, teacher, name: str, count: int, gan_folder: str, ste
         if todo:
             batch = generate(generator, teacher, [t for t, _ in todo], [s for _, s in todo])
             add_to_sample_set(name, batch, teacher, settings)
-            made, hits = made + len(todo), hits + teacher_verdict(batch)["target_rate"] * len(todo)
+            made, hits = made + len(todo), hits + verdict_summary(batch)["target_rate"] * len(todo)
         done += len(targets)
         if progress:
             progress(done, count)

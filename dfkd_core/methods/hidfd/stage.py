@@ -24,7 +24,7 @@ from dfkd_core.store import LabelledBatch, SampleStore, to_uint8
 from .collect import class_frequencies, collect
 from .config import CollectSettings, HiDFDSettings, with_stage_seed
 from .models import standing_stats
-from .sample import grid, save_generator, teacher_verdict
+from .sample import save_generator, unlabelled_grid, verdict_summary
 from .source import GanSamples
 from .train import train_gan
 
@@ -39,7 +39,7 @@ def run(s: HiDFDSettings, ctx):
         ctx.on_metrics("hidfd", row)
 
     def on_samples(step, images):
-        write_grid(root / "gan" / "grid.png", images, teacher.num_classes)
+        write_unlabelled_grid(root / "gan" / "grid.png", images, teacher.num_classes)
 
     run = train_gan(ctx.real, teacher, gan_cfg, root / "gan", on_log=on_log, on_samples=on_samples,
                     should_stop=ctx.should_stop, device=ctx.device)
@@ -47,7 +47,7 @@ def run(s: HiDFDSettings, ctx):
         return
     ema = standing_stats(run.ema, generator_rng=torch.Generator().manual_seed(s.seed))
     store = write_samples(ema, ctx, s.count, s.seed, s.batch_size)  # Cancelled when stopped
-    verdict = teacher_verdict(_as_batch(store))
+    verdict = verdict_summary(_as_batch(store))
     save_generator(root / "generator", ema, {
         "class_names": names, "teacher": str(ctx.config.get("teacher", "demo")), "real_images": s.real.given(),
         "real_count": len(ctx.real), "gan_config": vars(gan_cfg), "steps": run.step,
@@ -89,9 +89,11 @@ def _as_batch(store: SampleStore) -> LabelledBatch:
     return LabelledBatch(torch.empty(0), torch.tensor(df["target"].to_numpy()), df["seed"].tolist(), probs, "hidfd")
 
 
-def write_grid(path, images: torch.Tensor, rows: int):
+def write_unlabelled_grid(path, images: torch.Tensor, rows: int):
+    """unlabelled_grid as a PNG at `path`, rewritten at every training snapshot (judges.save_grid
+    writes the labelled per-class grid)."""
     from PIL import Image
-    array = to_uint8(grid(images, rows).unsqueeze(0))[0]
+    array = to_uint8(unlabelled_grid(images, rows).unsqueeze(0))[0]
     atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"), suffix=".png")
 
 
