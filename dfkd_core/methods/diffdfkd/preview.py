@@ -25,21 +25,6 @@ def compare_job(backbone, teacher, targets, seeds, cfg: GuidanceConfig, report, 
     return guided, unguided
 
 
-def strength_rows(backbone, teacher, targets, seeds, cfg: GuidanceConfig, strengths, report, should_stop):
-    """The strength sweep: for each strength, the same seeds sampled with `cfg` at that
-    strength; reports ("row", strength, LabelledBatch) as each row finishes and returns them
-    all. (The engine sweep of the judges issue may replace this once it lands.)"""
-    rows = []
-    for strength in strengths:
-        steps = _StepCounter(should_stop, cfg.steps)
-        steps.phase = f"strength {strength:g}"
-        batch = guided_sample(backbone, teacher, targets, seeds, replace(cfg, strength=float(strength)),
-                              should_stop=steps)
-        rows.append((float(strength), batch))
-        report(("row", float(strength), batch))
-    return rows
-
-
 def filmstrip_frames(previews: list, frames: int = 6) -> list:
     """`frames` evenly spaced (step, image) pairs of a trajectory's x0 previews (the last
     one always kept): how one sample forms, step by step."""
