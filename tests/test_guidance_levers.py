@@ -184,3 +184,16 @@ def test_sweep_cli_rows_are_read_and_checked():
             settings_rows({}, None, [bad])
     with pytest.raises(DfkdError, match="rows of the sweep"):
         settings_rows({}, None, None)
+
+
+def test_a_long_row_label_is_wrapped_after_its_commas_to_fit_the_label_column():
+    from PIL import ImageFont
+
+    from dfkd_core.methods.diffdfkd.sweep import LABEL_WIDTH, wrapped
+    font = ImageFont.load_default(size=14)
+    label = "candidates 1, strength 0.08, window [0, 1]"
+    assert font.getlength(label) > LABEL_WIDTH - 10  # the case: one line would run over the images
+    lines = wrapped(label, font, LABEL_WIDTH - 10).split("\n")
+    assert len(lines) > 1 and all(font.getlength(line) <= LABEL_WIDTH - 10 for line in lines)
+    assert ", ".join(line.rstrip(",") for line in lines) == label
+    assert wrapped("strength 0.08", font, LABEL_WIDTH - 10) == "strength 0.08"

@@ -3,10 +3,10 @@ min"), from figures measured on this project's 2-core CPU (BENCHMARKS.md). Only 
 cost those figures cover are estimated (the demo kit's prior, GAN and WRN students at 32 px);
 a run on other models, or on a GPU, prints nothing rather than a guess."""
 
-# Seconds per unit on the 2-core CPU, beside other jobs (BENCHMARKS.md: 10,000 unguided samples
-# in 8.7 min, DiffDFKD's 10,000 in 20.9; GAN 600 steps in ~500 s of one thread; an epoch of
-# 10,000 images ~0.55 min with its evaluation on the 10,000 test images).
-SAMPLE_STEP_S = {"unguided": 0.052 / 25, "guided": 0.125 / 25}  # per image and denoising step
+# Seconds per unit on the 2-core CPU (BENCHMARKS.md: 8 latent-prior samples x 25 steps on one
+# thread, guided with the defaults 1.79 s, unguided 0.50 s; GAN 600 steps in ~500 s of one
+# thread; an epoch of 10,000 images ~0.55 min with its evaluation on the 10,000 test images).
+SAMPLE_STEP_S = {"unguided": 0.50 / 8 / 25, "guided": 1.79 / 8 / 25}  # per image and denoising step
 GAN_STEP_S_PER_IMAGE = 0.85 / 32  # per generated image of a step (batch 32)
 GAN_SAMPLE_S = 0.002  # per sample written by the trained generator
 TRAIN_IMAGE_S = 1 / 400  # per training image of an epoch (KD, WRN-16-1)

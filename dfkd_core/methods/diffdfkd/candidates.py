@@ -6,7 +6,7 @@ image is what the full trajectory from that noise will draw, at lower detail); t
 keeps, per sample, the start whose rough image it finds most likely to be the target. A
 prior that draws recognisable images draws each class now and then: the chosen start then
 already holds the class, and guidance has only to confirm it, where pushing another class
-into it paints textures (BENCHMARKS.md, "Guidance on the latent prior")."""
+into it paints textures (BENCHMARKS.md, "Guided samples")."""
 
 import numpy as np
 import torch

@@ -62,7 +62,7 @@ class GuidanceConfig:
     preview_steps: int = setting(4, "DDIM steps of each candidate's rough preview", low=1, high=MAX_STEPS)
     # levers against adversarial textures (levers.py); 0 = off. The defaults above (16 candidates
     # previewed in 4 steps, strength 0.04 over the first 60 %, no blur, no copies) were chosen by
-    # the texture-proof judges on held-out seeds of the demo kit (BENCHMARKS.md, "Guidance").
+    # the texture-proof judges on held-out seeds of the demo kit (BENCHMARKS.md, "Guided samples").
     copies: int = setting(0, "average the teacher's gradient over this many randomly shifted, noised copies of the "
                           "decoded image (0: the image itself)", low=0, high=64)
     shift: int = setting(2, "largest shift of a copy, in image pixels", low=0, high=64)

@@ -74,6 +74,18 @@ def figures_text(row: dict) -> str:
     return "  ".join(parts) + f"\nFrechet distance {row['frechet']:.1f} (real {row['frechet_real_floor']:.1f})"
 
 
+def wrapped(label: str, font, width: int) -> str:
+    """The label broken after its commas into lines at most `width` pixels wide (where it can be)."""
+    lines = []
+    for part in label.split(", "):
+        joined = f"{lines[-1]}, {part}" if lines else part
+        if lines and font.getlength(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(part)
+    return ",\n".join(lines)
+
+
 def sweep_image(images_per_row: list, labels: list, texts: list, show_indices: list, scale: int = 2) -> Image.Image:
     """Rows of the chosen samples, the row's label on the left and its figures on the right."""
     first = images_per_row[0]
@@ -83,7 +95,8 @@ def sweep_image(images_per_row: list, labels: list, texts: list, show_indices: l
     draw, font = ImageDraw.Draw(canvas), ImageFont.load_default(size=max(11, min(14, h // 3)))
     for r, (images, label, text) in enumerate(zip(images_per_row, labels, texts)):
         top = r * (h + GAP)
-        draw.text((6, top + h // 2), label, fill="black", font=font, anchor="lm")
+        draw.multiline_text((6, top + h // 2), wrapped(label, font, LABEL_WIDTH - 10), fill="black", font=font,
+                            anchor="lm")
         arr = (images[show_indices].clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
         for c, cell in enumerate(arr):
             tile = Image.fromarray(cell[..., 0] if cell.shape[-1] == 1 else cell).convert("RGB")
