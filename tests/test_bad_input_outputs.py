@@ -72,10 +72,14 @@ def test_dfkd_filter_leaves_a_file_it_did_not_write_alone(scored, tmp_path, caps
     passwd = tmp_path / "passwd"
     passwd.write_text(PASSWD)
     before = listing(tmp_path)
-    args = ["filter", str(store.root), "--teacher", card, "--device", "cpu", "--scores", str(passwd)]
-    assert main(args) == 2
-    assert "was not written by DFKD Studio" in capsys.readouterr().err
-    assert listing(tmp_path) == before
+    for flag in ("--scores-out", "--scores"):  # --scores: the old name, still read
+        args = ["filter", str(store.root), "--teacher", card, "--device", "cpu", flag, str(passwd)]
+        assert main(args) == 2
+        assert "was not written by DFKD Studio" in capsys.readouterr().err
+        assert listing(tmp_path) == before
+    assert main(["filter", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--scores-out CSV, --scores CSV output: where the scores CSV is written" in shown
 
 
 def test_the_judges_grid_and_figures_are_checked_together(tmp_path):

@@ -26,7 +26,7 @@ from conftest import needs_fmnist
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-OUTPUT_FLAGS = ("--out", "--export", "--scores", "--work-dir")  # what a command writes, relative to the cwd
+OUTPUT_FLAGS = ("--out", "--export", "--scores-out", "--scores", "--work-dir")  # what a command writes, relative to the cwd
 
 
 def readme_commands(text: str) -> list[tuple[list[str], list[str]]]:
@@ -61,6 +61,13 @@ def shrunk_config(path: Path, overrides: list[str], dest: Path) -> Path:
 def test_the_readme_has_examples_of_every_kind():
     commands = {argv[0] for argv, _ in readme_commands(README.read_text())}
     assert {"generate", "judge", "sweep", "augment", "filter", "hidfd", "run", "distill"} <= commands
+
+
+def test_the_readme_puts_dfkd_on_the_path_before_its_first_example():
+    text = README.read_text()
+    assert "source .venv/bin/activate" in text
+    assert text.index("source .venv/bin/activate") < text.index("\ndfkd ")
+    assert (Path(sys.executable).parent / "dfkd").is_file(), "the set-up's venv has no dfkd command"
 
 
 def test_no_example_writes_outside_runs():

@@ -7,11 +7,12 @@ from pathlib import Path
 from dfkd_core.filter.config import FilterSettings
 from dfkd_core.methods.dda.config import AugmentSettings
 from dfkd_core.settings import check_types
-from dfkd_core.teacher.spec import add_teacher_arguments, teacher_spec_from_args
+from dfkd_core.teacher.spec import add_teacher_arguments, resolve_teacher, teacher_spec_from_args
 
 from .flags import add_dataclass_flags, from_flags
 from .options import DeviceOptions
 from .preflight import check_teacher_source
+from .progress import single
 
 
 def open_store(name: str):
@@ -28,9 +29,6 @@ def cmd_augment(args) -> None:
     from dfkd_core.diffusion.loading import resolve_backbone
     from dfkd_core.methods.dda.variations import augment_store, source_rows
     from dfkd_core.runtime.devices import resolve_device
-    from dfkd_core.teacher.spec import resolve_teacher
-
-    from .progress import single
 
     store = open_store(args.store)
     if args.out:  # the sources are copied, so the new store is complete on its own
@@ -55,9 +53,6 @@ def cmd_filter(args) -> None:
     # heavy: keeps torch off the CLI's start-up
     from dfkd_core.filter.scores import class_counts, export_kept, score_store, write_scores
     from dfkd_core.runtime.devices import resolve_device
-    from dfkd_core.teacher.spec import resolve_teacher
-
-    from .progress import single
 
     store = open_store(args.store)
     teacher = resolve_teacher(spec).to(resolve_device(args.device))
@@ -90,8 +85,11 @@ def add_commands(sub) -> None:
 
     flt = sub.add_parser("filter", help="scores of a store's samples and the DDA filter (cosine ω, confidence τ)")
     flt.add_argument("store", help="sample store folder (or sample-set name)")
-    flt.add_argument("--scores", help="scores CSV (default STORE/scores.csv)")
-    flt.add_argument("--export", metavar="DIR", help="write the kept samples to this new store")
+    flt.add_argument("--scores-out", "--scores", dest="scores", metavar="CSV",
+                     help="output: where the scores CSV is written (default STORE/scores.csv); an existing file "
+                          "dfkd did not write is refused")
+    flt.add_argument("--export", metavar="DIR", help="output: a new store for the kept samples (refused if the "
+                     "folder holds anything but a store dfkd made)")
     add_dataclass_flags(flt, FilterSettings)
     add_teacher_arguments(flt)
     add_dataclass_flags(flt, DeviceOptions, defaults=True)
