@@ -53,3 +53,17 @@ def app_url():
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
+
+
+def two_class_folder(root: Path, counts: dict) -> Path:
+    """An ImageFolder of 16x16 greys, classes "dark" and "light", counts {split: images}; returns root."""
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for split, n in counts.items():
+        for cls, value in (("dark", 40), ("light", 210)):
+            (root / split / cls).mkdir(parents=True)
+            for i in range(n // 2):
+                img = np.clip(value + rng.normal(0, 20, (16, 16)), 0, 255).astype(np.uint8)
+                Image.fromarray(img).save(root / split / cls / f"{i}.png")
+    return root

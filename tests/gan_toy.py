@@ -67,3 +67,11 @@ def write_pngs(folder, n: int, seed: int = 0, size: int = SIZE):
         Image.fromarray(arr).resize((size, size)).save(path)
         paths.append(path)
     return paths
+
+
+def teacher_labelled(teacher, n: int = 48, seed: int = 3) -> ImageDataset:
+    """Toy images labelled by the teacher's argmax, as HiDFD labels what it collects."""
+    data = toy_images(n, seed=seed)
+    with torch.no_grad():
+        data.labels = teacher(data.images.float() / 255).argmax(1)
+    return data

@@ -2,8 +2,8 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import torch
+from conftest import two_class_folder
 
 from dfkd_core.cli import main
 from dfkd_core.models.zoo import build_model
@@ -39,14 +39,7 @@ def test_inspect_mismatched_and_corrupt_files_exit_nonzero_with_one_paragraph(tm
 
 
 def test_train_writes_weights_card_and_resumes(tmp_path, capsys):
-    from PIL import Image
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 24), ("test", 8)):
-        for cls, value in (("dark", 40), ("light", 210)):
-            (tmp_path / "data" / split / cls).mkdir(parents=True)
-            for i in range(n // 2):
-                img = np.clip(value + rng.normal(0, 20, (16, 16)), 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(tmp_path / "data" / split / cls / f"{i}.png")
+    two_class_folder(tmp_path / "data", {"train": 24, "test": 8})
     args = ["teacher", "train", "--arch", "small_cnn", "--dataset", str(tmp_path / "data"), "--split", "train",
             "--epochs", "3", "--batch-size", "8", "--lr", "0.05", "--out", str(tmp_path / "out" / "tiny"),
             "--work-dir", str(tmp_path / "work")]

@@ -6,8 +6,7 @@ import io
 import re
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+from conftest import two_class_folder
 
 from dfkd_core.cli import main
 from dfkd_core.cli.progress import PhaseBars
@@ -53,13 +52,7 @@ def test_gan_steps_after_a_resume_rate_only_the_new_steps():
 
 
 def test_teacher_training_shows_whole_epochs_and_a_finished_rerun_no_bar(tmp_path, capsys):
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 16), ("test", 8)):
-        for cls, value in (("dark", 40), ("light", 210)):
-            (tmp_path / "data" / split / cls).mkdir(parents=True)
-            for i in range(n // 2):
-                img = np.clip(value + rng.normal(0, 20, (16, 16)), 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(tmp_path / "data" / split / cls / f"{i}.png")
+    two_class_folder(tmp_path / "data", {"train": 16, "test": 8})
     args = ["teacher", "train", "--arch", "small_cnn", "--dataset", str(tmp_path / "data"), "--split", "train",
             "--epochs", "2", "--batch-size", "4", "--out", str(tmp_path / "out" / "tiny"),
             "--work-dir", str(tmp_path / "work"), "--device", "cpu"]

@@ -4,7 +4,7 @@ checkpoint of an older version (a torch pickle) is refused."""
 
 import pytest
 import torch
-from gan_toy import toy_images, toy_teacher
+from gan_toy import teacher_labelled, toy_teacher
 
 from dfkd_core import DfkdError
 from dfkd_core.io import load_state
@@ -31,10 +31,7 @@ def teacher():
 
 @pytest.fixture(scope="module")
 def real(teacher):
-    data = toy_images(48, seed=3)
-    with torch.no_grad():
-        data.labels = teacher(data.images.float() / 255).argmax(1)
-    return data
+    return teacher_labelled(teacher)
 
 
 @pytest.fixture(scope="module")
