@@ -8,13 +8,7 @@ import zipfile
 import pytest
 import torch
 from conftest import needs_fmnist
-from gan_toy import (
-    SIZE,
-    save_teacher_card,
-    teacher_labelled,
-    toy_teacher,
-    write_pngs,
-)
+from gan_toy import SIZE, save_teacher_card, teacher_labelled, toy_teacher, write_pngs
 
 from dfkd_core import DfkdError
 from dfkd_core.data.uploads import read_zip
@@ -22,13 +16,7 @@ from dfkd_core.methods.base import balanced_plan
 from dfkd_core.methods.hidfd.collect import class_frequencies, collect
 from dfkd_core.methods.hidfd.config import GANConfig
 from dfkd_core.methods.hidfd.losses import discriminator_loss, generator_loss
-from dfkd_core.methods.hidfd.models import (
-    Discriminator,
-    DiscriminatorSpec,
-    Generator,
-    GeneratorSpec,
-    standing_stats,
-)
+from dfkd_core.methods.hidfd.models import Discriminator, DiscriminatorSpec, Generator, GeneratorSpec, standing_stats
 from dfkd_core.methods.hidfd.sample import generate, load_generator, verdict_summary
 from dfkd_core.methods.hidfd.smoothing import FrequencySmoother
 from dfkd_core.methods.hidfd.train import train_gan
