@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .errors import DfkdError
@@ -112,7 +113,7 @@ MAX_MARKED = 64 * 2**20  # a marked file is a figure or a report: larger ones ar
 
 def png_bytes(image) -> bytes:
     """A PIL image as PNG bytes carrying the project's mark."""
-    from PIL.PngImagePlugin import PngInfo
+    from PIL.PngImagePlugin import PngInfo  # heavy: keeps PIL off importing io
     info, buf = PngInfo(), io.BytesIO()
     info.add_text("Software", SOFTWARE)
     image.save(buf, format="PNG", pnginfo=info)
@@ -130,7 +131,7 @@ def made_here(path: Path) -> bool:
         if path.stat().st_size > MAX_MARKED:
             return False
         if path.suffix.lower() == ".png":
-            from PIL import Image
+            from PIL import Image  # heavy: keeps PIL off importing io
             with Image.open(path) as im:
                 return im.info.get("Software") == SOFTWARE
         if path.suffix.lower() == ".json":
@@ -235,7 +236,6 @@ def save_state(path, state: dict):
 
 def load_state(path) -> dict:
     """What save_state wrote (tuples come back as lists)."""
-    from safetensors import safe_open
     with safe_open(str(path), framework="pt") as f:
         skeleton = (f.metadata() or {}).get("dfkd_state")
         if skeleton is None:

@@ -3,6 +3,8 @@ min"), from figures measured on this project's 2-core CPU (BENCHMARKS.md). Only 
 cost those figures cover are estimated (the demo kit's prior, GAN and WRN students at 32 px);
 a run on other models, or on a GPU, prints nothing rather than a guess."""
 
+from dfkd_core.errors import DfkdError
+
 # Seconds per unit on the 2-core CPU (BENCHMARKS.md: 8 latent-prior samples x 25 steps on one
 # thread, guided with the defaults 1.79 s, unguided 0.50 s; GAN 600 steps in ~500 s of one
 # thread; an epoch of 10,000 images ~0.55 min with its evaluation on the 10,000 test images).
@@ -28,7 +30,7 @@ def _images(stage: str, s) -> int | None:
 def _parsed(cfg: dict) -> list:
     """[(stage name, settings object)], every default from the stage's dataclass (empty when
     the config is wrong: the run's own check says why)."""
-    from dfkd_core.errors import DfkdError
+    # heavy: keeps torch off the CLI's start-up
     from dfkd_core.pipeline.config import stages_of
     from dfkd_core.pipeline.stages import STAGES
     try:

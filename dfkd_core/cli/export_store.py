@@ -3,14 +3,13 @@ leaves the project (store/export.py). Flags: ExportOptions."""
 
 from .flags import add_dataclass_flags
 from .options import ExportOptions
+from .progress import single
 
 
 def cmd_export(args) -> None:
     # heavy: keeps torch off the CLI's start-up
     from dfkd_core.store.export import export_store
     from dfkd_core.store.sample_sets import open_sample_set
-
-    from .progress import single
 
     store = open_sample_set(args.store)
     bars, progress = single("export")

@@ -5,20 +5,21 @@ import shlex
 from contextlib import nullcontext
 
 from dfkd_core.errors import DfkdError
+from dfkd_core.methods.diffdfkd.config import MAX_STEPS, CutMixConfig, GenerateConfig, GuidanceConfig
 from dfkd_core.models.inputs import MAX_CLASSES
+from dfkd_core.pipeline.lock import run_lock
 from dfkd_core.settings import flag_type
 from dfkd_core.teacher.spec import add_teacher_arguments, teacher_spec_from_args
 
 from .flags import add_dataclass_flags, dataclass_flags
 from .options import DeviceOptions
 from .preflight import check_teacher_source, run_folder_of
+from .progress import single
 
 
 def generate_config(args):
     """The GenerateConfig of `dfkd generate`: from --config (with --out), or from the flags."""
-    import yaml
-
-    from dfkd_core.methods.diffdfkd.config import CutMixConfig, GenerateConfig, GuidanceConfig
+    import yaml  # heavy: keeps yaml off the CLI's start-up
 
     if args.config:
         try:
@@ -54,10 +55,7 @@ def cmd_generate(args) -> None:
     check_teacher_source(cfg.teacher)
     # heavy: keeps torch off the CLI's start-up
     from dfkd_core.methods.diffdfkd.generate import run_generation
-    from dfkd_core.pipeline.lock import run_lock
     from dfkd_core.runtime import distributed
-
-    from .progress import single
 
     check_generate(cfg, args.config or "dfkd generate")
     main = distributed.is_main()  # rank 0 shows the whole job and holds the folder
@@ -73,7 +71,7 @@ def cmd_generate(args) -> None:
 
 def check_generate(cfg, where: str) -> None:
     """The whole generate config checked before any work, as `dfkd run` checks its stages."""
-    from dfkd_core.pipeline.checks import check_run
+    from dfkd_core.pipeline.checks import check_run  # heavy: keeps torch off the CLI's start-up
     d = cfg.to_dict()
     stage = {k: v for k, v in d.items() if k not in ("out", "teacher", "device", "seed")}
     check_run({"teacher": d["teacher"], "device": d["device"], "seed": d["seed"], "stages": [{"generate": stage}]},
@@ -85,7 +83,6 @@ GUIDANCE_SPECIAL = ("window", "cutmix")  # flags of their own: --window-start/-e
 
 
 def add_commands(sub) -> None:
-    from dfkd_core.methods.diffdfkd.config import MAX_STEPS, CutMixConfig, GenerateConfig, GuidanceConfig
     gen = sub.add_parser("generate", help="teacher-guided diffusion samples into a sample store")
     gen.add_argument("--config", help="YAML file with the settings below (flags are ignored then, but --out)")
     gen.add_argument("--out", help="run folder: config.yaml, images/, metadata.csv, settings.json; rerun to resume")

@@ -7,6 +7,7 @@ HiDFDSettings, DistillSettings) and HiDFDStudentOptions."""
 
 from pathlib import Path
 
+from dfkd_core.distill.config import DistillSettings
 from dfkd_core.errors import DfkdError
 from dfkd_core.methods.hidfd.config import POLICIES, CollectSettings, GANConfig, HiDFDSettings
 from dfkd_core.teacher.spec import add_teacher_arguments, teacher_spec_from_args
@@ -24,7 +25,6 @@ DISTILL = {"only": ("epochs", "temperature", "simkd", "eval", "eval_subset", "pr
 
 
 def build_config(args) -> dict:
-    from dfkd_core.distill.config import DistillSettings
     real = dataclass_flags(args, CollectSettings, **_read(COLLECT))
     if "count" not in real and "per_class" not in real:  # the stage's own default collection
         real["count"] = HiDFDSettings().real.count
@@ -64,7 +64,6 @@ def cmd_hidfd(args) -> None:
 
 
 def add_commands(sub) -> None:
-    from dfkd_core.distill.config import DistillSettings
     h = sub.add_parser("hidfd", help="HiDFD: a teacher-guided GAN from a few real images, then a student")
     h.add_argument("--config", help="a run config with a hidfd stage (the flags below are ignored then, but --out)")
     h.add_argument("--out", help="run folder; rerun to resume")

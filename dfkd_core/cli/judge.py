@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from dfkd_core.judges.settings import ReferenceSettings
-from dfkd_core.teacher.spec import add_teacher_arguments, teacher_spec_from_args
+from dfkd_core.teacher.spec import add_teacher_arguments, resolve_teacher, teacher_spec_from_args
 
 from .flags import add_dataclass_flags, from_flags
 from .options import DeviceOptions, JudgeOptions
@@ -25,7 +25,6 @@ def cmd_judge(args) -> None:
     from dfkd_core.judges import JudgePanel, format_report, save_grid, store_samples
     from dfkd_core.runtime.devices import resolve_device
     from dfkd_core.store.sample_sets import open_sample_set
-    from dfkd_core.teacher.spec import resolve_teacher
 
     store = open_sample_set(args.store)
     images, targets, _ = store_samples(store)  # read first: a bad store fails before any fitting

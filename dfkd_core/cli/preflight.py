@@ -32,7 +32,7 @@ def check_teacher_source(teacher) -> None:
 def config_teacher(path):
     """The teacher a YAML run config names (None when it cannot be read: reading it for the
     run says why)."""
-    import yaml
+    import yaml  # heavy: keeps yaml off the CLI's start-up
     try:
         cfg = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError):

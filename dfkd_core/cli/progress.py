@@ -22,7 +22,7 @@ class PhaseBars:
         self.enabled, self.file, self.bar, self.phase, self.shown = enabled, file, None, None, {}
 
     def _open(self, phase: str, done: float, total: float):
-        from tqdm import tqdm
+        from tqdm import tqdm  # heavy: keeps tqdm off the CLI's start-up
         self.close()
         epochs = phase in EPOCH_PHASES
         self.phase, self.shown = phase, {}
@@ -63,7 +63,7 @@ class PhaseBars:
 
     def write(self, line: str):
         """A line of the run's log, printed above the open bar (print() would split it)."""
-        from tqdm import tqdm
+        from tqdm import tqdm  # heavy: keeps tqdm off the CLI's start-up
         tqdm.write(line, file=self.file)
 
     def close(self):

@@ -5,24 +5,25 @@ import shlex
 from contextlib import nullcontext
 from pathlib import Path
 
+from dfkd_core.distill.config import DistillSettings
 from dfkd_core.errors import DfkdError
+from dfkd_core.paths import checked_name, runs_dir
+from dfkd_core.pipeline.lock import run_lock
 from dfkd_core.teacher.spec import add_teacher_arguments, override_teacher_config, teacher_spec_from_args
 
+from .estimate import print_estimate
 from .flags import add_dataclass_flags, dataclass_flags
 from .options import DataOptions, DeviceOptions
 from .preflight import check_teacher_source, config_teacher, run_folder_of
+from .progress import PhaseBars
 
 DISTILL_SPECIAL = ("data_dir", "download", "real_repeat")  # --data-dir/--download: the run's; no real images here
 
 
 def execute(cfg: dict, out, args) -> None:
     check_teacher_source(cfg.get("teacher"))  # a wrong path is told before torch loads
-    from dfkd_core.pipeline.lock import run_lock
     from dfkd_core.pipeline.run import run_pipeline  # heavy: keeps torch off the CLI's start-up
-    from dfkd_core.runtime.distributed import is_main
-
-    from .estimate import print_estimate
-    from .progress import PhaseBars
+    from dfkd_core.runtime.distributed import is_main  # heavy: keeps torch off the CLI's start-up
 
     if is_main():
         print_estimate(cfg)
@@ -47,7 +48,6 @@ def execute(cfg: dict, out, args) -> None:
 def run_folder(cfg: dict, out, config=None) -> Path:
     """--out; else the folder of `config` when it is a run folder's own config.yaml (a moved or
     copied run resumes where it is); else runs/<name>."""
-    from dfkd_core.paths import checked_name, runs_dir
     if out:
         return Path(out)
     if config and run_folder_of(config, "[0-9][0-9]-*"):
@@ -70,7 +70,6 @@ def cmd_run(args) -> None:
 
 
 def cmd_distill(args) -> None:
-    from dfkd_core.distill.config import DistillSettings
     settings = dataclass_flags(args, DistillSettings, skip=DISTILL_SPECIAL)
     DistillSettings(**settings)  # a bad value is told before the teacher loads
     cfg = {"name": Path(args.out).name, "teacher": teacher_spec_from_args(args).to_config(), "device": args.device,
@@ -80,8 +79,6 @@ def cmd_distill(args) -> None:
 
 
 def add_commands(sub) -> None:
-    from dfkd_core.distill.config import DistillSettings
-
     run = sub.add_parser("run", help="run a YAML config: sample sources -> (augment -> filter) -> distill")
     run.add_argument("config", help="YAML file (see configs/)")
     run.add_argument("--out", help="run folder (default: runs/<name>); rerun to resume")

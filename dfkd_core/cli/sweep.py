@@ -12,8 +12,9 @@ from pathlib import Path
 
 from dfkd_core.errors import DfkdError
 from dfkd_core.methods.diffdfkd.config import GenerateConfig, GuidanceConfig
+from dfkd_core.paths import runs_dir
 from dfkd_core.settings import declaration, flag_type
-from dfkd_core.teacher.spec import add_teacher_arguments, teacher_spec_from_args
+from dfkd_core.teacher.spec import add_teacher_arguments, resolve_teacher, teacher_spec_from_args
 
 from .flags import add_dataclass_flags, from_flags
 from .options import DeviceOptions, SweepOptions
@@ -48,7 +49,6 @@ def settings_rows(base: dict, strengths, row_specs) -> list:
 
 
 def cmd_sweep(args) -> None:
-    from dfkd_core.paths import runs_dir
     base = from_flags(args, GuidanceConfig, only=("steps",))
     rows = settings_rows({"steps": base.steps}, args.strengths, args.row)
     for _, cfg in rows:
@@ -67,7 +67,6 @@ def cmd_sweep(args) -> None:
     from dfkd_core.judges import JudgePanel, ReferenceSettings
     from dfkd_core.methods.diffdfkd.sweep import sweep
     from dfkd_core.runtime.devices import resolve_device
-    from dfkd_core.teacher.spec import resolve_teacher
 
     torch.set_num_threads(args.threads) if args.threads else None
     device = resolve_device(args.device)

@@ -3,12 +3,17 @@ classifier trained on real data, checkpointed every epoch: rerun to resume)."""
 
 import shlex
 import time
+from pathlib import Path
 
+from dfkd_core.distill.config import TrainConfig
 from dfkd_core.errors import DfkdError
+from dfkd_core.models.names import canonical_arch
 
+from .estimate import print_training_estimate
 from .flags import add_dataclass_flags, from_flags
 from .options import DeviceOptions, InspectOptions, TeacherTrainOptions
 from .preflight import check_teacher_source
+from .progress import PhaseBars
 
 
 def cmd_teacher_inspect(args) -> None:
@@ -42,11 +47,6 @@ def cmd_teacher_inspect(args) -> None:
 
 
 def cmd_teacher_train(args) -> None:
-    from pathlib import Path
-
-    from dfkd_core.distill.config import TrainConfig
-    from dfkd_core.models.names import canonical_arch
-
     cfg = from_flags(args, TrainConfig)  # checked before any data or model loads
     arch = canonical_arch(args.arch)
     # heavy: keeps torch off the CLI's start-up
@@ -58,9 +58,6 @@ def cmd_teacher_train(args) -> None:
     from dfkd_core.models.zoo import build_model
     from dfkd_core.runtime.devices import device_label, resolve_device
     from dfkd_core.teacher.preprocess import Preprocess
-
-    from .estimate import print_training_estimate
-    from .progress import PhaseBars
 
     device = resolve_device(args.device)
     train_set = load_dataset(args.dataset, args.split, root=args.data_dir, download=args.download)
@@ -96,8 +93,6 @@ def cmd_teacher_train(args) -> None:
 
 
 def add_commands(sub) -> None:
-    from dfkd_core.distill.config import TrainConfig
-
     teacher = sub.add_parser("teacher", help="inspect or train a teacher").add_subparsers(dest="action", required=True)
 
     ins = teacher.add_parser("inspect", help="load a teacher and report it")

@@ -57,7 +57,7 @@ def missing(key: str, split: str, folder: Path) -> list[Path]:
 
 
 def download(key: str, folder: Path):
-    from torchvision import datasets as tvd
+    from torchvision import datasets as tvd  # heavy: keeps torchvision off importing data.cifar
     try:
         (tvd.CIFAR10 if key == "cifar10" else tvd.CIFAR100)(str(folder), train=True, download=True)
     except Exception as e:  # network errors come in many types

@@ -12,7 +12,8 @@ import torch
 
 from dfkd_core.errors import DfkdError
 
-from .fashion_mnist import load_fashion_mnist
+from . import cifar  # cifar.X looked up when called (tests replace cifar.download)
+from .fashion_mnist import SPLITS, load_fashion_mnist, locate
 from .image_dataset import ImageDataset
 
 DATASETS = ("fashion-mnist", "cifar10", "cifar100", "<image folder path>")
@@ -36,23 +37,20 @@ def _cifar_folder(root) -> Path:
 
 
 def _load_cifar(key: str, split: str, root, download: bool) -> ImageDataset:
-    from .cifar import load_cifar
     folder = _check_cifar(key, split, root, download)
-    return load_cifar(key, split, folder)
+    return cifar.load_cifar(key, split, folder)
 
 
 def _check_cifar(key: str, split: str, root, download: bool) -> Path:
-    from .cifar import LAYOUT, missing
-    from .cifar import download as fetch
     if split not in ("train", "test"):
         raise DfkdError(f"CIFAR has splits 'train' and 'test', not '{split}'.")
     folder = _cifar_folder(root)
-    if missing(key, split, folder) and download:
-        fetch(key, folder)
-    lacking = missing(key, split, folder)
+    if cifar.missing(key, split, folder) and download:
+        cifar.download(key, folder)
+    lacking = cifar.missing(key, split, folder)
     if lacking:
         raise DfkdError(f"{key.upper()} not found in {folder} (no {lacking[0].relative_to(folder)}). Pass "
-                        f"--data-dir with the folder holding torchvision's '{LAYOUT[key][0]}', or --download "
+                        f"--data-dir with the folder holding torchvision's '{cifar.LAYOUT[key][0]}', or --download "
                         "where there is network.")
     return folder
 
@@ -72,7 +70,6 @@ def check_dataset(name: str, split: str = "test", root=None, download: bool = Fa
     """That load_dataset(name, split, root) would find its files (downloading them now when
     `download`), without reading the images: a run checks its datasets before any work.
     Returns where they are."""
-    from .fashion_mnist import SPLITS, locate
     key = str(name).lower().replace("_", "-")
     if key in ("fashion-mnist", "fmnist", "fashionmnist"):
         if split not in SPLITS:
@@ -88,7 +85,7 @@ def check_dataset(name: str, split: str = "test", root=None, download: bool = Fa
 
 def load_image_folder(folder: Path, split: str | None = None, image_size: int | None = None) -> ImageDataset:
     """class-per-subfolder layout; images resized to image_size (default: the first image's size)."""
-    from PIL import Image
+    from PIL import Image  # heavy: keeps PIL off importing data.datasets
 
     if split and (folder / split).is_dir():
         folder = folder / split

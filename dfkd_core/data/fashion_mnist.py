@@ -61,7 +61,7 @@ def locate(root=None, download: bool = False) -> Path:
         raise DfkdError(f"Fashion-MNIST folder {root} does not exist. {HOW_TO_GET}")
     if download:
         try:
-            from torchvision.datasets import FashionMNIST
+            from torchvision.datasets import FashionMNIST  # heavy: keeps torchvision off importing data.fashion_mnist
             for train in (True, False):
                 FashionMNIST(str(CACHE_DIR), train=train, download=True)
         except Exception as e:  # network errors come in many types

@@ -34,7 +34,7 @@ _META = re.compile(r"__[^/]*__($|/)")  # webdataset skips these members (tar_fil
 
 def _keys_and_suffixes(tar: tarfile.TarFile, path: str):
     """(key, suffix) of each member webdataset would read, from the headers alone."""
-    from webdataset.tariterators import base_plus_ext
+    from webdataset.tariterators import base_plus_ext  # heavy: keeps webdataset off importing data.shard_stream
     for member in iter(tar.next, None):
         tar.members = []  # keep no headers: a shard may hold 100,000 samples
         if not member.isreg() or _META.match(member.name):

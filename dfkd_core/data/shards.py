@@ -10,6 +10,8 @@ load_shards() reads them all into an ImageDataset, for the trainers that take on
 
 import glob
 import io
+import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +95,7 @@ def read_samples(files: list[str], shuffle: int = 0, rng=None, classes: int | No
     through a buffer of `shuffle` samples drawn by `rng` (a random.Random). The split between
     processes is the caller's: webdataset's own node and worker splitters are off. A label
     that is negative or, with `classes`, not below it is refused with the shard and key."""
-    import webdataset as wds
+    import webdataset as wds  # heavy: keeps webdataset off importing data.shards
     if not files:
         return
     pipeline = wds.WebDataset(files, shardshuffle=False, nodesplitter=None, workersplitter=None, empty_check=False)
@@ -121,12 +123,10 @@ def _label(data: bytes, where: str, classes: int | None) -> int:
 
 
 def _rng(seed: int, epoch: int):
-    import random
     return random.Random(seed * 1_000_003 + epoch)
 
 
 def json_object(data, where: str) -> dict:
-    import json
     if data is None:
         return {}
     try:

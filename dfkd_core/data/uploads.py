@@ -94,7 +94,7 @@ def _header_checked(img, name: str, where: str, decoded: int) -> int:
 
 
 def _decode(named, where: str, size: int | None = None) -> ImageDataset:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # heavy: keeps PIL off importing data.uploads
 
     if not named:
         raise DfkdError(f"No images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {where}.")

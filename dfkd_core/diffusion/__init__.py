@@ -2,6 +2,8 @@
 loading, the schedule maths and the demo prior's training. Names are imported on first use,
 so a light submodule (prompts) does not pull in torch and diffusers."""
 
+from importlib import import_module
+
 _PUBLIC = {
     "load_backbone": "loading", "load_backbone_cached": "loading", "weights_digest": "loading",
     "PixelBackbone": "pixel", "LatentBackbone": "latent", "LdmBackbone": "ldm", "NoiseSchedule": "schedule",
@@ -13,5 +15,4 @@ __all__ = list(_PUBLIC)
 def __getattr__(name):
     if name not in _PUBLIC:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
     return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)

@@ -10,7 +10,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+import diffusers
 import torch
+from huggingface_hub import hf_hub_download
 
 from dfkd_core.errors import DfkdError
 from dfkd_core.paths import PRIOR
@@ -29,7 +31,6 @@ def _read_json(source: str, name: str, local_files_only: bool) -> dict | None:
         return json.loads(path.read_text())
     if Path(source).exists():
         return None
-    from huggingface_hub import hf_hub_download
     try:
         return json.loads(Path(hf_hub_download(source, name, local_files_only=local_files_only)).read_text())
     except Exception:  # not on the hub / not cached: decided by the caller
@@ -45,6 +46,7 @@ def default_dtype(device) -> torch.dtype:
 
 def load_backbone(source, device="cpu", dtype: torch.dtype | None = None, local_files_only: bool | None = None,
                   guidance_scale: float = 7.5):
+    # heavy: keeps diffusers' models off importing diffusion.loading
     from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
 
     source = str(source)
@@ -66,13 +68,13 @@ def load_backbone(source, device="cpu", dtype: torch.dtype | None = None, local_
         if (index.get("image_encoder") or [None])[0]:  # image-variation layout (lambdalabs/sd-image-variations-diffusers)
             return load_image_variation(source, sched, device, dtype, offline)
         if "vqvae" in index:  # LDMPipeline: an unconditional UNet on an autoencoder's latents (the demo prior)
-            import diffusers
             ae_class = getattr(diffusers, index["vqvae"][1], None)
             if ae_class not in (diffusers.AutoencoderKL, diffusers.VQModel):
                 raise DfkdError(f"'{source}': vqvae/ is a {index['vqvae'][1]}; expected an AutoencoderKL or VQModel.")
             return LdmBackbone(load_part(UNet2DModel, source, "unet", **kw), load_part(ae_class, source, "vqvae", **kw),
                                sched, source).to(device)
         if "vae" in index:
+            # heavy: keeps transformers off importing diffusion.loading
             from transformers import CLIPTextModel, CLIPTokenizer
             unet = load_part(UNet2DConditionModel, source, "unet", **kw)
             vae = load_part(AutoencoderKL, source, "vae", **kw)

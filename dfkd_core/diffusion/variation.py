@@ -6,6 +6,7 @@ CLIPImageProcessor). Its unconditional embedding is zeros, as in diffusers' pipe
 from pathlib import Path
 
 import torch
+from huggingface_hub import snapshot_download
 
 from dfkd_core.models.clip_image import ClipImageEncoder
 
@@ -41,10 +42,10 @@ class ImageVariationBackbone(LatentBackbone):
 
 def load_image_variation(source: str, scheduler_config: dict, device, dtype, local_files_only: bool,
                          guidance_scale: float = 3.0) -> ImageVariationBackbone:
+    # heavy: keeps diffusers' models off importing diffusion.variation
     from diffusers import AutoencoderKL, UNet2DConditionModel
 
     if not Path(source).is_dir():  # a hub id: its files in the local cache (or downloaded, if allowed)
-        from huggingface_hub import snapshot_download
         source = snapshot_download(source, local_files_only=local_files_only)
     kw = {"local_files_only": local_files_only, "torch_dtype": dtype}
     unet = load_part(UNet2DConditionModel, source, "unet", **kw)

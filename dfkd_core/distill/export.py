@@ -59,9 +59,9 @@ def export_onnx(path, student: nn.Module, teacher: Teacher, check: bool = True) 
     if not check:
         return None
     try:
-        import onnxruntime
+        import onnxruntime  # heavy: keeps onnxruntime off importing distill.export
     except ImportError:
-        import onnx
+        import onnx  # heavy: keeps onnx off importing distill.export
         onnx.checker.check_model(str(path))
         return None
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])

@@ -67,7 +67,7 @@ def average_buffers(model):
     so every rank evaluates, checkpoints and continues with the same model."""
     if world()[1] == 1:
         return
-    from accelerate.utils import reduce
+    from accelerate.utils import reduce  # heavy: keeps accelerate off importing distill.parallel
     for buf in model.buffers():
         if buf.is_floating_point():
             buf.copy_(reduce(buf.detach(), reduction="mean"))

@@ -64,7 +64,7 @@ def exact_knn(x: np.ndarray, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.
 
 def umap_2d(features: np.ndarray, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0,
             n_epochs: int = 200) -> np.ndarray:
-    import umap
+    import umap  # heavy: keeps umap off importing filter.projection
 
     x = np.ascontiguousarray(features, dtype=np.float32)
     k = min(n_neighbors, len(x) - 1)

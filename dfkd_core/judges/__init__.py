@@ -32,6 +32,8 @@ Real images are used only to evaluate, never to make samples. Fitted judges are 
 Names are imported on first use, so a light submodule (settings) does not pull in torch.
 """
 
+from importlib import import_module
+
 _PUBLIC = {
     "JudgePanel": "panel", "default_cache_dir": "panel", "ReferenceSettings": "settings",
     "RealReference": "reference", "fit_reference": "reference", "cached_reference": "cache",
@@ -44,5 +46,4 @@ __all__ = list(_PUBLIC)
 def __getattr__(name):
     if name not in _PUBLIC:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
     return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)

@@ -6,6 +6,8 @@ import threading
 
 from dfkd_core.errors import DfkdError
 
+from .settings import ReferenceSettings
+
 SURE = 0.9  # the teacher calls the batch its target at least this often ...
 DOUBTFUL = 0.5  # ... while the texture-proof judges agree at most this often: warn
 _panels: dict = {}
@@ -16,9 +18,7 @@ def demo_panel(teacher):
     """The demo kit's judge panel for `teacher`, fitted once (cached on disk by the judges)
     and kept in memory per teacher. DfkdError when it cannot judge (no Fashion-MNIST, or a
     teacher of other classes)."""
-    from dfkd_core.judges import JudgePanel
-
-    from .reference import ReferenceSettings
+    from dfkd_core.judges import JudgePanel  # heavy: keeps torch off importing judges.batch
 
     with _lock:
         if id(teacher) not in _panels:

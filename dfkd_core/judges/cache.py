@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from dfkd_core.io import atomic_write
@@ -54,7 +54,6 @@ def load_reference(path, settings: ReferenceSettings) -> RealReference | None:
     try:
         if not path.is_file() or path.stat().st_size > MAX_BYTES:
             return None
-        from safetensors import safe_open
         with safe_open(str(path), "pt") as f:
             meta = json.loads((f.metadata() or {}).get("reference", "{}"))
         if meta.get("version") != VERSION or meta.get("settings") != settings.key():

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import torch
 
+from dfkd_core.errors import DfkdError
+
 
 @dataclass
 class NetworkJudge:
@@ -32,7 +34,6 @@ class NetworkJudge:
     def judge(self, images: torch.Tensor, targets: torch.Tensor) -> dict:
         probs = self.probs(images)
         if probs.shape[1] <= int(targets.max()):
-            from dfkd_core.errors import DfkdError
             raise DfkdError(f"{self.name} has {probs.shape[1]} classes but the samples target class "
                             f"{int(targets.max())}.")
         hit = probs.argmax(1) == targets

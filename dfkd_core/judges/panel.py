@@ -15,6 +15,7 @@ import torch
 
 from dfkd_core.errors import DfkdError
 from dfkd_core.paths import runs_dir
+from dfkd_core.teacher.demo import demo_student_reference, demo_teacher
 
 from .cache import cached_reference
 from .diversity import relative_diversity
@@ -45,7 +46,6 @@ class JudgePanel:
         """The demo kit's panel: its teacher (or `teacher`, a loaded Teacher), its independent
         WRN-16-1 (or `reference_cnn`; None leaves it out), and texture-proof judges fit on real
         Fashion-MNIST (`pool` split) from `data_dir` or the usual places."""
-        from dfkd_core.teacher.demo import demo_student_reference, demo_teacher
         settings = settings or ReferenceSettings(data_dir=str(data_dir) if data_dir else None)
         networks = {"teacher": NetworkJudge("teacher", (teacher or demo_teacher()).to(device))}
         if reference_cnn is not None:

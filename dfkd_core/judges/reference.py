@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
+from dfkd_core.data import load_dataset
+
 from .diversity import class_spreads
 from .frechet import gaussian_stats
 from .knn import PixelKNN
@@ -38,7 +40,6 @@ def _subset(ds, limit: int, seed: int):
 
 
 def fit_reference(settings: ReferenceSettings) -> RealReference:
-    from dfkd_core.data import load_dataset
     settings.validate()
     fit = _subset(load_dataset(settings.dataset, settings.fit_split, root=settings.data_dir),
                   settings.fit_images, settings.seed)

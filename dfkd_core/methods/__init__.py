@@ -7,6 +7,8 @@ method's folder holds its settings (config.py) and its pipeline stage (stage.py)
 Names are imported on first use, so a light submodule (a method's config) does not pull in
 torch and the store."""
 
+from importlib import import_module
+
 _PUBLIC = {**dict.fromkeys(("Key", "Source", "balanced_plan", "flat_plan", "label_with_teacher", "per_class_plan"),
                            "base"),
            **dict.fromkeys(("REFUSE", "REPLACE", "SKIP", "Made", "missing", "write_source"), "writer")}
@@ -16,5 +18,4 @@ __all__ = sorted(_PUBLIC)
 def __getattr__(name):
     if name not in _PUBLIC:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
     return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from torch import nn
 
@@ -140,7 +140,6 @@ def _saved_here(path: Path) -> bool:
     try:
         if path.suffix == ".json":
             return path.stat().st_size <= MAX_CARD_BYTES and json.loads(path.read_bytes()).get("format") == CARD_FORMAT
-        from safetensors import safe_open
         with safe_open(str(path), framework="pt") as f:
             return (f.metadata() or {}).get("format") == CARD_FORMAT
     except (OSError, ValueError, AttributeError, SafetensorError):

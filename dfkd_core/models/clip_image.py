@@ -20,6 +20,7 @@ class ClipImageEncoder:
     def from_folder(cls, folder, device="cpu", dtype=torch.float32, local_files_only: bool = True):
         """A CLIPVisionModelWithProjection folder, or a pipeline folder holding image_encoder/
         (and feature_extractor/); without a processor config, CLIP's defaults at the model's size."""
+        # heavy: keeps transformers off importing models.clip_image
         from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
         root = Path(folder)

@@ -7,8 +7,12 @@ cannot fail on a setting after hours of work."""
 
 from pathlib import Path
 
+import torch
+
+from dfkd_core.data.datasets import check_dataset, class_count
 from dfkd_core.errors import DfkdError
 from dfkd_core.settings import integer, text
+from dfkd_core.teacher.spec import TeacherSpec
 
 from .config import stages_of, validate_config
 from .memory import check_memory
@@ -19,14 +23,12 @@ WEIGHT_SUFFIXES = (".pth", ".pt", ".safetensors", ".json", ".bin", ".ckpt")
 
 def check_teacher(spec, where: str):
     """The teacher's declaration (TeacherSpec: keys, numbers) and, for a local file, that it exists."""
-    from dfkd_core.teacher.spec import TeacherSpec
     source = TeacherSpec.from_config(spec, f"{where}: teacher").source
     if source != "demo":
         Plan.local_file(source, "teacher file", where)
 
 
 def check_device(name, where: str) -> str:
-    import torch
     name = text(name, "device", where)
     if name != "auto" and name.split(":")[0] not in ("cpu", "cuda", "mps"):
         raise DfkdError(f"{where}: device must be auto, cpu, cuda (or cuda:N) or mps, got '{name}'.")
@@ -80,7 +82,6 @@ def check_run(cfg: dict, where: str = "run config", data_dir=None, download: boo
         plan.images |= stage.makes_images
         plan.real |= stage.collects_real
         parsed.append((stage, settings))
-    from dfkd_core.data.datasets import check_dataset
     for name, split, root, fetch, at in plan.datasets:
         try:
             check_dataset(name, split, root, fetch)
@@ -91,7 +92,6 @@ def check_run(cfg: dict, where: str = "run config", data_dir=None, download: boo
 
 def check_against_teacher(cfg: dict, teacher):
     """Cross-checks that need the loaded teacher: an eval set with the teacher's class count."""
-    from dfkd_core.data.datasets import class_count
     for i, (name, settings) in enumerate(stages_of(cfg), 1):
         if name == "distill" and settings.get("eval"):
             n = class_count(settings["eval"], settings.get("eval_split", "test"))

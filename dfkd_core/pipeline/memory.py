@@ -6,10 +6,14 @@ their weights; a hub id counts only when already in the local cache). Unknown: 3
 import json
 from pathlib import Path
 
+from huggingface_hub import try_to_load_from_cache
+
 from dfkd_core.diffusion.loading import backbone_source
 from dfkd_core.errors import DfkdError
+from dfkd_core.models.checkpoints import read_card
 from dfkd_core.paths import TEACHER
 from dfkd_core.runtime import budget
+from dfkd_core.teacher.spec import TeacherSpec
 
 MAX_CONFIG = 1 << 20  # a model config is a few KB of JSON
 
@@ -19,7 +23,6 @@ def _config(source: str, name: str) -> dict:
     path = Path(source) / name
     if not path.is_file() and not Path(source).exists():
         try:
-            from huggingface_hub import try_to_load_from_cache
             cached = try_to_load_from_cache(source, name)
         except (ImportError, ValueError, OSError):  # not a hub id either (HFValidationError): the default stands
             return {}
@@ -56,8 +59,6 @@ def backbone_image(name: str) -> tuple[int, int] | None:
 
 def teacher_image(spec) -> tuple[int, int] | None:
     """(input side, channels) the teacher declares: in the run config, or in its card."""
-    from dfkd_core.models.checkpoints import read_card
-    from dfkd_core.teacher.spec import TeacherSpec
     spec = TeacherSpec.from_config(spec)
     card_path = TEACHER if spec.source == "demo" else Path(spec.source)
     card = {}

@@ -22,12 +22,14 @@ from pathlib import Path
 import yaml
 
 from dfkd_core.data.image_dataset import ImageDataset
+from dfkd_core.data.shard_stream import ShardStream
 from dfkd_core.errors import Cancelled
 from dfkd_core.io import write_json, write_text
 from dfkd_core.runtime import distributed
 from dfkd_core.runtime.devices import resolve_device
 from dfkd_core.runtime.distributed import any_rank
 from dfkd_core.store import SampleStore
+from dfkd_core.teacher.spec import resolve_teacher
 
 from .checks import check_against_teacher, check_run
 from .config import stages_of
@@ -82,7 +84,6 @@ def _restore(ctx: RunContext, handed: dict):
         ctx.real_store = SampleStore(where(real))  # each later stage hands it on: load it once
         ctx.real = ctx.real_store.load()
     if handed.get("shards"):
-        from dfkd_core.data.shard_stream import ShardStream
         ctx.shards = ShardStream(where(handed["shards"]["path"]), handed["shards"]["shuffle"])
     ctx.results.update(handed.get("results", {}))
 
@@ -96,9 +97,6 @@ def run_pipeline(cfg: dict, run_dir, teacher=None, data_dir=None, download: bool
     progress, on_metrics, command. `where` names the config in messages. Returns the
     context: `results` hold what the stages reported; `cancelled` is true when should_stop()
     stopped it (nothing marked finished)."""
-    from dfkd_core.teacher.spec import resolve_teacher
-
-
     parsed = check_run(cfg, where, data_dir=data_dir, download=download)
     run_dir = Path(run_dir)
     claim_folder(run_dir, cfg)

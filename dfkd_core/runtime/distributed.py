@@ -62,7 +62,7 @@ def init_if_needed(device: str = "cpu") -> str:
     device = rank_device(device)
     if _STATE is not None or not is_distributed():
         return device
-    from accelerate import PartialState
+    from accelerate import PartialState  # heavy: keeps accelerate off importing runtime.distributed
     for (name, _, _), value in zip(_LAUNCHER, world()):
         os.environ.setdefault(name, str(value))  # srun's SLURM_* values, for accelerate and env://
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
@@ -91,7 +91,7 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     if not is_distributed():
         return tensor
     init_if_needed("cuda" if tensor.is_cuda else "cpu")
-    from accelerate.utils import reduce
+    from accelerate.utils import reduce  # heavy: keeps accelerate off importing runtime.distributed
     return reduce(tensor, reduction="sum")
 
 
@@ -101,7 +101,7 @@ def every_rank(tensors: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]
     if not is_distributed():
         return [tensors]
     init_if_needed()
-    from accelerate.utils import gather
+    from accelerate.utils import gather  # heavy: keeps accelerate off importing runtime.distributed
     got = gather({k: v[None].to(_STATE.device) for k, v in tensors.items()})  # NCCL gathers CUDA tensors
     return [{k: v[r].cpu() for k, v in got.items()} for r in range(world()[1])]
 
@@ -132,6 +132,6 @@ def from_main(value: float | None) -> float | None:
     if not is_distributed():
         return value
     init_if_needed()
-    from accelerate.utils import broadcast
+    from accelerate.utils import broadcast  # heavy: keeps accelerate off importing runtime.distributed
     got = broadcast(torch.tensor([float("nan") if value is None else float(value)], dtype=torch.float64))
     return None if got.isnan().item() else got.item()

@@ -83,7 +83,7 @@ def _hf(store: SampleStore, rows, out: Path, shard_size, progress) -> dict:
 
 
 def _webdataset(store: SampleStore, rows, out: Path, shard_size: int, progress) -> dict:
-    import webdataset as wds
+    import webdataset as wds  # heavy: keeps webdataset off importing store.export
     keys = [str(r["id"]).replace(".", "_") for r in rows]
     if len(set(keys)) != len(keys):
         raise DfkdError(f"{store.root}: two sample ids differ only by '.' and '_'; WebDataset keys would clash.")

@@ -110,7 +110,7 @@ def check_finite_weights(model: nn.Module, source) -> None:
 
 
 def _from_torchvision(path: Path, name: str, num_classes: int | None, declared: dict) -> Teacher:
-    import torchvision
+    import torchvision  # heavy: keeps torchvision off importing teacher.loading
 
     state_dict = read_state_dict(path)
     heads = [v for k, v in state_dict.items() if k.endswith("weight") and v.ndim == 2]
@@ -135,6 +135,7 @@ def _from_torchvision(path: Path, name: str, num_classes: int | None, declared: 
 
 
 def _from_transformers(source: str, local_files_only: bool, trust_remote_code: bool, declared: dict) -> Teacher:
+    # heavy: keeps transformers off importing teacher.loading
     from transformers import AutoConfig, AutoImageProcessor, AutoModelForImageClassification
 
     try:

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, fields
 
 from dfkd_core.errors import DfkdError
 from dfkd_core.models.inputs import MAX_CLASSES, MAX_INPUT_SIZE, NORMALISATIONS
+from dfkd_core.models.names import canonical_arch
+from dfkd_core.paths import TEACHER
 from dfkd_core.settings import check_keys, flag_type
 
 FLAGS = {"source": "--teacher", "arch": "--teacher-arch", "num_classes": "--teacher-num-classes",
@@ -53,7 +55,6 @@ class TeacherSpec:
         if self.arch is not None and (not isinstance(self.arch, str) or not self.arch.strip()):
             raise DfkdError(f"teacher arch must be a name such as wrn_40_2 or torchvision:resnet18, got {self.arch!r}.")
         if self.arch is not None and not self.arch.startswith("torchvision:"):
-            from dfkd_core.models.names import canonical_arch
             canonical_arch(self.arch)  # an unknown name is refused now, not after loading the rest
         _count(self.num_classes, "num_classes", 2, MAX_CLASSES)
         _count(self.input_size, "input_size", 1, MAX_INPUT_SIZE)
@@ -87,9 +88,7 @@ class TeacherSpec:
 
     def load(self, **loader_options):
         """The Teacher (loader_options: local_files_only, trust_remote_code)."""
-        from dfkd_core.paths import TEACHER
-
-        from .loading import load_teacher
+        from .loading import load_teacher  # heavy: keeps torch off the CLI's start-up
         source = str(TEACHER) if self.source == "demo" else self.source
         return load_teacher(source, arch=self.arch, num_classes=self.num_classes, input_size=self.input_size,
                             mean=self.mean, std=self.std, **loader_options)

@@ -4,7 +4,7 @@ kept when their embedding stays close to their source's). Light: no torch."""
 from dataclasses import asdict, dataclass
 
 from dfkd_core.methods.diffdfkd.config import MAX_BATCH, MAX_STEPS, MODES, GuidanceConfig
-from dfkd_core.settings import setting
+from dfkd_core.settings import check_types, setting
 
 
 @dataclass
@@ -20,7 +20,6 @@ class DDAConfig:
     batch_size: int = setting(16, "variations per batch", low=1, high=MAX_BATCH)
 
     def validate(self, where: str = "DDA settings"):
-        from dfkd_core.settings import check_types
         check_types(self, where)
 
     def guidance_config(self) -> GuidanceConfig:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from dfkd_core.diffusion import weights_digest
 from dfkd_core.diffusion.loading import backbone_source, resolve_backbone
 from dfkd_core.errors import DfkdError
 from dfkd_core.io import write_json, write_text
@@ -30,7 +31,6 @@ from .source import Diffusion
 def same_backbone_digest(out: Path, name: str) -> str:
     """The digest of the backbone's weights, checked against the one `out` began with: `demo`
     or a folder can be retrained in place, and one store must not mix two priors' samples."""
-    from dfkd_core.diffusion import weights_digest
     stamp, digest = out / "backbone.json", weights_digest(backbone_source(name))
     if stamp.exists() and json.loads(stamp.read_text())["weights"] != digest:
         raise DfkdError(f"{out} was sampled from other weights of the backbone '{name}' (it has changed since; "

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from dfkd_core.errors import DfkdError
+from dfkd_core.judges.batch import demo_panel
 
 from .config import GuidanceConfig
 from .sampler import guided_sample
@@ -35,7 +36,6 @@ def texture_proof_scorers(teacher) -> dict:
     """{label: images -> (N, K) class scores, or None for images of another size than the real
     ones} of the demo kit's texture-proof judges; {} when they cannot judge this teacher's
     images (no Fashion-MNIST here, or other classes)."""
-    from dfkd_core.judges.batch import demo_panel
     try:
         ref = demo_panel(teacher).reference
     except DfkdError:

@@ -15,6 +15,7 @@ class frequencies on them), gan/ (checkpoint, metrics.csv, grid.png), generator.
 import time
 
 import torch
+from PIL import Image
 
 from dfkd_core.io import atomic_write
 from dfkd_core.methods.writer import REFUSE, Made, write_source
@@ -92,7 +93,6 @@ def _as_batch(store: SampleStore) -> LabelledBatch:
 def write_unlabelled_grid(path, images: torch.Tensor, rows: int):
     """unlabelled_grid as a PNG at `path`, rewritten at every training snapshot (judges.save_grid
     writes the labelled per-class grid)."""
-    from PIL import Image
     array = to_uint8(unlabelled_grid(images, rows).unsqueeze(0))[0]
     atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"), suffix=".png")
 
