@@ -139,7 +139,7 @@ def test_cli_augment_resumes_and_writes_into_the_store(prior_dir, sources, tmp_p
     assert main([*args[:2], "--out", str(tmp_path / "copy"), *args[2:]]) == 0
     assert len(SampleStore(tmp_path / "copy").manifest()) == 6  # its two sources and their variations
     assert main([*args[:6], "--strength", "0"]) == 2
-    assert "strength must be > 0 and <= 1, got 0.0" in capsys.readouterr().err
+    assert "--strength: must be > 0 and <= 1, got 0.0" in capsys.readouterr().err
 
 
 def test_pipeline_generate_augment_filter_resumes(prior_dir, tmp_path):

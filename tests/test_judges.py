@@ -177,4 +177,4 @@ def test_dfkd_judge_prints_every_judge_and_writes_the_grid(tmp_path, cache_dir, 
     grid = Image.open(tmp_path / "store-judges" / "grid.png")
     assert grid.size == (LABEL_WIDTH + 4 * (96 + GAP), 10 * (96 + GAP))
     assert main(["judge", str(tmp_path / "store"), "--k", "0", "--cache-dir", str(cache_dir)]) == 2
-    assert "k must be between 1 and 100" in capsys.readouterr().err
+    assert "--k: must be >= 1 and <= 100, got 0" in capsys.readouterr().err
