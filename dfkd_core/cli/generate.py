@@ -98,8 +98,7 @@ def add_commands(sub) -> None:
     gen.add_argument("--window-end", type=fraction, help=f"guide until this fraction of the trajectory (default "
                      f"{window[1]:g}; 0 to 1)")
     gen.add_argument("--cutmix-steps", type=flag_type(int, "--cutmix-steps", low=0, high=MAX_STEPS - 1), nargs="*",
-                     help="Latent CutMix at these step indices (0 = the "
-                     "first, noisiest step; default: off)")
+                     help="Latent CutMix at these step indices (0 = the first, noisiest step; default: off)")
     add_dataclass_flags(gen, CutMixConfig, only=("alpha",), names={"alpha": "cutmix_alpha"}, prefix="cutmix_")
     add_dataclass_flags(gen, DeviceOptions, defaults=True)
     gen.set_defaults(func=cmd_generate)

@@ -81,8 +81,9 @@ def cmd_sweep(args) -> None:
         print(f"{r['label']:<28} {judges}  Fréchet {r['frechet']:6.2f}  diversity {r['diversity'] or 0:.2f}  "
               f"{r['seconds']:.1f} s", flush=True)
 
-    print(f"{len(rows)} rows x {args.per_class} seeds per class ({args.first_seed}..{args.first_seed + args.per_class - 1})"
-          f", judged by the panel; texture-proof judges: pixel_knn, pca_linear", flush=True)
+    last = args.first_seed + args.per_class - 1
+    print(f"{len(rows)} rows x {args.per_class} seeds per class ({args.first_seed}..{last}), judged by the panel; "
+          "texture-proof judges: pixel_knn, pca_linear", flush=True)
     image, figures = sweep(backbone, teacher, panel, rows, args.per_class, args.first_seed, show=args.show,
                            batch_size=args.batch_size, scale=args.scale, on_row=report)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -96,8 +97,7 @@ def add_commands(sub) -> None:
     p = sub.add_parser("sweep", help="the same seeds under several guidance settings: one judged grid row each")
     strength = declaration(next(f for f in fields(GuidanceConfig) if f.name == "strength"))
     p.add_argument("--strengths", type=flag_type(float, "--strengths", low=strength["low"], high=strength["high"]),
-                   nargs="*", help="one row per strength (0 = unguided), other "
-                   "settings at their defaults")
+                   nargs="*", help="one row per strength (0 = unguided), other settings at their defaults")
     p.add_argument("--row", action="append", metavar="JSON", help="one row: guidance settings changed from the "
                    "defaults, e.g. '{\"blur\": 1.5, \"recurrence\": 1}' (repeatable)")
     add_dataclass_flags(p, GuidanceConfig, only=("steps",))
