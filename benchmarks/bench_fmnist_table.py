@@ -10,7 +10,8 @@ stopped). Prints: method, student test accuracy and ratio to the teacher's (mean
 over seeds), seeds, images used, image-making time, student time, device.
 
 --seeds N: students 1..N-1 of a row train in <method>-seed<k>/ on copies of seed 0's images
-(never regenerated), with distill seed k. --equal-compute: every synthetic-data row may spend
+(never regenerated), with distill seed k; --student-seeds K ... trains only those (another
+process may train the others at the same time). --equal-compute: every synthetic-data row may spend
 the DiffDFKD row's image-making seconds; DeepInversion (Fast-DFKD, CMI) get the iterations
 (generator steps) that buys, calibrated once on this machine (table_runs.py). --clock cpu (folder table-...-eqcpu, the
 default) counts the process's CPU seconds, which other jobs on the machine do not inflate;
@@ -142,7 +143,7 @@ def run_row(key: str, cfg: dict, run_dir: Path, args) -> list[dict]:
     if args.sources_from:
         copy_sources(args.sources_from / run_dir.name, cfg, run_dir)
     results = []
-    for seed in range(args.seeds):
+    for seed in getattr(args, "student_seeds", None) or range(args.seeds):
         seed_cfg, seed_dir = with_student_seed(cfg, seed), seed_run_dir(run_dir, seed)
         if seed:
             copy_sources(run_dir, seed_cfg, seed_dir, required=True)
@@ -164,6 +165,9 @@ def main():
     p.add_argument("--sources-from", type=Path, metavar="TABLE_DIR",
                    help="reuse the finished images of another table's rows (same budget, other epochs)")
     p.add_argument("--seeds", type=int, default=1, help="student seeds per row, all on the row's same images")
+    p.add_argument("--student-seeds", type=int, nargs="+", metavar="K",
+                   help="train only these of the --seeds students (k > 0 needs seed 0's finished images), so "
+                        "separate processes can train a row's students side by side")
     p.add_argument("--equal-compute", action="store_true",
                    help="give every synthetic-data row the DiffDFKD row's image-making seconds")
     p.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
@@ -175,6 +179,8 @@ def main():
     p.add_argument("--report-only", action="store_true",
                    help="print the table from the finished runs' results.json (each run folder keeps its config)")
     args = p.parse_args()
+    if args.student_seeds and not all(0 <= k < args.seeds for k in args.student_seeds):
+        p.error(f"--student-seeds: each must be from 0 to --seeds - 1 = {args.seeds - 1}")
     budgets = {k: int(v) for k, v in (item.split("=") for item in args.budget_for)}
     suffix = ("-eqcpu" if args.clock == "cpu" else "-eq") if args.equal_compute else ""
     suffix += "-bf16" if args.precision == "bf16" else ""

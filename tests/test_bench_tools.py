@@ -103,6 +103,16 @@ def test_seed_folders_reuse_seed_0s_images_and_do_not_regenerate(teacher_card, t
     assert student0 != (seed1 / "02-distill" / "student.safetensors").read_bytes()  # its own student seed
 
 
+def test_student_seeds_train_only_the_seeds_named_and_never_before_seed_0s_images(teacher_card, tmp_path):
+    run_dir, cfg = tmp_path / "table" / "noise", tiny_config(teacher_card)
+    with pytest.raises(SystemExit, match="no finished run"):
+        table.run_row("noise", cfg, run_dir, Namespace(seeds=2, sources_from=None, student_seeds=[1]))
+    assert table.run_row("noise", cfg, run_dir, Namespace(seeds=2, sources_from=None, student_seeds=[0]))
+    assert not (tmp_path / "table" / "noise-seed1").exists()
+    [seed1] = table.run_row("noise", cfg, run_dir, Namespace(seeds=2, sources_from=None, student_seeds=[1]))
+    assert (tmp_path / "table" / "noise-seed1" / "02-distill" / "DONE.json").exists()
+
+
 def test_a_seed_folder_refuses_to_make_its_own_images(teacher_card, tmp_path):
     cfg = tiny_config(teacher_card)
     with pytest.raises(SystemExit, match="no finished run"):
