@@ -39,8 +39,8 @@ def _chosen(example: dict) -> str:
     chosen = example.get("chosen")
     if not chosen:
         return ""
-    return (f" Seed picked: the first batch of {chosen['tries']} tried whose guided images every judge calls "
-            "the target." if chosen["all_judges_agree"] else "")
+    return (f" Seeds picked by the judges: batch {chosen['tries']} was the first tried whose guided images every "
+            "judge calls the target." if chosen["all_judges_agree"] else "")
 
 
 def example_html(example: dict, folder: str = str(EXAMPLES_DIR), small: bool = False) -> str:

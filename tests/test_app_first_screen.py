@@ -42,6 +42,10 @@ def test_examples_are_committed_small_and_name_real_settings():
             assert (folder / s["guided"]).is_file() and (folder / s["unguided"]).is_file()
             assert 0 <= s["p_guided"] <= 1 and 0 <= s["p_unguided"] <= 1
         assert "guided" in ex["judges"] or "unavailable" in ex["judges"]
+        # every shown example was picked by the judges, and says how many batches that took
+        assert ex["chosen"]["all_judges_agree"] and all(
+            j["agreement"] == 1.0 for j in ex["judges"]["guided"]["judges"])
+        assert f"batch {ex['chosen']['tries']} was the first tried" in examples.example_html(ex)
 
 
 def test_first_screen_needs_no_compute(monkeypatch):
