@@ -1,10 +1,10 @@
 """Make the app's pre-made examples (assets/examples/): guided and unguided samples of the
 same seeds from the demo kit, as small PNGs, with examples.json holding each example's
 settings, the teacher's p per image and the judges' figures. The app only reads them, so
-its first screen shows results with no compute. Each example's seed is the first, from the
-one listed, whose guided images every judge (teacher, reference CNN, pixel kNN, pixel-PCA
-linear) calls the target; how many seeds that took is recorded and shown, so the pick is
-visible (BENCHMARKS.md has the rates over 500 held-out samples). Run once after the demo kit
+its first screen shows results with no compute. Each example's seeds are the first batch,
+from the seed listed on, whose guided images every judge (teacher, reference CNN, pixel kNN,
+pixel-PCA linear) calls the target; how many batches that took is recorded and shown, so the
+pick is visible (BENCHMARKS.md has the rates over 500 held-out samples). Run once after the demo kit
 or the defaults change:
 
     python scripts/make_examples.py [--out assets/examples]
@@ -73,7 +73,7 @@ def make(out: Path) -> dict:
         targets = [names.index(c) for c in classes]
         try:
             seed, seeds, guided, judged_guided, tries = _first_recognised(teacher, backbone, targets, seed, cfg)
-        except DfkdError as e:  # no Fashion-MNIST here: the seeds as listed, and the examples say so
+        except DfkdError as e:  # no Fashion-MNIST here for the judges
             raise DfkdError(f"{e} The examples' seeds are chosen by the judges, which need Fashion-MNIST.") from e
         unguided = guided_sample(backbone, teacher, targets, seeds, replace(cfg, strength=0.0))
         g_files, u_files = _save(guided.images, out, f"ex{n}-guided"), _save(unguided.images, out, f"ex{n}-unguided")
