@@ -125,7 +125,7 @@ def distill_settings(settings: dict, where: str = "distill settings") -> dict:
 
 
 # Too few images per class for a student worth having: on the demo kit 100 per class gave
-# 58 %, 200 per class 82 % and 1,000 per class 91 % (BENCHMARKS.md, time to student).
+# 76-79 % and 1,000 per class 91 % (BENCHMARKS.md, the results table), against 94 % for the teacher.
 MIN_PER_CLASS = 100
 
 
