@@ -10,7 +10,7 @@ from dfkd_core.paths import PRIOR
 
 from .common import field
 
-DEMO_PRIOR, LOCAL, HUB = "Demo prior (Fashion-MNIST + shapes)", "Local folder", "Hub id"
+DEMO_PRIOR, LOCAL, HUB = "Demo prior (latent, Fashion-MNIST)", "Local folder", "Hub id"
 
 
 def backbone_source(kind, path) -> str:

@@ -8,6 +8,8 @@ import math
 import pytest
 from gradio_client import Client
 
+from components import samples_config
+
 
 @pytest.fixture(scope="module")
 def client(app_url):
@@ -16,7 +18,7 @@ def client(app_url):
 
 DISTILL = dict(sample_set="none-such", student="resnet8", epochs=2, temperature=4, batch_size=16, lr=0.05,
                ce_weight=0.0, mixup=0.0, simkd=False, eval_set="none", run_name="x")
-SAMPLES = dict(backbone_kind="Demo prior (Fashion-MNIST + shapes)", backbone_path="", classes=["T-shirt/top"],
+SAMPLES = dict(backbone_kind=samples_config.DEMO_PRIOR, backbone_path="", classes=["T-shirt/top"],
                per_class=1, strength=0.08, bn=0.0, steps=5, window_start=0.0, window_end=1.0, mode="x0",
                candidates=1, every=1, eta=0.0, seed=0, use_cutmix=False, cutmix_step=1, cutmix_alpha=1.0)
 
