@@ -126,3 +126,39 @@ def test_cancel_reaches_a_heavy_job_waiting_in_line_and_one_visitor_holds_one_pl
         assert not (runs_dir / "distill" / "waited-run").exists()
     finally:
         other.leave()
+
+
+def test_a_cancel_pressed_before_the_job_has_started_reaches_it(monkeypatch):
+    """The click arms the job's stop event at once; a Cancel pressed while the job still waits in
+    Gradio's queue (or loads its teacher) stops it when it starts (it was answered "No evaluation
+    of yours is running", and the evaluation then ran to the end)."""
+    from components import cancelling, teacher_tab
+    clicked = []
+    cancelling.armed(lambda fn, *a, **k: clicked.append(fn) or SimpleNamespace(then=None), teacher_tab.JOB)
+    session = _session("cancel-before-start")
+    monkeypatch.setattr(teacher_tab, "evaluate_teacher", lambda *a, **k: pytest.fail("the evaluation ran"))
+    clicked[0](session)  # the click, unqueued
+    assert teacher_tab.cancel_ui(session) == "Cancelling the evaluation ..."
+    answer = teacher_tab.evaluate_ui(None, "fashion-mnist", request=session, progress=lambda *a, **k: None)
+    assert answer.startswith("**Cancelled**")
+    # the cancel was used up: the next click's job runs, and a Cancel with nothing armed says so
+    assert teacher_tab.cancel_ui(session) == "No evaluation of yours is running."
+
+
+def test_every_button_that_starts_a_cancellable_job_arms_it_first():
+    """Wiring: each job that registers a stop event (cancelling.start) follows an unqueued `arm`
+    from its button's click in the built app."""
+    import inspect
+
+    import app as app_module
+    import components
+    jobs = {name for module in map(components.__dict__.get, dir(components)) if inspect.ismodule(module)
+            for name, fn in inspect.getmembers(module, inspect.isfunction)
+            if fn.__module__ == module.__name__ and "cancelling.start(" in inspect.getsource(fn)}
+    assert {"evaluate_ui", "distill_ui", "generate_ui", "train_ui", "send_ui"} <= jobs
+    fns = list(app_module.build_app().fns.values())
+    wired = [f for f in fns if f.name in jobs]
+    assert {f.name for f in wired} == jobs
+    for f in wired:
+        before = fns[f.trigger_after] if f.trigger_after is not None else None
+        assert before is not None and before.name == "arm" and not before.queue, f"{f.name} is not armed"
