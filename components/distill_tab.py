@@ -178,9 +178,10 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
     gr.on(None, _runs, None, [table, none_yet, compare], api_visibility="private", concurrency_limit=None)  # page load
     sample_set.change(set_note_ui, [teacher_spec, sample_set], set_note, api_visibility="private",
                       concurrency_limit=None)
-    on(cancelling.armed(launch.click, JOB), distill_ui, [teacher_spec, sample_set, c["student"], c["epochs"], c["temperature"],
-                                  c["batch_size"], c["lr"], c["ce_weight"], c["mixup"], c["simkd"], c["eval_set"],
-                                  run_name], [curves, card, files, table, status, run_name, none_yet, compare],
+    clicked = cancelling.armed(launch.click, JOB)
+    on(clicked, distill_ui, [teacher_spec, sample_set, c["student"], c["epochs"], c["temperature"],
+                             c["batch_size"], c["lr"], c["ce_weight"], c["mixup"], c["simkd"], c["eval_set"],
+                             run_name], [curves, card, files, table, status, run_name, none_yet, compare],
        status, api_name="distill", concurrency_id=line.HEAVY_POOL, concurrency_limit=line.POOL_SIZE)
     phone.scroll_to_result(launch, "distill-status")
     # not cancels=[ev]: the run must end itself, so the tab can say where it stopped

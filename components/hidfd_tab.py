@@ -179,12 +179,14 @@ def build(teacher_spec: gr.State) -> None:
 
     source_kind.change(lambda k: gr.update(visible=k == UPLOAD), source_kind, files, api_visibility="private",
                        queue=False)
-    on(cancelling.armed(train.click, TRAIN), train_ui, [teacher_spec, source_kind, files, how_many, mode, steps, batch_size, oh, adc, bn,
-                               ms, feature_integration, cfs, g_ch, seed],
+    clicked = cancelling.armed(train.click, TRAIN)
+    on(clicked, train_ui, [teacher_spec, source_kind, files, how_many, mode, steps, batch_size, oh, adc, bn,
+                           ms, feature_integration, cfs, g_ch, seed],
        [status, freq, curves, samples, trained], status, api_name="hidfd_train",
        concurrency_id=line.HEAVY_POOL, concurrency_limit=line.POOL_SIZE)
     phone.scroll_to_result(train, "hidfd-status")
     # not cancels=[...]: the job must end itself, so the tab can say where it stopped
     cancel.click(cancel_ui, None, status, api_name="hidfd_cancel", concurrency_limit=None, queue=False)
-    on(cancelling.armed(send.click, SEND), send_ui, [trained, set_name, count, with_real], sent, sent, api_name="hidfd_send",
+    clicked = cancelling.armed(send.click, SEND)
+    on(clicked, send_ui, [trained, set_name, count, with_real], sent, sent, api_name="hidfd_send",
        concurrency_id=line.HEAVY_POOL, concurrency_limit=line.POOL_SIZE)

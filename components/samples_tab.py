@@ -200,9 +200,10 @@ def _wire(teacher_spec, classes, per_class, strength, c, run, cancel, cancel_not
     for moved, control in (("start", c["window_start"]), ("end", c["window_end"])):
         on(control.release, lambda a, b, moved=moved: window_pair(a, b, moved), [c["window_start"], c["window_end"]],
            [c["window_start"], c["window_end"]], status, **private)
-    on(cancelling.armed(run.click, JOB), generate_ui, [teacher_spec, classes, per_class, strength, c["backbone_kind"], c["backbone_path"],
-                                c["bn"], c["steps"], c["window_start"], c["window_end"], c["mode"], c["candidates"],
-                                c["every"], c["eta"], c["seed"], c["use_cutmix"], c["cutmix_step"], c["cutmix_alpha"]],
+    clicked = cancelling.armed(run.click, JOB)
+    on(clicked, generate_ui, [teacher_spec, classes, per_class, strength, c["backbone_kind"], c["backbone_path"],
+                              c["bn"], c["steps"], c["window_start"], c["window_end"], c["mode"], c["candidates"],
+                              c["every"], c["eta"], c["seed"], c["use_cutmix"], c["cutmix_step"], c["cutmix_alpha"]],
        [status, pairs, filmstrip, cutmix, last, cancel_note], status, api_name="generate_samples",
        concurrency_id=line.PREVIEW_POOL, concurrency_limit=line.POOL_SIZE)
     phone.scroll_to_result(run, "samples-status")

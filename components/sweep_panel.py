@@ -117,7 +117,8 @@ def build(teacher_spec, settings: list, backbone: list, seed) -> None:
     for setting, vals, axis in ((row_setting, row_values, "rows"), (col_setting, col_values, "columns")):
         setting.change(lambda n, axis=axis: _setting_changed(n, axis), setting, vals, api_visibility="private",
                        queue=False)
-    on(cancelling.armed(run.click, JOB), sweep_ui, [teacher_spec, row_setting, row_values, col_setting, col_values, per_class, seed,
-                             *settings, *backbone], [status, grid], status, api_name="settings_sweep",
+    clicked = cancelling.armed(run.click, JOB)
+    on(clicked, sweep_ui, [teacher_spec, row_setting, row_values, col_setting, col_values, per_class, seed,
+                           *settings, *backbone], [status, grid], status, api_name="settings_sweep",
        concurrency_id=line.HEAVY_POOL, concurrency_limit=line.POOL_SIZE)
     phone.scroll_to_result(run, "sweep-status")

@@ -199,7 +199,8 @@ def build() -> gr.State:
     files.upload(facts_ui, files, [arch, num_classes, status], api_visibility="private", concurrency_limit=None)
     on(load_btn.click, load_teacher_ui, [choice, files, arch, num_classes], [spec, card, status], status,
        api_name="load_teacher", concurrency_limit=None)  # cheap: never waits behind compute
-    on(cancelling.armed(eval_btn.click, JOB), evaluate_ui, [spec, dataset], result, result, api_name="evaluate_teacher",
+    clicked = cancelling.armed(eval_btn.click, JOB)
+    on(clicked, evaluate_ui, [spec, dataset], result, result, api_name="evaluate_teacher",
        concurrency_id=line.PREVIEW_POOL, concurrency_limit=line.POOL_SIZE)
     # not cancels=[...]: the evaluation runs in a worker thread that must stop itself
     cancel_btn.click(cancel_ui, None, result, api_name="cancel_evaluation", concurrency_limit=None, queue=False)

@@ -105,7 +105,8 @@ def build(teacher_spec, classes, class_names: list, settings: list, backbone: li
         step = gr.Slider(1, 25, value=25, step=1, label="Step", visible=False, elem_id="trajectory-step",
                          info="Drag to see x̂0 at any step: noise first, the finished image last")
         view = gr.HTML("", css_template=views.CSS, visible=False, elem_id="trajectory-view")
-    on(cancelling.armed(watch.click, JOB), watch_ui, [teacher_spec, klass, seed, *settings, *backbone],
+    clicked = cancelling.armed(watch.click, JOB)
+    on(clicked, watch_ui, [teacher_spec, klass, seed, *settings, *backbone],
        [status, state, strip, curve, step, view], status, api_name="watch_trajectory",
        concurrency_id=line.PREVIEW_POOL, concurrency_limit=line.POOL_SIZE)
     phone.scroll_to_result(watch, "trajectory-status")

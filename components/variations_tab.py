@@ -192,8 +192,9 @@ def build(teacher_spec: gr.State) -> list[SetPicker]:
     sources.click(pick_ui, picked, picked, api_visibility="private", concurrency_limit=None)
     backbone_kind.change(lambda k: gr.update(visible=k != DEMO_PRIOR), backbone_kind, backbone_path,
                          api_visibility="private")
-    on(cancelling.armed(run.click, JOB), vary_ui, [teacher_spec, sample_set, picked, backbone_kind, backbone_path, strength, variations,
-                             steps, guidance, seed], [gallery, summary, last, save], summary, api_name="make_variations",
+    clicked = cancelling.armed(run.click, JOB)
+    on(clicked, vary_ui, [teacher_spec, sample_set, picked, backbone_kind, backbone_path, strength, variations,
+                           steps, guidance, seed], [gallery, summary, last, save], summary, api_name="make_variations",
        concurrency_id=line.PREVIEW_POOL, concurrency_limit=line.POOL_SIZE)
     phone.scroll_to_result(run, "variations-summary")
     # not cancels=[ev]: the job must end itself, so the tab can say where it stopped
