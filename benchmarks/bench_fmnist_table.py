@@ -65,6 +65,7 @@ METHODS = {
     "diffdfkd-50steps": ("DiffDFKD over 50 steps", "fmnist-diffdfkd-50steps.yaml", "synthetic"),
     "diffdfkd-no-cutmix": ("DiffDFKD without Latent CutMix", "fmnist-diffdfkd-no-cutmix.yaml", "synthetic"),
     "diffdfkd-adv": ("DiffDFKD + adversarial online student", "fmnist-diffdfkd-adv.yaml", "synthetic"),
+    "diffdfkd-confidence": ("DiffDFKD guided to 80 % confidence", "fmnist-diffdfkd-confidence.yaml", "synthetic"),
     "dda": ("DiffDFKD + DDA + filtering", "fmnist-dda.yaml", "synthetic"),
     "hidfd-1pct": ("HiDFD, 1% real (600)", "fmnist-hidfd-1pct.yaml", "synthetic"),
     "hidfd-0.1pct": ("HiDFD, 0.1% real (60)", "fmnist-hidfd-0.1pct.yaml", "synthetic"),

@@ -24,7 +24,8 @@ JOB = "sweep"  # cancelled by the Samples tab's Cancel button
 NONE = "(none: one column)"
 MAX_VALUES, MAX_IMAGES = 6, 720  # per axis, and images per grid: a sweep stays a few minutes on a CPU
 SUGGESTED = {"strength": "0, 0.04, 0.08, 0.16", "steps": "10, 25, 50", "eta": "0, 1", "candidates": "1, 2, 4",
-             "every": "1, 2, 4", "bn": "0, 0.1", "blur": "0, 1, 2", "recurrence": "0, 1", "oh": "0.5, 1, 2"}
+             "every": "1, 2, 4", "bn": "0, 0.1", "blur": "0, 1, 2", "recurrence": "0, 1", "oh": "0.5, 1, 2",
+             "confidence": "0.5, 0.8, 1"}
 
 
 def values(text, name: str) -> list:

@@ -137,6 +137,22 @@ def test_candidate_starts_keep_the_start_whose_preview_the_teacher_prefers(pixel
     assert candidate_seeds(5, 3)[0] == 5 and len(set(candidate_seeds(5, 3) + candidate_seeds(6, 3))) == 6
 
 
+def test_a_confidence_keeps_the_first_candidate_whose_preview_reaches_it(pixel):
+    """With confidence < 1 each sample keeps its first candidate that reaches it (the most
+    likely one when none does), so the starts do not all gather on the most typical image."""
+    teacher, k = sharp_teacher(), 4
+    targets = torch.tensor(TARGETS)
+    conditioning = lambda y: pixel.conditioning(y, teacher.class_names)  # noqa: E731
+    tried = [candidate_seeds(s, k) for s in SEEDS]
+    probs = preview_probs(pixel, teacher, targets.repeat_interleave(k), [c for row in tried for c in row], 3,
+                          conditioning).view(len(SEEDS), k)
+    level = float(probs.median())  # some rows reach it at a candidate that is not their most likely
+    chosen = choose_starts(pixel, teacher, targets, SEEDS, k, 3, conditioning, confidence=level)
+    expected = [row[next((j for j in range(k) if p[j] >= level), int(p.argmax()))] for row, p in zip(tried, probs)]
+    assert chosen == expected
+    assert chosen != choose_starts(pixel, teacher, targets, SEEDS, k, 3, conditioning)
+
+
 def test_candidates_change_nothing_without_guidance(pixel):
     teacher = sharp_teacher()
     plain = guided_sample(pixel, teacher, TARGETS, SEEDS, GuidanceConfig(steps=4, strength=0.0)).images

@@ -47,6 +47,22 @@ def _config(prior, out, **guidance):
                           guidance=GuidanceConfig(steps=4, strength=0.5, candidates=1, **guidance))
 
 
+def test_a_confidence_stops_pushing_the_samples_that_reach_it():
+    """Guidance with confidence c leaves a sample whose target probability is c or more as it is
+    (no gradient) and pushes the others exactly as without it."""
+    teacher = sharp_teacher()
+    images = torch.rand(6, 1, 32, 32, requires_grad=True)
+    targets = torch.tensor(TARGETS)
+    p = teacher.probs(images.detach()).gather(1, targets.view(-1, 1)).view(-1)
+    level = float(p.median())
+    full = torch.autograd.grad(teacher_loss(teacher, images, targets, GuidanceConfig()), images)[0]
+    capped = torch.autograd.grad(teacher_loss(teacher, images, targets, GuidanceConfig(confidence=level)), images)[0]
+    reached = p >= level
+    assert reached.any() and (~reached).any()
+    assert capped[reached].abs().max() == 0
+    assert torch.allclose(capped[~reached], full[~reached])
+
+
 def test_bn_loss_with_a_teacher_without_batchnorm_is_refused_before_the_backbone_loads(tmp_path):
     cfg = _config(tmp_path / "no-such-backbone", tmp_path / "run", bn=0.1)
     with pytest.raises(DfkdError, match="needs a teacher with BatchNorm layers.*Set bn to 0"):

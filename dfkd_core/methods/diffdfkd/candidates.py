@@ -48,11 +48,17 @@ def preview_probs(backbone, teacher, targets: torch.Tensor, seeds: list, steps: 
 
 
 def choose_starts(backbone, teacher, targets: torch.Tensor, seeds: list, candidates: int, steps: int,
-                  conditioning, should_stop=None) -> list[int]:
-    """Each sample's starting seed: the candidate whose preview the teacher rates highest."""
+                  conditioning, should_stop=None, confidence: float = 1.0) -> list[int]:
+    """Each sample's starting seed: the candidate whose preview the teacher rates highest or,
+    with confidence < 1, the first whose preview reaches it (the most likely when none does):
+    starts then vary as the prior's do, instead of gathering on each class's most typical image."""
     tried = [candidate_seeds(s, candidates) for s in seeds]
     flat = [c for row in tried for c in row]  # sample-major: sample i's candidates are rows i*n .. i*n+n-1
     probs = preview_probs(backbone, teacher, targets.repeat_interleave(candidates), flat, steps, conditioning,
-                          should_stop)
-    best = probs.view(len(seeds), candidates).argmax(1).tolist()
+                          should_stop).view(len(seeds), candidates)
+    best = probs.argmax(1)
+    if confidence < 1:
+        reached = probs >= confidence
+        best = torch.where(reached.any(1), reached.float().argmax(1), best)  # argmax: the first True
+    best = best.tolist()
     return [row[j] for row, j in zip(tried, best)]

@@ -60,6 +60,9 @@ class GuidanceConfig:
     candidates: int = setting(16, "starting noises tried per sample: each previewed unguided, the teacher keeps the one "
                               "whose rough image it finds most likely the target (1: the seed's own)", low=1, high=256)
     preview_steps: int = setting(4, "DDIM steps of each candidate's rough preview", low=1, high=MAX_STEPS)
+    confidence: float = setting(1.0, "stop at this teacher probability of the target: a sample is pushed only while "
+                                "below it, and the first candidate start whose preview reaches it is kept (1: push "
+                                "all the way, keep the most likely start)", low=0, low_open=True, high=1)
     # levers against adversarial textures (levers.py); 0 = off. The defaults above (16 candidates
     # previewed in 4 steps, strength 0.04 over the first 60 %, no blur, no copies) were chosen by
     # the texture-proof judges on held-out seeds of the demo kit (BENCHMARKS.md, "Guided samples").

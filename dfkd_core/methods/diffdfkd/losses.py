@@ -1,6 +1,7 @@
 """The teacher's loss that guidance descends, and the checks that a teacher and a backbone
 can serve a guidance config (run before any model is loaded or image made)."""
 
+import math
 from contextlib import nullcontext
 
 import torch
@@ -32,7 +33,10 @@ def teacher_loss(teacher, images, targets, cfg, student=None) -> torch.Tensor:
     with teacher.bn_statistics() if cfg.bn else nullcontext([]) as stats:  # the hooks cost time; only when used
         logits = teacher(images).float()  # (float32 losses under bf16 autocast, precision.py)
     if cfg.oh:
-        loss = loss + cfg.oh * F.cross_entropy(logits, targets, reduction="sum")
+        ce = F.cross_entropy(logits, targets, reduction="none")
+        if cfg.confidence < 1:  # samples the teacher already finds likely enough are left as the prior draws them
+            ce = ce * (ce.detach() > -math.log(cfg.confidence))
+        loss = loss + cfg.oh * ce.sum()
     if cfg.bn:
         loss = loss + cfg.bn * bn_statistics_loss(stats)
     if cfg.adv:

@@ -74,7 +74,7 @@ def guided_sample(backbone, teacher, targets, seeds, cfg: GuidanceConfig, studen
         if init is not None or cond is not None:
             raise DfkdError("Candidate starts need fresh noise: SDEdit variations (init, cond) take candidates=1.")
         starts = choose_starts(backbone, teacher, targets, seeds, cfg.candidates, cfg.preview_steps, conditioning,
-                               should_stop)
+                               should_stop, cfg.confidence)
     gens = generators_for(starts)
     # The trajectory stays in float32 whatever the backbone's dtype: only the network sees that dtype.
     z = per_sample_noise((len(seeds), *backbone.latent_shape()), gens, device, torch.float32)
