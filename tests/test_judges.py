@@ -3,6 +3,7 @@
 cached, and `dfkd judge` prints them and writes the grid."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from dfkd_core.judges import cache as judge_cache
 from dfkd_core.judges.diversity import relative_diversity
 from dfkd_core.judges.frechet import frechet_distance, gaussian_stats
 from dfkd_core.judges.grid import GAP, LABEL_WIDTH
+from dfkd_core.judges.network import softness
 
 SMALL = ReferenceSettings(fit_images=2000, test_images=1000)  # bounded: fits in seconds
 SMALL_FLAGS = ["--fit-images", "2000", "--test-images", "1000"]
@@ -62,6 +64,13 @@ def test_diversity_is_zero_for_copies_and_one_for_the_real_spread_itself():
     assert result["per_class"][0] == pytest.approx(1, abs=1e-4) and result["per_class"][2] is None
 
 
+def test_softness_is_the_entropy_and_the_share_of_unsure_images():
+    sure, even = torch.eye(4)[:2], torch.full((2, 4), 0.25)
+    assert softness(sure) == {"mean_entropy": 0.0, "unsure": 0.0}
+    both = softness(torch.cat([sure, even]))
+    assert both["mean_entropy"] == pytest.approx(math.log(4) / 2) and both["unsure"] == 0.5
+
+
 def test_the_grid_has_a_labelled_row_per_class_and_marks_missing_samples(tmp_path):
     images = torch.ones(3, 1, 8, 8)
     path = save_grid(images, [0, 0, 2], ["a", "b", "c"], tmp_path / "g.png", columns=2, scale=2)
@@ -94,6 +103,9 @@ def test_real_test_images_score_high_on_the_texture_proof_judges(panel, real_tes
     fd = result["frechet"]
     assert fd["samples"] < 2 * fd["real_floor"]  # real images sit at the real floor
     assert 0.8 <= result["diversity"]["relative"] <= 1.25
+    teacher = result["judges"]["teacher"]  # as sure of real test images as of real pool images
+    assert teacher["mean_entropy"] == pytest.approx(teacher["real"]["mean_entropy"], rel=0.5)
+    assert 0 < teacher["unsure"] < 0.5 and 0 < teacher["real"]["unsure"] < 0.5
 
 
 @needs_fmnist
@@ -170,7 +182,8 @@ def test_dfkd_judge_prints_every_judge_and_writes_the_grid(tmp_path, cache_dir, 
     out = capsys.readouterr().out
     assert code == 0
     for words in ("teacher (wrn_16_2)", "reference CNN (wrn_16_1)", "pixel kNN", "linear on pixel PCA-64",
-                  "texture-proof", "network", "Fréchet distance", "within-class diversity"):
+                  "texture-proof", "network", "teacher (wrn_16_2) softness: mean entropy", "Fréchet distance",
+                  "within-class diversity"):
         assert words in out
     figures = json.loads((tmp_path / "store-judges" / "judges.json").read_text())
     assert figures["samples"] == 40 and figures["judges"]["pixel_knn"]["agreement"] >= 0.6

@@ -39,7 +39,18 @@ class NetworkJudge:
         hit = probs.argmax(1) == targets
         return {"agreement": float(hit.float().mean()),
                 "mean_p_target": float(probs.gather(1, targets.view(-1, 1)).mean()),
-                "per_class": per_class_rate(hit, targets, probs.shape[1])}
+                "per_class": per_class_rate(hit, targets, probs.shape[1]), **softness(probs)}
+
+
+UNSURE = 0.9  # a top probability below this counts the image as one the network is unsure of
+
+
+def softness(probs: torch.Tensor) -> dict:
+    """How sure the network is, whatever the class: its mean entropy (nats) and the share of
+    images whose top probability is below UNSURE. A student learns these soft labels, so a set
+    far surer than real images teaches little about the borders between classes."""
+    entropy = -(probs * probs.clamp_min(1e-12).log()).sum(1)
+    return {"mean_entropy": float(entropy.mean()), "unsure": float((probs.max(1).values < UNSURE).float().mean())}
 
 
 def per_class_rate(hit: torch.Tensor, targets: torch.Tensor, num_classes: int) -> list:

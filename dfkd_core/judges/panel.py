@@ -6,7 +6,9 @@
 
 Keys of result["judges"]: "teacher" and "reference_cnn" (kind "network"), "pixel_knn" and
 "pca_linear" (kind "texture-proof"); each holds agreement (share whose prediction is the
-target), mean_p_target, per_class, test_accuracy (on real test images) and a label."""
+target), mean_p_target, per_class, test_accuracy (on real test images) and a label; the
+network judges also their softness (mean_entropy, unsure), and under "real" the same on as
+many real images."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,7 @@ from dfkd_core.teacher.demo import demo_student_reference, demo_teacher
 from .cache import cached_reference
 from .diversity import relative_diversity
 from .frechet import frechet_distance, gaussian_stats
-from .network import NetworkJudge, per_class_rate
+from .network import NetworkJudge, per_class_rate, softness
 from .pixels import as_vectors
 from .reference import RealReference, ReferenceSettings
 
@@ -80,11 +82,12 @@ class JudgePanel:
         images, targets = images.detach().cpu(), torch.as_tensor(targets).long().cpu()
         self._check(images, targets)
         ref, s = self.reference, self.reference.settings
-        judges = {}
+        judges, real = {}, self._real_images(len(images))  # a bounded draw: the bank's size at most
         for key, net in self.networks.items():
             arch = getattr(net.model, "info", {}).get("arch")
             judges[key] = {"label": f"{net.name} ({arch})" if arch else net.name, "kind": "network",
-                           **net.judge(images, targets), "test_accuracy": net.card_accuracy}
+                           **net.judge(images, targets), "test_accuracy": net.card_accuracy,
+                           "real": softness(net.probs(real))}
         judges["pixel_knn"] = self._pixel_judge(f"pixel kNN (k={s.k}, cosine)", ref.knn.scores(images), targets,
                                                 ref.test_accuracy["pixel_knn"])
         judges["pca_linear"] = self._pixel_judge(f"linear on pixel PCA-{s.components}", ref.linear.scores(images),
@@ -94,13 +97,18 @@ class JudgePanel:
                 "diversity": relative_diversity(images, targets, ref.real_spreads),
                 "reference": {**s.key(), "fit_images": ref.fit_images, "test_images": ref.test_images}}
 
+    def _real_images(self, n: int) -> torch.Tensor:
+        """As many real (pool) images as the samples, up to the bank's size (a fixed draw), in [0, 1]."""
+        bank = self.reference.knn.bank
+        order = torch.randperm(len(bank), generator=torch.Generator().manual_seed(0))[:min(n, len(bank))]
+        return as_vectors(bank[order]).view(len(order), *bank.shape[1:])
+
     def _frechet(self, images: torch.Tensor) -> dict:
         """Samples' distance to the real test set, beside that of as many real (pool) images."""
         ref, pca = self.reference, self.reference.linear.pca
-        n = min(len(images), len(ref.knn.bank))
-        order = torch.randperm(len(ref.knn.bank), generator=torch.Generator().manual_seed(0))[:n]
-        floor = frechet_distance(gaussian_stats(pca.project(as_vectors(ref.knn.bank[order]))), ref.test_stats)
+        real = self._real_images(len(images))
+        floor = frechet_distance(gaussian_stats(pca.project(as_vectors(real))), ref.test_stats)
         return {"space": f"pixel PCA-{pca.components.shape[0]} fit on real {ref.settings.dataset} "
                          f"{ref.settings.fit_split}", "samples": frechet_distance(
                     gaussian_stats(pca.project(as_vectors(images))), ref.test_stats),
-                "real_floor": floor, "real_floor_images": n}
+                "real_floor": floor, "real_floor_images": len(real)}

@@ -1,4 +1,6 @@
-"""The panel's figures as text: one line per judge, then distance and diversity."""
+"""The panel's figures as text: one line per judge, then softness, distance and diversity."""
+
+from .network import UNSURE
 
 
 def _pct(x) -> str:
@@ -11,6 +13,11 @@ def format_report(result: dict) -> str:
     for j in result["judges"].values():
         lines.append(f"{j['label']:<34} {j['kind']:<14} {_pct(j['agreement']):>16} {j['mean_p_target']:>15.3f} "
                      f"{_pct(j['test_accuracy']):>15}")
+    for j in result["judges"].values():
+        if "mean_entropy" in j:
+            lines.append(f"{j['label']} softness: mean entropy {j['mean_entropy']:.3f} nats, top p < {UNSURE} on "
+                         f"{_pct(j['unsure']).strip()} (as many real images: {j['real']['mean_entropy']:.3f}, "
+                         f"{_pct(j['real']['unsure']).strip()})")
     fd = result["frechet"]
     lines.append(f"Fréchet distance to real test images ({fd['space']}): {fd['samples']:.2f} "
                  f"(as many real images: {fd['real_floor']:.2f})")
