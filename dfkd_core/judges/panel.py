@@ -93,7 +93,7 @@ class JudgePanel:
         judges["pca_linear"] = self._pixel_judge(f"linear on pixel PCA-{s.components}", ref.linear.scores(images),
                                                  targets, ref.test_accuracy["pca_linear"])
         return {"samples": len(images), "classes": len(ref.class_names), "chance": 1 / len(ref.class_names),
-                "class_names": ref.class_names, "judges": judges, "frechet": self._frechet(images),
+                "class_names": ref.class_names, "judges": judges, "frechet": self._frechet(images, real),
                 "diversity": relative_diversity(images, targets, ref.real_spreads),
                 "reference": {**s.key(), "fit_images": ref.fit_images, "test_images": ref.test_images}}
 
@@ -103,10 +103,9 @@ class JudgePanel:
         order = torch.randperm(len(bank), generator=torch.Generator().manual_seed(0))[:min(n, len(bank))]
         return as_vectors(bank[order]).view(len(order), *bank.shape[1:])
 
-    def _frechet(self, images: torch.Tensor) -> dict:
-        """Samples' distance to the real test set, beside that of as many real (pool) images."""
+    def _frechet(self, images: torch.Tensor, real: torch.Tensor) -> dict:
+        """Samples' distance to the real test set, beside that of `real`, as many real (pool) images."""
         ref, pca = self.reference, self.reference.linear.pca
-        real = self._real_images(len(images))
         floor = frechet_distance(gaussian_stats(pca.project(as_vectors(real))), ref.test_stats)
         return {"space": f"pixel PCA-{pca.components.shape[0]} fit on real {ref.settings.dataset} "
                          f"{ref.settings.fit_split}", "samples": frechet_distance(
