@@ -2,9 +2,9 @@
 synthetic-image budget and equal epochs, each run from its config in configs/.
 
     python benchmarks/bench_fmnist_table.py [--budget 2000] [--epochs 20] [--only diffdfkd noise ...]
-        [--seeds 3] [--equal-compute [--clock cpu|wall]] [--precision bf16]
+        [--seeds 3] [--equal-compute [--clock cpu|wall]] [--precision bf16] [--mixup 1]
 
-Runs go to runs/table-b<budget>-e<epochs>[-eq|-eqcpu][-bf16]/<method>/ (<method>-<N>/ for a row given its own
+Runs go to runs/table-b<budget>-e<epochs>[-eq|-eqcpu][-bf16][-mixA]/<method>/ (<method>-<N>/ for a row given its own
 budget N by --budget-for) and resume when rerun (an interrupted table picks up where it
 stopped). Prints: method, student test accuracy and ratio to the teacher's (mean ± sample std
 over seeds), seeds, images used, image-making time, student time, device.
@@ -18,7 +18,8 @@ default) counts the process's CPU seconds, which other jobs on the machine do no
 --clock wall (folder table-...-eq) counts wall seconds.
 
 --precision bf16: the students train under bfloat16 autocast (`distill`'s `precision`; about 2x
-faster on a CPU with bfloat16 units); the images are made as configured.
+faster on a CPU with bfloat16 units); the images are made as configured. --mixup A: the students
+mix each batch's images (weight ~ Beta(A, A)) and learn the teacher's labels of the mixes.
 
 --sources-from runs/table-b10000-e20 starts each row from the finished images of the same row
 in another table (same budget and source settings, say other epochs): only the students train."""
@@ -79,9 +80,9 @@ METHODS = {
 }
 
 
-def apply_budget(cfg: dict, budget: int, epochs: int, rule: str, precision: str = "fp32") -> dict:
+def apply_budget(cfg: dict, budget: int, epochs: int, rule: str, precision: str = "fp32", mixup: float = 0) -> dict:
     """The config with its source stage sized to `budget` images and its distill stage to `epochs`
-    (and to `precision` when it is not the default)."""
+    (and to `precision` and `mixup` when they are not the defaults)."""
     cfg = copy.deepcopy(cfg)
     stages = stages_of(cfg)
     names = [n for n, _ in stages]
@@ -91,6 +92,8 @@ def apply_budget(cfg: dict, budget: int, epochs: int, rule: str, precision: str 
             settings["epochs"] = epochs
             if precision != "fp32":
                 settings["precision"] = precision
+            if mixup:
+                settings["mixup"] = mixup
             if rule == "matched":
                 count = next(s["count"] for n, s in stages if n == "real")
                 settings["real_repeat"] = settings.get("real_repeat", 1) + round(budget / count)
@@ -178,6 +181,9 @@ def main():
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="the students' forward passes (bf16: bfloat16 autocast); folder suffix -bf16")
+    p.add_argument("--mixup", type=float, default=0, metavar="A",
+                   help="the students' recipe: mixup of batch images with weight ~ Beta(A, A) (0: off); folder "
+                        "suffix -mixA")
     p.add_argument("--report-only", action="store_true",
                    help="print the table from the finished runs' results.json (each run folder keeps its config)")
     args = p.parse_args()
@@ -186,6 +192,7 @@ def main():
     budgets = {k: int(v) for k, v in (item.split("=") for item in args.budget_for)}
     suffix = ("-eqcpu" if args.clock == "cpu" else "-eq") if args.equal_compute else ""
     suffix += "-bf16" if args.precision == "bf16" else ""
+    suffix += f"-mix{args.mixup:g}" if args.mixup else ""
     table_dir = runs_dir() / f"table-b{args.budget}-e{args.epochs}{suffix}"
     keys = args.only or list(METHODS)
     if args.equal_compute:  # the DiffDFKD row sets the budget: it runs first
@@ -199,7 +206,7 @@ def main():
             results = finished_seeds(run_dir, args.seeds)
         else:
             cfg = apply_budget(read_config(ROOT / "configs" / config_file), budgets.get(key, args.budget),
-                               args.epochs, rule, args.precision)
+                               args.epochs, rule, args.precision, args.mixup)
             cfg["device"] = args.device
             if args.equal_compute and key != "diffdfkd":
                 if budget_s is None:

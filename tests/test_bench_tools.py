@@ -56,13 +56,16 @@ def test_mean_and_sample_std_over_seeds_and_single_seed_rows():
     assert table_runs.seeds_label(1) == "1 (single seed)" and table_runs.seeds_label(3) == "3"
 
 
-def test_budget_sizes_the_source_and_precision_reaches_only_the_student():
+def test_budget_sizes_the_source_and_precision_and_mixup_reach_only_the_student():
     cfg = table.read_config(BENCH.parent / "configs" / "fmnist-hidfd-1pct.yaml")
     bf16 = dict(table.stages_of(table.apply_budget(cfg, 10000, 30, "synthetic", "bf16")))
     assert bf16["hidfd"]["count"] == 10000 and bf16["distill"]["epochs"] == 30
     assert bf16["distill"]["precision"] == "bf16" and "precision" not in bf16["hidfd"]
     fp32 = dict(table.stages_of(table.apply_budget(cfg, 10000, 30, "synthetic")))
     assert "precision" not in fp32["distill"]  # the default leaves the config (and old run folders) as they were
+    assert "mixup" not in fp32["distill"]
+    mixed = dict(table.stages_of(table.apply_budget(cfg, 10000, 30, "synthetic", "bf16", mixup=1)))
+    assert mixed["distill"]["mixup"] == 1 and "mixup" not in mixed["hidfd"]
 
 
 def test_table_prints_mean_std_and_marks_single_seed_rows(capsys):
