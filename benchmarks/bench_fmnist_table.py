@@ -117,10 +117,11 @@ def row_figures(results: list[dict]) -> dict:
 
 def print_table(rows: list[tuple[str, dict]], teacher_acc: float, args, budget_s=None, calibrations=None):
     clock = args.clock if budget_s is not None else "wall"
+    mixup = getattr(args, "mixup", 0)  # tables printed from older namespaces have none
+    mixing = f" with mixup ~ Beta({mixup:g}, {mixup:g})" if mixup else ""
     print(f"\nTeacher test accuracy: {100 * teacher_acc:.2f}%. Budget {args.budget} synthetic images, "
-          f"{args.epochs} epochs, student WRN-16-1"
-          f"{f' with mixup ~ Beta({args.mixup:g}, {args.mixup:g})' if getattr(args, 'mixup', 0) else ''}; up to {args.seeds} student seed(s) per row on the same images "
-          "(mean ± sample std over seeds).")
+          f"{args.epochs} epochs, student WRN-16-1{mixing}; up to {args.seeds} student seed(s) per row on the "
+          "same images (mean ± sample std over seeds).")
     if budget_s is not None:
         print(f"Equal compute: each synthetic-data row may spend {budget_s:.0f} {clock} seconds making its images "
               "(the DiffDFKD row's source stages on this machine). Rows without a compute knob (noise, unguided, real, ...) make "
